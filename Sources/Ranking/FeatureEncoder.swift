@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Raw values → encoded slots: the single function the trainer and the server both call, so the two
+/// can never disagree about what a value means.
+///
+/// An encoded row of a block is `slotCount` pairs (index, weight) written into two parallel buffers:
+/// - categorical: index = hashed bucket (row 0 = missing), weight = 1 (0 under `MissingRule.zero`);
+/// - multi-categorical: one slot per id, weights pre-scaled for mean pooling; unused slots (0, 0);
+///   ids beyond `max_values` are dropped (the first ones are kept, in the order given);
+/// - bucketized numeric: index = 1 + number of boundaries ≤ x (row 0 = missing), weight = 1;
+/// - continuous numeric: index = 0, weight = the transformed value.
+/// `EmbeddingLookup` turns slots into input columns.
+public struct FeatureEncoder: Sendable {
+    public let layout: InputLayout
+    private let fieldIndex: [String: Int]
+
+    public init(spec: FeatureSpec) {
+        layout = InputLayout(spec: spec)
+        fieldIndex = Dictionary(spec.fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public var spec: FeatureSpec { layout.spec }
+
+    /// The index of the field called `name`, if the spec has one.
+    public func field(named name: String) -> Int? { fieldIndex[name] }
+
+    /// Encodes every field of `block` from `values` (keyed by field name) into one row.
+    /// Fields absent from `values` are missing. Names that are not fields of this block throw
+    /// `.unknownField` unless `ignoringUnknownFields`.
+    public func encode(
+        _ values: [String: FeatureValue], block kind: InputLayout.BlockKind,
+        indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
+        ignoringUnknownFields: Bool = false
+    ) throws(FeatureEncodingError) {
+        let block = layout.block(kind)
+        var matched = 0
+        for field in block.fields {
+            let value = values[spec.fields[field].name]
+            if value != nil { matched += 1 }
+            try encode(value ?? .missing, field: field, indices: indices, weights: weights)
+        }
+        if matched < values.count, !ignoringUnknownFields {
+            let known = Set(block.fields.map { spec.fields[$0].name })
+            let unknown = values.keys.filter { !known.contains($0) }.sorted().first ?? ""
+            throw FeatureEncodingError(field: unknown, reason: .unknownField)
+        }
+    }
+
+    /// Encodes one field's value into its slots of a row of the field's block.
+    /// `indices` and `weights` point at the start of that row.
+    public func encode(
+        _ value: FeatureValue, field: Int, indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>
+    ) throws(FeatureEncodingError) {
+        let spec = self.spec.fields[field]
+        let slots = layout.placements[field].slotOffset
+        let index = indices + slots
+        let weight = weights + slots
+        for slot in 0..<spec.slotCount {
+            index[slot] = 0
+            weight[slot] = 0
+        }
+        do throws(Unusable) {
+            try encodePresent(value, spec, index, weight)
+        } catch {
+            if case .invalid(let reason) = error, spec.unknown == .reject {
+                throw FeatureEncodingError(field: spec.name, reason: reason)
+            }
+            for slot in 0..<spec.slotCount {  // a bag may have failed half-way
+                index[slot] = 0
+                weight[slot] = 0
+            }
+            try encodeMissing(spec, index, weight)
+        }
+    }
+
+    private enum Unusable: Error {
+        case missing
+        case invalid(FeatureEncodingError.Reason)
+    }
+
+    private func encodePresent(
+        _ value: FeatureValue, _ spec: FieldSpec, _ index: UnsafeMutablePointer<Int32>, _ weight: UnsafeMutablePointer<Float>
+    ) throws(Unusable) {
+        if value == .missing { throw .missing }
+        switch spec.kind {
+        case .categorical(let buckets):
+            index[0] = try bucket(of: value, buckets: buckets)
+            weight[0] = 1
+        case .multiCategorical(let buckets, let pooling, let maxValues):
+            let ids: [WeightedID]
+            switch value {
+            case .list(let list): ids = list.map { WeightedID(id: $0, weight: 1) }
+            case .weighted(let list): ids = list
+            default: ids = [WeightedID(id: value, weight: 1)]  // a single id is a bag of one
+            }
+            if ids.isEmpty { throw .missing }
+            var total = 0.0
+            for (slot, entry) in ids.prefix(maxValues).enumerated() {
+                guard entry.weight.isFinite else { throw .invalid(.nonFinite) }
+                index[slot] = try bucket(of: entry.id, buckets: buckets)
+                weight[slot] = Float(entry.weight)
+                total += entry.weight
+            }
+            if pooling == .mean {
+                let scale = total > 0 ? Float(1 / total) : 0
+                for slot in 0..<min(ids.count, maxValues) { weight[slot] *= scale }
+            }
+        case .numeric(let transform):
+            let x: Double
+            switch value {
+            case .int(let v): x = Double(v)
+            case .double(let v): x = v
+            default: throw .invalid(.wrongType(expected: "a number"))
+            }
+            guard x.isFinite else { throw .invalid(.nonFinite) }
+            encodeNumber(x, transform, index, weight)
+        }
+    }
+
+    private func encodeMissing(
+        _ spec: FieldSpec, _ index: UnsafeMutablePointer<Int32>, _ weight: UnsafeMutablePointer<Float>
+    ) throws(FeatureEncodingError) {
+        switch spec.missing {
+        case .reject:
+            throw FeatureEncodingError(field: spec.name, reason: .missingRequired)
+        case .zero:
+            break  // slots stay (0, 0)
+        case .default:
+            if case .numeric(let transform) = spec.kind, spec.tableRows == nil {
+                encodeNumber(spec.defaultValue, transform, index, weight)
+            } else {
+                weight[0] = 1  // index 0: the learned "missing" row
+            }
+        }
+    }
+
+    private func encodeNumber(
+        _ x: Double, _ transform: NumericTransform, _ index: UnsafeMutablePointer<Int32>,
+        _ weight: UnsafeMutablePointer<Float>
+    ) {
+        switch transform {
+        case .identity: weight[0] = Float(x)
+        case .log1p: weight[0] = Float(log1p(max(x, 0)))
+        case .standardize(let mean, let std): weight[0] = Float((x - mean) / std)
+        case .bucketize(let boundaries):
+            var below = 0  // boundaries ≤ x, by binary search
+            var upper = boundaries.count
+            while below < upper {
+                let mid = (below + upper) / 2
+                if boundaries[mid] <= x { below = mid + 1 } else { upper = mid }
+            }
+            index[0] = Int32(1 + below)
+            weight[0] = 1
+        }
+    }
+
+    private func bucket(of id: FeatureValue, buckets: Int) throws(Unusable) -> Int32 {
+        let seed = spec.hashSeed
+        switch id {
+        case .string(let s):
+            var s = s
+            return s.withUTF8 { FeatureHash.bucket(of: $0, seed: seed, buckets: buckets) }
+        case .int(let v):
+            return FeatureHash.bucket(of: v, seed: seed, buckets: buckets)
+        case .double(let v):
+            guard v.isFinite else { throw .invalid(.nonFinite) }
+            guard v == v.rounded(), let integral = Int64(exactly: v) else {
+                throw .invalid(.wrongType(expected: "an integer or string id"))
+            }
+            return FeatureHash.bucket(of: integral, seed: seed, buckets: buckets)
+        case .missing:
+            throw .missing
+        case .list, .weighted:
+            throw .invalid(.wrongType(expected: "an integer or string id"))
+        }
+    }
+}

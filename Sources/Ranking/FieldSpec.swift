@@ -1,0 +1,152 @@
+/// One named input field. JSON (flat, snake_case), e.g.
+/// `{"name": "user_id", "group": "user", "kind": "categorical", "buckets": 100000, "dimension": 16}` or
+/// `{"name": "price", "group": "item", "kind": "numeric", "transform": "log1p", "missing": "default", "default_value": 0}`.
+public struct FieldSpec: Sendable, Equatable {
+    public var name: String
+    public var group: FeatureGroup
+    public var kind: FeatureKind
+    /// Embedding width for categorical and bucketized fields; 1 for continuous numeric fields.
+    public var dimension: Int
+    public var missing: MissingRule
+    public var unknown: UnknownRule
+    /// The raw value a missing continuous numeric field takes under `MissingRule.default`.
+    public var defaultValue: Double
+
+    public init(
+        name: String, group: FeatureGroup, kind: FeatureKind, dimension: Int,
+        missing: MissingRule = .default, unknown: UnknownRule = .reject, defaultValue: Double = 0
+    ) {
+        self.name = name
+        self.group = group
+        self.kind = kind
+        self.dimension = dimension
+        self.missing = missing
+        self.unknown = unknown
+        self.defaultValue = defaultValue
+    }
+
+    /// Rows of this field's embedding table, or nil when the field feeds one input column directly.
+    public var tableRows: Int? {
+        switch kind {
+        case .categorical(let buckets), .multiCategorical(let buckets, _, _): buckets
+        case .numeric(.bucketize(let boundaries)): boundaries.count + 2  // row 0 = missing
+        case .numeric: nil
+        }
+    }
+
+    /// Slots this field occupies in an encoded row (one index and one weight per slot).
+    public var slotCount: Int {
+        if case .multiCategorical(_, _, let maxValues) = kind { return maxValues }
+        return 1
+    }
+
+    func validate() throws(SpecError) {
+        guard !name.isEmpty, name.utf8.count <= 256 else { throw SpecError("field name must have 1...256 bytes") }
+        guard dimension >= 1, dimension <= 4096 else {
+            throw SpecError("field '\(name)': dimension \(dimension) outside 1...4096")
+        }
+        switch kind {
+        case .categorical(let buckets), .multiCategorical(let buckets, _, _):
+            guard buckets >= 2, buckets <= Int(Int32.max) else {
+                throw SpecError("field '\(name)': buckets \(buckets) outside 2...\(Int32.max)")
+            }
+            if case .multiCategorical(_, _, let maxValues) = kind, !(1...4096).contains(maxValues) {
+                throw SpecError("field '\(name)': max_values \(maxValues) outside 1...4096")
+            }
+        case .numeric(let transform):
+            guard defaultValue.isFinite else { throw SpecError("field '\(name)': default_value must be finite") }
+            switch transform {
+            case .identity, .log1p:
+                break
+            case .standardize(let mean, let std):
+                guard mean.isFinite, std.isFinite, std > 0 else {
+                    throw SpecError("field '\(name)': standardize needs a finite mean and std > 0")
+                }
+            case .bucketize(let boundaries):
+                guard !boundaries.isEmpty, boundaries.allSatisfy(\.isFinite),
+                    zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 < $1 })
+                else { throw SpecError("field '\(name)': bucketize boundaries must be finite and increasing") }
+            }
+            if tableRows == nil, dimension != 1 {
+                throw SpecError("field '\(name)': a continuous numeric field has dimension 1")
+            }
+        }
+    }
+}
+
+extension FieldSpec: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case name, group, kind, buckets, pooling, transform, mean, std, boundaries, dimension, missing, unknown
+        case maxValues = "max_values"
+        case defaultValue = "default_value"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        group = try c.decode(FeatureGroup.self, forKey: .group)
+        missing = try c.decodeIfPresent(MissingRule.self, forKey: .missing) ?? .default
+        unknown = try c.decodeIfPresent(UnknownRule.self, forKey: .unknown) ?? .reject
+        defaultValue = try c.decodeIfPresent(Double.self, forKey: .defaultValue) ?? 0
+        let kindName = try c.decode(String.self, forKey: .kind)
+        switch kindName {
+        case "categorical":
+            kind = .categorical(buckets: try c.decode(Int.self, forKey: .buckets))
+        case "multi_categorical":
+            kind = .multiCategorical(
+                buckets: try c.decode(Int.self, forKey: .buckets),
+                pooling: try c.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .sum,
+                maxValues: try c.decodeIfPresent(Int.self, forKey: .maxValues) ?? 64)
+        case "numeric":
+            let transformName = try c.decodeIfPresent(String.self, forKey: .transform) ?? "identity"
+            switch transformName {
+            case "identity": kind = .numeric(.identity)
+            case "log1p": kind = .numeric(.log1p)
+            case "standardize":
+                kind = .numeric(
+                    .standardize(mean: try c.decode(Double.self, forKey: .mean), std: try c.decode(Double.self, forKey: .std)))
+            case "bucketize":
+                kind = .numeric(.bucketize(boundaries: try c.decode([Double].self, forKey: .boundaries)))
+            default:
+                throw DecodingError.dataCorruptedError(
+                    forKey: .transform, in: c, debugDescription: "unknown numeric transform '\(transformName)'")
+            }
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown kind '\(kindName)'")
+        }
+        dimension = try c.decodeIfPresent(Int.self, forKey: .dimension) ?? 1
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(group, forKey: .group)
+        switch kind {
+        case .categorical(let buckets):
+            try c.encode("categorical", forKey: .kind)
+            try c.encode(buckets, forKey: .buckets)
+        case .multiCategorical(let buckets, let pooling, let maxValues):
+            try c.encode("multi_categorical", forKey: .kind)
+            try c.encode(buckets, forKey: .buckets)
+            try c.encode(pooling, forKey: .pooling)
+            try c.encode(maxValues, forKey: .maxValues)
+        case .numeric(let transform):
+            try c.encode("numeric", forKey: .kind)
+            switch transform {
+            case .identity: try c.encode("identity", forKey: .transform)
+            case .log1p: try c.encode("log1p", forKey: .transform)
+            case .standardize(let mean, let std):
+                try c.encode("standardize", forKey: .transform)
+                try c.encode(mean, forKey: .mean)
+                try c.encode(std, forKey: .std)
+            case .bucketize(let boundaries):
+                try c.encode("bucketize", forKey: .transform)
+                try c.encode(boundaries, forKey: .boundaries)
+            }
+            try c.encode(defaultValue, forKey: .defaultValue)
+        }
+        try c.encode(dimension, forKey: .dimension)
+        try c.encode(missing, forKey: .missing)
+        try c.encode(unknown, forKey: .unknown)
+    }
+}

@@ -1,0 +1,82 @@
+/// Building the fused, packed plan of `InferenceNetwork` from a checkpoint (once, at model load).
+extension InferenceNetwork {
+    static func dense(_ name: String, _ checkpoint: Checkpoint) -> Dense {
+        let weight = checkpoint.values(name + ".weight")
+        let bias = checkpoint.values(name + ".bias")
+        let columns = bias.count
+        return Dense(
+            matrix: PackedMatrix(weight.baseAddress!, rows: weight.count / columns, columns: columns, stride: columns),
+            bias: AlignedFloats(bias))
+    }
+
+    static func makeLevel(_ level: Int, shape: NetworkShape, checkpoint: Checkpoint) -> Level {
+        let inputWidth = shape.levelInputWidth(level)
+        // Level 0 has one input that every expert and gate reads; later levels one input per group.
+        let sources: [ExpertGroup?] =
+            level == 0 ? [nil] : ExpertGroup.all.filter { shape.hasOutput(level: level - 1, group: $0) }
+        func reads(_ group: ExpertGroup, _ source: ExpertGroup?) -> Bool { source == nil || source == group }
+
+        var experts: [Expert] = []
+        var fused: [FusedLayer] = []
+        var gateColumns: [ExpertGroup: (fusedIndex: Int, column: Int)] = [:]
+        for source in sources {
+            var columns: [[Float]] = []  // row-major pieces [inputWidth × width], concatenated below
+            var widths: [Int] = []
+            var bias: [Float] = []
+            for group in ExpertGroup.all where reads(group, source) {
+                for index in 0..<shape.expertCount(group) {
+                    let names = shape.network.expertLayers.indices.map {
+                        NetworkShape.expert(level: level, group: group, expert: index, layer: $0)
+                    }
+                    experts.append(
+                        Expert(
+                            group: group, fusedIndex: fused.count, column: widths.reduce(0, +),
+                            tail: names.dropFirst().map { dense($0, checkpoint) }))
+                    columns.append(Array(checkpoint.values(names[0] + ".weight")))
+                    widths.append(shape.network.expertLayers[0])
+                    bias += checkpoint.values(names[0] + ".bias")
+                }
+            }
+            let reluColumns = widths.reduce(0, +)
+            for group in ExpertGroup.all where reads(group, source) && shape.hasGate(level: level, group: group) {
+                gateColumns[group] = (fused.count, widths.reduce(0, +))
+                columns.append(Array(checkpoint.values(NetworkShape.gate(level: level, group: group))))
+                widths.append(shape.gateExperts(group).count)
+                bias += [Float](repeating: 0, count: shape.gateExperts(group).count)
+            }
+            let width = widths.reduce(0, +)
+            var matrix = [Float](repeating: 0, count: inputWidth * width)
+            var offset = 0
+            for (piece, pieceWidth) in zip(columns, widths) {
+                for row in 0..<inputWidth {
+                    for column in 0..<pieceWidth { matrix[row * width + offset + column] = piece[row * pieceWidth + column] }
+                }
+                offset += pieceWidth
+            }
+            let sharedRows = level == 0 ? shape.layout.shared.width : 0
+            fused.append(
+                matrix.withUnsafeBufferPointer { m in
+                    FusedLayer(
+                        source: source, width: width, reluColumns: reluColumns,
+                        weights: PackedMatrix(m.baseAddress!, rows: inputWidth, columns: width, stride: width),
+                        sharedWeights: sharedRows > 0
+                            ? PackedMatrix(m.baseAddress!, rows: sharedRows, columns: width, stride: width) : nil,
+                        itemWeights: sharedRows > 0
+                            ? PackedMatrix(
+                                m.baseAddress! + sharedRows * width, rows: inputWidth - sharedRows, columns: width,
+                                stride: width) : nil,
+                        bias: AlignedFloats(bias))
+                })
+        }
+
+        var outputs: [ExpertGroup: Gate] = [:]
+        for group in ExpertGroup.all where shape.hasOutput(level: level, group: group) {
+            let members = shape.gateExperts(group).map { member in
+                experts.firstIndex { $0.group == member.group }! + member.index
+            }
+            let placement = gateColumns[group] ?? (0, 0)  // a single expert passes through; no gate columns
+            outputs[group] = Gate(fusedIndex: placement.fusedIndex, column: placement.column, experts: members)
+        }
+        return Level(fused: fused, experts: experts, outputs: outputs)
+    }
+}

@@ -1,0 +1,125 @@
+/// Every buffer one batch needs, allocated once for `maxRows` candidates and `maxRequests` requests, then
+/// reused: running a batch allocates nothing. One workspace per worker thread; it belongs to the
+/// `InferenceNetwork` that made it.
+///
+/// A batch is a sequence of requests; each request contributes one shared row (its user and context
+/// fields) and a contiguous run of item rows (its candidates).
+public final class InferenceWorkspace {
+    public struct Request: Sendable {
+        public let sharedRow: Int
+        public let firstRow: Int
+        public let rowCount: Int
+    }
+
+    /// Where to write one request's encoded slots (see `FeatureEncoder`).
+    public struct RequestSlots {
+        public let request: Request
+        public let sharedIndices: UnsafeMutablePointer<Int32>
+        public let sharedWeights: UnsafeMutablePointer<Float>
+        /// Row r of the request starts at `itemIndices + r * itemSlotCount` (likewise weights).
+        public let itemIndices: UnsafeMutablePointer<Int32>
+        public let itemWeights: UnsafeMutablePointer<Float>
+        public let itemSlotCount: Int
+    }
+
+    public let maxRows: Int
+    public let maxRequests: Int
+    public private(set) var requests: [Request]
+    public private(set) var rowCount = 0
+
+    let owner: ObjectIdentifier
+    let layout: InputLayout
+    let sharedIndices: UnsafeMutablePointer<Int32>
+    let sharedWeights: AlignedFloats
+    let itemIndices: UnsafeMutablePointer<Int32>
+    let itemWeights: AlignedFloats
+    /// Embedded inputs: [maxRequests × shared width], [maxRows × item width], [maxRows × serving width].
+    let sharedInput: AlignedFloats
+    let itemInput: AlignedFloats
+    let fullInput: AlignedFloats
+    /// Per request: the shared rows' contribution to level 0's fused layer, bias included.
+    let sharedPreactivation: AlignedFloats
+    /// Indexed like the network's plan: [level][fused layer], [level][expert][tail layer], [level][group].
+    let fused: [[AlignedFloats]]
+    let expertTails: [[[AlignedFloats]]]
+    let groupOutputs: [[AlignedFloats?]]
+    /// [task][tower layer], then one logit column per task.
+    let towers: [[AlignedFloats]]
+    let logits: [AlignedFloats]
+    /// Outputs, one per row.
+    public let ctr: AlignedFloats
+    public let cvr: AlignedFloats
+
+    init(network: InferenceNetwork, maxRows: Int, maxRequests: Int) {
+        precondition(maxRows >= 1 && maxRequests >= 1)
+        self.maxRows = maxRows
+        self.maxRequests = maxRequests
+        owner = ObjectIdentifier(network)
+        layout = network.shape.layout
+        requests = []
+        requests.reserveCapacity(maxRequests)
+        let shared = layout.shared, item = layout.item
+        sharedIndices = .allocate(capacity: max(1, maxRequests * shared.slotCount))
+        sharedIndices.initialize(repeating: 0, count: max(1, maxRequests * shared.slotCount))
+        sharedWeights = AlignedFloats(count: maxRequests * shared.slotCount)
+        itemIndices = .allocate(capacity: max(1, maxRows * item.slotCount))
+        itemIndices.initialize(repeating: 0, count: max(1, maxRows * item.slotCount))
+        itemWeights = AlignedFloats(count: maxRows * item.slotCount)
+        sharedInput = AlignedFloats(count: maxRequests * shared.width)
+        itemInput = AlignedFloats(count: maxRows * item.width)
+        fullInput = AlignedFloats(count: maxRows * layout.servingWidth)
+        sharedPreactivation = AlignedFloats(count: maxRequests * network.levels[0].fused[0].width)
+        fused = network.levels.map { $0.fused.map { AlignedFloats(count: maxRows * $0.width) } }
+        expertTails = network.levels.map { level in
+            level.experts.map { $0.tail.map { AlignedFloats(count: maxRows * $0.matrix.columns) } }
+        }
+        groupOutputs = network.levels.map { level in
+            ExpertGroup.all.map { level.outputs[$0] == nil ? nil : AlignedFloats(count: maxRows * network.expertWidth) }
+        }
+        towers = network.towers.map { $0.layers.map { AlignedFloats(count: maxRows * $0.matrix.columns) } }
+        logits = network.towers.map { _ in AlignedFloats(count: maxRows) }
+        ctr = AlignedFloats(count: maxRows)
+        cvr = AlignedFloats(count: maxRows)
+    }
+
+    deinit {
+        sharedIndices.deallocate()
+        itemIndices.deallocate()
+    }
+
+    /// Empties the batch, keeping every buffer.
+    public func reset() {
+        requests.removeAll(keepingCapacity: true)
+        rowCount = 0
+    }
+
+    /// Reserves room for a request of `candidates` rows, or returns nil when the batch is full.
+    public func appendRequest(candidates: Int) -> RequestSlots? {
+        guard candidates >= 1, requests.count < maxRequests, rowCount + candidates <= maxRows else { return nil }
+        let request = Request(sharedRow: requests.count, firstRow: rowCount, rowCount: candidates)
+        requests.append(request)
+        rowCount += candidates
+        let shared = layout.shared.slotCount, item = layout.item.slotCount
+        return RequestSlots(
+            request: request,
+            sharedIndices: sharedIndices + request.sharedRow * shared,
+            sharedWeights: sharedWeights.pointer + request.sharedRow * shared,
+            itemIndices: itemIndices + request.firstRow * item,
+            itemWeights: itemWeights.pointer + request.firstRow * item,
+            itemSlotCount: item)
+    }
+
+    /// The prediction of batch row `row` after `InferenceNetwork.run`.
+    public func prediction(row: Int) -> Prediction {
+        precondition(row < rowCount)
+        return Prediction(ctr: ctr.pointer[row], cvr: cvr.pointer[row])
+    }
+
+    /// The embedded input row `row` (shared then item columns), as the reference network and peers take it.
+    public func inputRow(_ row: Int) -> [Float] {
+        let request = requests.first { row >= $0.firstRow && row < $0.firstRow + $0.rowCount }!
+        let shared = layout.shared.width, item = layout.item.width
+        return Array(UnsafeBufferPointer(start: sharedInput.pointer + request.sharedRow * shared, count: shared))
+            + Array(UnsafeBufferPointer(start: itemInput.pointer + row * item, count: item))
+    }
+}
