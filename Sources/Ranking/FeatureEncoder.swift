@@ -10,7 +10,7 @@ import Darwin
 /// An encoded row of a block is `slotCount` pairs (index, weight) written into two parallel buffers:
 /// - categorical: index = hashed bucket (row 0 = missing), weight = 1 (0 under `MissingRule.zero`);
 /// - multi-categorical: one slot per id, weights pre-scaled for mean pooling; unused slots (0, 0);
-///   ids beyond `max_values` are dropped (the first ones are kept, in the order given);
+///   ids beyond `max_values` are dropped (the first ones are kept, in the order given; the mean is over those);
 /// - bucketized numeric: index = 1 + number of boundaries ≤ x (row 0 = missing), weight = 1;
 /// - continuous numeric: index = 0, weight = the transformed value.
 /// `EmbeddingLookup` turns slots into input columns.
