@@ -63,6 +63,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FunnelTrainTests",
+            dependencies: ["FunnelTrain", "Ranking"],  // FunnelTrain: so `swift test` builds the binary it runs
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CNghttp2", "COpenSSL", "CZlib"],
             swiftSettings: swiftSettings

@@ -28,10 +28,9 @@ struct CheckpointReport {
         lines.append(
             "input       \(layout.servingWidth) columns: \(layout.shared.width) shared (user, context, once per request)"
                 + " + \(layout.item.width) item (per candidate)")
-        let macs = shape.multiplyAddsPerRow
-        let sharedMacs = layout.shared.width * levelZeroWidth(shape)
         lines.append(
-            "cost        \(2 * macs) FLOP per candidate; \(2 * (macs - sharedMacs)) with user-side sharing"
+            "cost        \(2 * shape.multiplyAddsPerRow) FLOP per candidate; "
+                + "\(2 * shape.multiplyAddsPerRowSharingUserSide) with user-side sharing"
                 + "; \(shape.parameterCount) parameters")
         lines.append("")
         lines.append("features (hash seed \(header.features.hashSeed))")
@@ -50,15 +49,6 @@ struct CheckpointReport {
                     "\(tensor.byteLength)", hex(tensor.crc32c)], widths: [40, 14, 12, 12, 10]))
         }
         return lines.joined(separator: "\n")
-    }
-
-    private func levelZeroWidth(_ shape: NetworkShape) -> Int {
-        let first = shape.network.expertLayers[0]
-        var width = ExpertGroup.all.reduce(0) { $0 + shape.expertCount($1) * first }
-        for group in ExpertGroup.all where shape.hasGate(level: 0, group: group) {
-            width += shape.gateExperts(group).count
-        }
-        return width
     }
 
     private func describe(_ network: NetworkSpec) -> String {

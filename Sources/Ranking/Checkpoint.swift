@@ -60,6 +60,7 @@ public final class Checkpoint: Sendable {
             let data = UnsafeRawBufferPointer(rebasing: bytes[tensor.offset..<tensor.offset + tensor.byteLength])
             guard CRC32C.checksum(data) == tensor.crc32c else { throw .checksumMismatch(region: "tensor '\(tensor.name)'") }
         }
+        try Self.checkGaps(bytes, preamble: preamble, tensors: tensors)
         try checkAgainstShape()
     }
 
@@ -135,6 +136,27 @@ public final class Checkpoint: Sendable {
         let tensorCount = Int(u32(12))
         return Preamble(
             tensorCount: tensorCount, header: header, table: table, data: data, headerCRC: u32(72), tableCRC: u32(76))
+    }
+
+    /// Every byte the checksums do not cover (alignment padding) must be zero, and tensors must not overlap,
+    /// so a verified file has no unexamined byte.
+    private static func checkGaps(
+        _ bytes: UnsafeRawBufferPointer, preamble: Preamble, tensors: [TensorInfo]
+    ) throws(CheckpointError) {
+        var covered: [(range: Range<Int>, name: String)] = [
+            (0..<CheckpointFormat.preambleLength, "preamble"), (preamble.header, "header"), (preamble.table, "table"),
+        ]
+        covered += tensors.map { ($0.offset..<$0.offset + $0.byteLength, $0.name) }
+        covered.sort { $0.range.lowerBound < $1.range.lowerBound }
+        var end = 0
+        var previous = ""
+        for (range, name) in covered {
+            guard range.lowerBound >= end else { throw .overlappingTensors(previous, name) }
+            if let offset = (end..<range.lowerBound).first(where: { bytes[$0] != 0 }) { throw .nonZeroPadding(offset: offset) }
+            end = range.upperBound
+            previous = name
+        }
+        if let offset = (end..<bytes.count).first(where: { bytes[$0] != 0 }) { throw .nonZeroPadding(offset: offset) }
     }
 
     private static func readTable(

@@ -7,6 +7,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case badMagic
     case unsupportedVersion(UInt32)
     case checksumMismatch(region: String)
+    case nonZeroPadding(offset: Int)
+    case overlappingTensors(String, String)
     case malformedHeader(String)
     case malformedTable(String)
     case offsetOutOfRange(tensor: String)
@@ -30,6 +32,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let version):
             "checkpoint format version \(version) is not supported (this build reads 1); \(Self.hint)"
         case .checksumMismatch(let region): "checksum mismatch in \(region): the file is corrupt"
+        case .nonZeroPadding(let offset): "padding byte \(offset) is not zero: the file is corrupt"
+        case .overlappingTensors(let a, let b): "tensors '\(a)' and '\(b)' overlap"
         case .malformedHeader(let why): "checkpoint header is malformed: \(why)"
         case .malformedTable(let why): "checkpoint tensor table is malformed: \(why)"
         case .offsetOutOfRange(let tensor): "tensor '\(tensor)' points outside the data section"

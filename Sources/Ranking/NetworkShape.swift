@@ -114,6 +114,16 @@ public struct NetworkShape: Sendable {
         tensors.filter { !$0.name.hasPrefix("embedding.") && $0.shape.count == 2 }.reduce(0) { $0 + $1.count }
     }
 
+    /// The same with user-side sharing: level 0's products with the shared block are made once per request.
+    public var multiplyAddsPerRowSharingUserSide: Int { multiplyAddsPerRow - layout.shared.width * levelZeroWidth }
+
+    /// Columns of level 0's fused first layer: every expert's first layer, then the gates.
+    public var levelZeroWidth: Int {
+        var width = ExpertGroup.all.reduce(0) { $0 + expertCount($1) * network.expertLayers[0] }
+        for group in ExpertGroup.all where hasGate(level: 0, group: group) { width += gateExperts(group).count }
+        return width
+    }
+
     public static func embedding(_ field: String) -> String { "embedding.\(field)" }
     public static func expert(level: Int, group: ExpertGroup, expert: Int, layer: Int) -> String {
         "bottom.\(level).\(group.name).\(expert).layer\(layer)"

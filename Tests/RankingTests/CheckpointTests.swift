@@ -126,6 +126,12 @@ struct CheckpointTests {
         write(1_000_000, into: &bytes, at: 12, width: 4)  // tensor count beyond the table
         expectLoad(resealed(bytes), fails: .malformedTable("entry runs past the end of the table"))
         bytes = clean
+        write(UInt64(first.offset - read64(clean, 48) + 64), into: &bytes, at: table + 16, width: 8)  // onto tensor 1
+        #expect(throws: CheckpointError.self) { try Checkpoint(bytes: resealed(bytes)) }
+        bytes = clean
+        bytes[read64(clean, 32) + read64(clean, 40)] = 9  // the padding between table and data
+        expectLoad(bytes, fails: .nonZeroPadding(offset: read64(clean, 32) + read64(clean, 40)))
+        bytes = clean
         let headerStart = read64(clean, 16)
         bytes[headerStart] = UInt8(ascii: "[")
         #expect(throws: CheckpointError.self) { try Checkpoint(bytes: resealed(bytes)) }

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+/// `funnel-train checkpoint …` run as a user runs it: the built binary, real files, exit codes and output.
+struct CheckpointCommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let defaultModel = root.appendingPathComponent("models/funnel-student/1/model.fckpt").path
+
+    struct Result {
+        let status: Int32
+        let output: String
+        let error: String
+    }
+
+    func funnelTrain(_ arguments: String...) throws -> Result {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("funnel-train")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.root
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+            error: String(decoding: err, as: UTF8.self))
+    }
+
+    func temporaryPath(_ name: String) -> String {
+        NSTemporaryDirectory() + "funnel-cli-\(UUID())-\(name)"
+    }
+
+    @Test func defaultModelVerifies() throws {
+        let result = try funnelTrain("checkpoint", "verify", Self.defaultModel)
+        #expect(result.status == 0)
+        #expect(result.output.contains("OK (funnel-student v1, 35 tensors"))
+    }
+
+    @Test func inspectPrintsSpecsAndTensors() throws {
+        let result = try funnelTrain("checkpoint", "inspect", Self.defaultModel)
+        #expect(result.status == 0)
+        for expected in ["model       funnel-student version 1", "user_recent_categories", "embedding.item_id",
+            "bottom.0.gate.cvr.weight", "tower.ctr.logit.bias", "pCTR^1.0 · pCVR^1.0 · price^1.0"]
+        {
+            #expect(result.output.contains(expected), "missing \(expected)")
+        }
+    }
+
+    @Test func corruptAndTruncatedFilesFailWithAClearMessage() throws {
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.defaultModel))
+        let corrupt = temporaryPath("corrupt.fckpt"), truncated = temporaryPath("truncated.fckpt")
+        defer {
+            unlink(corrupt)
+            unlink(truncated)
+        }
+        try bytes.prefix(bytes.count - 100).write(to: URL(fileURLWithPath: truncated))
+        // The last tensor, tower.cvr.logit.bias, is 4 bytes followed by 60 bytes of padding.
+        bytes[bytes.count - 62] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: corrupt))
+        let damaged = try funnelTrain("checkpoint", "verify", corrupt)
+        #expect(damaged.status == 1)
+        #expect(damaged.error.contains("checksum mismatch in tensor 'tower.cvr.logit.bias': the file is corrupt"))
+        bytes[bytes.count - 62] ^= 0xFF
+        bytes[bytes.count - 10] = 1
+        try bytes.write(to: URL(fileURLWithPath: corrupt))
+        let padding = try funnelTrain("checkpoint", "verify", corrupt)
+        #expect(padding.status == 1 && padding.error.contains("padding byte \(bytes.count - 10) is not zero"))
+        let short = try funnelTrain("checkpoint", "inspect", truncated)
+        #expect(short.status == 1)
+        #expect(short.error.contains("checkpoint is truncated"))
+        let missing = try funnelTrain("checkpoint", "verify", "/nonexistent.fckpt")
+        #expect(missing.status == 1 && missing.error.contains("No such file or directory"))
+    }
+
+    @Test func initIsReproducibleAndRejectsBadSpecs() throws {
+        let first = temporaryPath("a.fckpt"), second = temporaryPath("b.fckpt"), spec = temporaryPath("spec.json")
+        defer { for path in [first, second, spec] { unlink(path) } }
+        for path in [first, second] {
+            let result = try funnelTrain(
+                "checkpoint", "init", "--spec", "config/models/default.json", "-o", path, "--seed", "9")
+            #expect(result.status == 0)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first)) == Data(contentsOf: URL(fileURLWithPath: second)))
+
+        try Data(#"{"features": {"hash_seed": 1, "fields": []}, "network": {"architecture": "mmoe"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: spec))
+        let bad = try funnelTrain("checkpoint", "init", "--spec", spec, "-o", first)
+        #expect(bad.status != 0 && bad.error.contains("cannot read model spec"))
+    }
+}

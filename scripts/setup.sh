@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine with the Swift toolchain lacks for building and testing Funnel.
+# Idempotent: packages already present are skipped. Run as root (apt).
+set -euo pipefail
+
+packages=(
+    pkg-config
+    libnghttp2-dev nghttp2-client   # HTTP/2 library; nghttp and h2load for end-to-end tests
+    libssl-dev                      # TLS with ALPN
+    zlib1g-dev                      # gzip bodies
+    libopenblas-dev                 # the reference sgemm the kernel benchmark compares against
+    curl
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
