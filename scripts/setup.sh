@@ -10,6 +10,7 @@ packages=(
     zlib1g-dev                      # gzip bodies
     libopenblas-dev                 # the reference sgemm the kernel benchmark compares against
     curl
+    valgrind                        # allocation counting (scripts/check_allocations.sh)
 )
 missing=()
 for package in "${packages[@]}"; do
