@@ -1,6 +1,6 @@
 // swift-tools-version:6.2
 //
-// Targets, bottom up (arrows point down only; `scripts/build.sh` builds with
+// Targets, bottom up (arrows point down only; `scripts/test.sh` builds with
 // `--explicit-target-dependency-import-check error`, so an undeclared import fails the build):
 //
 //   funnel-train (FunnelTrain)      funnel-bench (FunnelBenchmark)
@@ -11,6 +11,7 @@
 //                      CFunnelKernels  (C: AVX2/FMA GEMM, CRC32C; no external libraries)
 //
 //   CNghttp2, COpenSSL, CZlib: system libraries for the HTTP/2 daemon, linked by SystemLibraryTests today.
+//   Warnings are errors in every target (`treatAllWarnings`).
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [

@@ -123,3 +123,7 @@ public final class InferenceWorkspace {
             + Array(UnsafeBufferPointer(start: itemInput.pointer + row * item, count: item))
     }
 }
+
+/// A workspace is confined to the thread running its batches.
+@available(*, unavailable)
+extension InferenceWorkspace: Sendable {}
