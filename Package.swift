@@ -3,14 +3,19 @@
 // Targets, bottom up (arrows point down only; `scripts/test.sh` builds with
 // `--explicit-target-dependency-import-check error`, so an undeclared import fails the build):
 //
-//   funnel-train (FunnelTrain)      funnel-bench (FunnelBenchmark)
-//            │                          │        └──► COpenBLAS (reference sgemm, benchmark only)
-//            └──────────► Ranking ◄─────┘
-//                            │
-//                            ▼
-//                      CFunnelKernels  (C: AVX2/FMA GEMM, CRC32C; no external libraries)
+//   funnel-serve (FunnelServe)   funnel-train (FunnelTrain)   funnel-bench (FunnelBenchmark)
+//        │        │                    │                         │        └──► COpenBLAS (benchmark only)
+//        │        ▼                    ▼                         │
+//        │     Scoring             Training                      │
+//        │      │    └──────► Ranking ◄──┘ ◄─────────────────────┘
+//        ▼      ▼                   │
+//         HTTP2               CFunnelKernels  (C: AVX2/FMA GEMM, CRC32C; no external libraries)
+//           │
+//           ▼
+//   CNghttp2, COpenSSL, CZlib  (system libraries via pkg-config)
 //
-//   CNghttp2, COpenSSL, CZlib: system libraries for the HTTP/2 daemon, linked by SystemLibraryTests today.
+//   Ranking imports no package; HTTP2 knows no model; Scoring turns HTTP requests into batches and back;
+//   Scoring and Training never import each other: they meet in Ranking and in the checkpoint file.
 //   Warnings are errors in every target (`treatAllWarnings`).
 import PackageDescription
 
@@ -24,12 +29,16 @@ let package = Package(
     name: "Funnel",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "funnel-serve", targets: ["FunnelServe"]),
         .executable(name: "funnel-train", targets: ["FunnelTrain"]),
         .executable(name: "funnel-bench", targets: ["FunnelBenchmark"]),
         .library(name: "Ranking", targets: ["Ranking"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
@@ -44,9 +53,33 @@ let package = Package(
             ]
         ),
         .target(name: "Ranking", dependencies: ["CFunnelKernels"], swiftSettings: swiftSettings),
+        .target(
+            name: "HTTP2",
+            dependencies: ["CNghttp2", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Scoring",
+            dependencies: [
+                "HTTP2", "Ranking", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FunnelServe",
+            dependencies: [
+                "Scoring", "HTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "FunnelTrain",
-            dependencies: ["Ranking", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Ranking", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -61,6 +94,24 @@ let package = Package(
             name: "RankingTests",
             dependencies: ["Ranking", "CFunnelKernels"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HTTP2Tests",
+            dependencies: ["HTTP2"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScoringTests",
+            dependencies: [
+                "Scoring", "HTTP2", "Ranking", .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FunnelServeTests",
+            dependencies: ["FunnelServe"],  // so `swift test` builds the daemon it starts
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,7 +9,8 @@ packages=(
     libssl-dev                      # TLS with ALPN
     zlib1g-dev                      # gzip bodies
     libopenblas-dev                 # the reference sgemm the kernel benchmark compares against
-    curl
+    curl openssl gzip
+    prometheus                      # promtool checks the /metrics exposition
     valgrind                        # allocation counting (scripts/check_allocations.sh)
 )
 missing=()

@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --explicit-target-dependency-import-check error
+python3 -m pip install -q --disable-pip-version-check openapi-spec-validator
+python3 -c 'from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; validate(read_from_filename("docs/openapi.yaml")[0]); print("docs/openapi.yaml: valid OpenAPI 3")'
 bash scripts/check_allocations.sh

@@ -1,0 +1,298 @@
+import Dispatch
+import Logging
+import Synchronization
+
+/// One accepted socket: a serial queue, read/write/timer sources, the output buffer, TLS, and the protocol driver
+/// (HTTP/1.1 or HTTP/2) chosen from the first bytes. All state is confined to `queue`.
+///
+/// Lifecycle: `open` → (`draining`: output is flushed, then the write side is shut) → `lingering` (input read and
+/// discarded briefly so the peer gets our last bytes before any RST) → `closed`. The descriptor is closed only
+/// after both I/O sources' cancel handlers ran (SWIFT-NOTES pitfall 9).
+final class Connection: @unchecked Sendable {
+    enum Phase {
+        case open
+        case draining
+        case lingering(until: UInt64)
+        case closed
+    }
+
+    /// How long a closing connection keeps draining the peer's input.
+    static let lingerNanos: UInt64 = 2_000_000_000
+
+    let fd: Int32
+    let peer: String
+    let queue: DispatchQueue
+    let context: ServerContext
+    let logger: Logger
+    private let onClosed: @Sendable (Connection) -> Void
+
+    private var readSource: (any DispatchSourceRead)?
+    private var writeSource: (any DispatchSourceWrite)?
+    private var timer: (any DispatchSourceTimer)?
+    private var isReading = false
+    private var isWriting = false
+    var output = ByteQueue()
+    var tls: TLSSession?
+    /// Plaintext seen before the protocol is known.
+    var detectionBuffer: [UInt8] = []
+    var isTransportDecided = false
+    var driver: (any ProtocolDriver)?
+    private(set) var phase = Phase.open
+    var isInputEnded = false
+    let openedAt: UInt64
+    /// Last request traffic, as the driver defines it (h2: complete frames; h1: bytes).
+    var lastActivity: UInt64
+    /// Last time queued output made progress (or became non-empty).
+    var lastWriteProgress: UInt64
+
+    init(fd: Int32, peer: String, context: ServerContext, onClosed: @escaping @Sendable (Connection) -> Void) {
+        self.fd = fd
+        self.peer = peer
+        self.context = context
+        self.onClosed = onClosed
+        queue = DispatchQueue(label: "funnel.http.connection", target: .global())
+        var logger = context.logger
+        logger[metadataKey: "peer"] = "\(peer)"
+        self.logger = logger
+        openedAt = DispatchTime.now().uptimeNanoseconds
+        lastActivity = openedAt
+        lastWriteProgress = openedAt
+    }
+
+    var isOpen: Bool {
+        if case .open = phase { return true }
+        return false
+    }
+
+    var isClosed: Bool {
+        if case .closed = phase { return true }
+        return false
+    }
+
+    var outputByteCount: Int { output.count }
+    var hasOutputRoom: Bool { output.count < context.configuration.maxOutputBufferBytes }
+    var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    func start() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        let write = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
+        let cancelled = DispatchGroup()
+        cancelled.enter()
+        cancelled.enter()
+        read.setEventHandler { [self] in handleReadable() }
+        read.setCancelHandler { cancelled.leave() }
+        write.setEventHandler { [self] in handleWritable() }
+        write.setCancelHandler { cancelled.leave() }
+        cancelled.notify(queue: queue) { [self] in finalize() }
+        let interval = context.deadlineCheckIntervalNanos
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(
+            deadline: .now() + .nanoseconds(Int(interval)), repeating: .nanoseconds(Int(interval)),
+            leeway: .nanoseconds(Int(interval / 4)))
+        timer.setEventHandler { [self] in checkDeadlines() }
+        readSource = read
+        writeSource = write
+        self.timer = timer
+        timer.resume()
+        read.resume()
+        isReading = true
+        logger.debug("connection opened")
+    }
+
+    // MARK: Output
+
+    /// Queues plaintext for the peer (encrypting it under TLS). Call `flush()` to write.
+    func send(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        switch phase {
+        case .open, .draining: break
+        case .lingering, .closed: return
+        }
+        if output.isEmpty { lastWriteProgress = now }
+        if let tls {
+            guard tls.write(bytes) else {
+                reportProtocolError("TLS write failed")
+                close()
+                return
+            }
+            tls.drainCiphertext(into: &output)
+        } else {
+            output.append(bytes)
+        }
+    }
+
+    func send(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { send($0) }
+    }
+
+    /// Writes queued output and updates read interest (backpressure). Never calls back into the driver.
+    func flush() {
+        writeOutput()
+        updateReadInterest()
+    }
+
+    private func writeOutput() {
+        while !output.isEmpty {
+            guard case .transferred = phaseAllowsWriting ? writeOnce() : .wouldBlock else { break }
+        }
+        guard !isClosed else { return }
+        if output.isEmpty {
+            if isWriting {
+                writeSource?.suspend()
+                isWriting = false
+            }
+            if case .draining = phase { finishDraining() }
+        } else if !isWriting {
+            writeSource?.resume()
+            isWriting = true
+        }
+    }
+
+    private var phaseAllowsWriting: Bool {
+        switch phase {
+        case .open, .draining: true
+        case .lingering, .closed: false
+        }
+    }
+
+    private func writeOnce() -> Socket.IOResult {
+        var result = Socket.IOResult.wouldBlock
+        output.consume { bytes in
+            result = Socket.write(fd, bytes)
+            if case .transferred(let count) = result { return count }
+            return 0
+        }
+        switch result {
+        case .transferred: lastWriteProgress = now
+        case .failed(let code):
+            logger.debug("write failed", metadata: ["errno": "\(code)"])
+            close()
+        case .wouldBlock, .endOfFile: break
+        }
+        return result
+    }
+
+    private func handleWritable() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        writeOutput()
+        if isOpen && hasOutputRoom { driver?.outputDidDrain() }
+        flush()
+    }
+
+    // MARK: Input
+
+    private func handleReadable() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        // A few reads per event, then yield the thread to other connections.
+        withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 16) { buffer in
+            for _ in 0..<4 {
+                guard isReading, !isClosed else { return }
+                switch Socket.read(fd, into: buffer) {
+                case .transferred(let count): received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                case .wouldBlock: return
+                case .endOfFile:
+                    peerClosedInput()
+                    return
+                case .failed(let code):
+                    logger.debug("read failed", metadata: ["errno": "\(code)"])
+                    close()
+                    return
+                }
+            }
+        }
+        flush()
+    }
+
+    /// Starts or stops reading: not while output is over its limit, the driver is saturated or input ended.
+    func updateReadInterest() {
+        let wanted: Bool
+        switch phase {
+        case .open: wanted = !isInputEnded && hasOutputRoom && (driver?.wantsInput ?? true)
+        case .draining, .lingering: wanted = !isInputEnded
+        case .closed: return
+        }
+        if wanted && !isReading {
+            readSource?.resume()
+            isReading = true
+        } else if !wanted && isReading {
+            readSource?.suspend()
+            isReading = false
+        }
+    }
+
+    func peerClosedInput() {
+        isInputEnded = true
+        switch phase {
+        case .open:
+            if let driver { driver.inputDidEnd() } else { close() }
+        case .draining: break
+        case .lingering: close()
+        case .closed: return
+        }
+        updateReadInterest()
+    }
+
+    // MARK: Closing
+
+    /// Flushes queued output, shuts the write side, lingers briefly, then closes.
+    func closeAfterFlush() {
+        guard isOpen else { return }
+        phase = .draining
+        if let tls {
+            tls.shutdown()
+            tls.drainCiphertext(into: &output)
+        }
+        flush()
+    }
+
+    private func finishDraining() {
+        Socket.shutdownWrite(fd)
+        if isInputEnded {
+            close()
+        } else {
+            phase = .lingering(until: now + Self.lingerNanos)
+            updateReadInterest()
+        }
+    }
+
+    /// Closes now: cancels open requests and the sources; the descriptor is closed once both cancel handlers ran.
+    func close() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !isClosed else { return }
+        phase = .closed
+        let driver = self.driver
+        self.driver = nil
+        driver?.connectionDidClose()
+        output.removeAll()
+        timer?.cancel()
+        // Never cancel a suspended source: resume it first.
+        if !isReading { readSource?.resume() }
+        if !isWriting { writeSource?.resume() }
+        isReading = true
+        isWriting = true
+        readSource?.cancel()
+        writeSource?.cancel()
+    }
+
+    private func finalize() {
+        Socket.close(fd)
+        tls = nil
+        readSource = nil
+        writeSource = nil
+        timer = nil
+        context.counters.openConnections.subtract(1, ordering: .relaxed)
+        logger.debug("connection closed")
+        onClosed(self)
+    }
+
+    func reportProtocolError(_ message: String) {
+        context.counters.protocolErrors.add(1, ordering: .relaxed)
+        logger.info("protocol error: \(message)")
+    }
+
+    func reportTimeout(_ message: String) {
+        context.counters.timeouts.add(1, ordering: .relaxed)
+        logger.debug("timeout: \(message)")
+    }
+}

@@ -1,0 +1,246 @@
+import CNghttp2
+import Dispatch
+import Logging
+import Synchronization
+
+/// Per-stream work: the callback bodies (headers, data, close), handing complete requests to the application and
+/// submitting responses.
+extension HTTP2Session {
+    private static let endStream = UInt8(NGHTTP2_FLAG_END_STREAM.rawValue)
+
+    func onBeginHeaders(_ frame: nghttp2_frame) -> Int32 {
+        guard frame.hd.type == UInt8(NGHTTP2_HEADERS.rawValue), frame.headers.cat == NGHTTP2_HCAT_REQUEST else {
+            return 0
+        }
+        streams[frame.hd.stream_id] = HTTP2Stream(id: frame.hd.stream_id, openedAt: connection.now)
+        context.counters.openStreams.add(1, ordering: .relaxed)
+        return 0
+    }
+
+    func onHeader(_ frame: nghttp2_frame, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let stream = streams[frame.hd.stream_id] else { return 0 }
+        stream.headerBytes += name.count + value.count + 32
+        // nghttp2 only advertises SETTINGS_MAX_HEADER_LIST_SIZE; bounding what we buffer is our job.
+        if stream.headerBytes > context.configuration.maxHeaderListBytes {
+            stream.headersTooLarge = true
+            stream.headers = []
+            return 0
+        }
+        guard frame.headers.cat == NGHTTP2_HCAT_REQUEST, !stream.headersTooLarge else { return 0 }  // trailers dropped
+        let nameText = String(decoding: name, as: UTF8.self)
+        let valueText = String(decoding: value, as: UTF8.self)
+        switch nameText {
+        case ":method": stream.method = valueText
+        case ":path": stream.path = valueText
+        case ":authority": stream.authority = valueText
+        case _ where nameText.hasPrefix(":"): break  // :scheme; nghttp2 rejects unknown pseudo-headers itself
+        default: stream.headers.append((nameText, valueText))
+        }
+        return 0
+    }
+
+    func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {
+        connection.lastActivity = connection.now
+        let type = frame.hd.type
+        guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue),
+            let stream = streams[frame.hd.stream_id]
+        else { return 0 }
+        if type == UInt8(NGHTTP2_HEADERS.rawValue) && frame.headers.cat == NGHTTP2_HCAT_REQUEST {
+            if let error = earlyError(for: stream) { respond(to: stream, with: error.response) }
+        }
+        if frame.hd.flags & Self.endStream != 0 { complete(stream) }
+        return 0
+    }
+
+    func onDataChunk(streamID: Int32, _ data: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let stream = streams[streamID] else { return 0 }
+        stream.receivedBodyBytes += data.count
+        guard !stream.hasResponse else { return 0 }
+        let limit = context.configuration.maxRequestBodyBytes
+        if stream.bodyTooLarge || stream.body.count + data.count > limit {
+            // Drain up to one more limit and answer at the end (clients such as curl 7.88 fail on an early answer
+            // followed by a reset); beyond that, answer now and reset.
+            stream.body = []
+            stream.bodyTooLarge = true
+            if stream.receivedBodyBytes > limit + drainableRemainder {
+                respond(to: stream, with: TransportError.bodyTooLarge(limit: limit).response)
+            }
+            return 0
+        }
+        stream.body.append(contentsOf: data)
+        return 0
+    }
+
+    func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
+        guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
+        context.counters.openStreams.subtract(1, ordering: .relaxed)
+        // Reset or closed before the answer: let the application drop the work.
+        if !stream.hasResponse || stream.hasUnsentResponseBytes { stream.cancellation.cancel() }
+        return 0
+    }
+
+    func onFrameSent(_ frame: nghttp2_frame) -> Int32 {
+        let type = frame.hd.type
+        if type == UInt8(NGHTTP2_GOAWAY.rawValue) {
+            reportGoAway(frame.goaway)
+            return 0
+        }
+        if type == UInt8(NGHTTP2_RST_STREAM.rawValue) {
+            connection.logger.debug(
+                "sent RST_STREAM",
+                metadata: [
+                    "stream": "\(frame.hd.stream_id)",
+                    "error": "\(String(cString: nghttp2_http2_strerror(frame.rst_stream.error_code)))",
+                ])
+            return 0
+        }
+        guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue),
+            frame.hd.flags & Self.endStream != 0, let stream = streams[frame.hd.stream_id], !stream.isRequestComplete,
+            let session
+        else { return 0 }
+        // Answered before the request ended (413, 431, 408). A declared remainder up to one more body limit is
+        // drained; a larger or unknown one is stopped with RST_STREAM(NO_ERROR) (RFC 9113 §8.1). Draining matters
+        // because curl 7.88 reports such a reset as a failed transfer even after the complete answer, and it
+        // costs no more than one allowed request.
+        let remaining = declaredLength(of: stream).map { $0 - stream.receivedBodyBytes }
+        if remaining.map({ $0 > drainableRemainder }) ?? true {
+            nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_NO_ERROR.rawValue)
+        }
+        return 0
+    }
+
+    /// Request body bytes still worth receiving and discarding after an early answer.
+    private var drainableRemainder: Int { max(64 * 1024, context.configuration.maxRequestBodyBytes) }
+
+    func declaredLength(of stream: HTTP2Stream) -> Int? {
+        stream.headers.first(where: { $0.name == "content-length" }).flatMap { Int($0.value) }
+    }
+
+    /// nghttp2 ends the connection itself on connection errors (no invalid-frame callback for most): log why.
+    private func reportGoAway(_ goAway: nghttp2_goaway) {
+        let reason = goAway.opaque_data.map { String(decoding: UnsafeBufferPointer(start: $0, count: goAway.opaque_data_len), as: UTF8.self) } ?? ""
+        if goAway.error_code == NGHTTP2_NO_ERROR.rawValue {
+            connection.logger.debug("sent GOAWAY", metadata: ["last_stream": "\(goAway.last_stream_id)"])
+        } else {
+            connection.reportProtocolError(
+                "HTTP/2 connection error \(String(cString: nghttp2_http2_strerror(goAway.error_code))): \(reason)")
+        }
+    }
+
+    func onInvalidFrame(_ frame: nghttp2_frame, errorCode: Int32) -> Int32 {
+        invalidFrames += 1
+        connection.reportProtocolError("HTTP/2 invalid frame on stream \(frame.hd.stream_id): \(Self.describe(errorCode))")
+        // Peers that keep provoking stream errors (MadeYouReset, CVE-2025-8671) lose the connection.
+        if invalidFrames > context.configuration.http2.maxInvalidFrames, let session {
+            nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
+        }
+        return 0
+    }
+
+    func readResponseBody(
+        streamID: Int32, into buffer: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        guard let stream = streams[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        let count = min(length, stream.responseBody.count - stream.responseOffset)
+        stream.responseBody.withUnsafeBufferPointer { body in
+            buffer.update(from: body.baseAddress! + stream.responseOffset, count: count)
+        }
+        stream.responseOffset += count
+        stream.lastSendProgress = connection.now
+        if stream.responseOffset == stream.responseBody.count {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            stream.responseBody = []
+            stream.responseOffset = 0
+        }
+        return count
+    }
+
+    /// Errors visible from the header block alone, answered without waiting for the body.
+    private func earlyError(for stream: HTTP2Stream) -> TransportError? {
+        if stream.headersTooLarge { return .headersTooLarge }
+        let limit = context.configuration.maxRequestBodyBytes
+        if let length = declaredLength(of: stream), length > limit + drainableRemainder {
+            return .bodyTooLarge(limit: limit)  // too much to drain: answer now, then reset
+        }
+        return nil
+    }
+
+    private func complete(_ stream: HTTP2Stream) {
+        stream.isRequestComplete = true
+        guard !stream.hasResponse else { return }
+        if stream.bodyTooLarge {
+            respond(to: stream, with: TransportError.bodyTooLarge(limit: context.configuration.maxRequestBodyBytes).response)
+            return
+        }
+        guard let method = stream.method, let target = stream.path else {
+            respond(to: stream, with: TransportError.malformedRequest("missing :method or :path").response)
+            return
+        }
+        switch ContentCoding.decodedRequest(
+            body: stream.body, headers: stream.headers, inflatedLimit: context.configuration.maxInflatedBodyBytes)
+        {
+        case .failure(let error):
+            respond(to: stream, with: error.response)
+        case .success(let (body, decodedHeaders)):
+            stream.body = []
+            var headers = decodedHeaders
+            // :authority stands in for Host (RFC 9113 §8.3.1); give the application one name for both protocols.
+            if let authority = stream.authority, !headers.contains(where: { $0.name == "host" }) {
+                headers.insert(("host", authority), at: 0)
+            }
+            let questionMark = target.firstIndex(of: "?")
+            let request = HTTPRequest(
+                method: method, path: String(target[..<(questionMark ?? target.endIndex)]),
+                query: questionMark.map { String(target[target.index(after: $0)...]) }, headers: headers, body: body,
+                version: .http2)
+            dispatch(request, on: stream)
+        }
+    }
+
+    /// Hands a complete request to the application; its answer comes back through the connection's queue.
+    func dispatch(_ request: HTTPRequest, on stream: HTTP2Stream) {
+        let streamID = stream.id
+        let acceptsGzip = ContentCoding.acceptsGzip(request.header("accept-encoding"))
+        let minimum = context.configuration.gzipMinimumBytes
+        let queue = connection.queue
+        context.handler.handle(request, cancellation: stream.cancellation) { [weak self] response in
+            // Compress on the caller's thread, not on the connection's queue.
+            let encoded = ContentCoding.encodedResponse(response, clientAcceptsGzip: acceptsGzip, minimumBytes: minimum)
+            let session = self  // a constant: the inner closure may not capture the weak variable
+            queue.async { session?.deliver(encoded, to: streamID) }
+        }
+    }
+
+    private func deliver(_ response: HTTPResponse, to streamID: Int32) {
+        dispatchPrecondition(condition: .onQueue(connection.queue))
+        // Gone: reset or closed before the answer (its cancellation was already signalled).
+        guard session != nil, let stream = streams[streamID], !stream.hasResponse else { return }
+        respond(to: stream, with: response)
+        flush()
+    }
+
+    /// Submits status, headers and content-length; the body is pulled by `readResponseBody`.
+    func respond(to stream: HTTP2Stream, with response: HTTPResponse) {
+        guard let session, !stream.hasResponse else { return }
+        stream.hasResponse = true
+        let status = (200...599).contains(response.status) ? response.status : 500
+        let sendsBody = stream.method != "HEAD" && status != 204 && status != 304 && !response.body.isEmpty
+        var fields: [(String, String)] = [(":status", String(status))]
+        fields += HeaderFields.sanitized(response.headers)
+        if status != 204 && status != 304 { fields.append(("content-length", String(response.body.count))) }
+        stream.responseBody = sendsBody ? response.body : []
+        stream.responseOffset = 0
+        stream.lastSendProgress = connection.now
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readResponseBody)
+        let result = HeaderFields.withNameValuePairs(fields) { pairs, count in
+            sendsBody
+                ? nghttp2_submit_response(session, stream.id, pairs, count, &provider)
+                : nghttp2_submit_response(session, stream.id, pairs, count, nil)
+        }
+        if result != 0 {
+            connection.logger.notice("nghttp2_submit_response failed: \(Self.describe(result))")
+            nghttp2_submit_rst_stream(
+                session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_INTERNAL_ERROR.rawValue)
+        }
+    }
+}

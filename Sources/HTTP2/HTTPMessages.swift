@@ -1,0 +1,71 @@
+import Synchronization
+
+/// A complete request as the transport hands it to the application: headers parsed, body received, and a
+/// `Content-Encoding: gzip` body already inflated (within the configured bound).
+public struct HTTPRequest: Sendable {
+    public enum Version: String, Sendable {
+        case http1 = "HTTP/1.1"
+        case http2 = "HTTP/2"
+    }
+
+    public var method: String
+    /// The path without the query string, e.g. `/v1/score`.
+    public var path: String
+    /// The raw query string after `?`, if any.
+    public var query: String?
+    /// Header fields in arrival order; names are lower-case.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var version: Version
+
+    public init(
+        method: String, path: String, query: String? = nil, headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [], version: Version = .http2
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.version = version
+    }
+
+    /// The first value of the header `name` (lower-case).
+    public func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+}
+
+/// A complete response. The transport adds `content-length`, and gzips the body when the client accepts it.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Names lower-case.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Set by the transport when the client can no longer receive the answer (stream reset, connection closed),
+/// so the application can drop the request's work before computing it.
+public final class RequestCancellation: Sendable {
+    private let cancelled = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+
+    public func cancel() { cancelled.store(true, ordering: .relaxed) }
+}
+
+/// The application side of the server.
+public protocol HTTPHandler: Sendable {
+    /// Called once per complete request on the connection's queue: must not block. Call `respond` exactly
+    /// once, from any thread, now or later (e.g. after a batch ran); calls after the client went away are
+    /// ignored.
+    func handle(
+        _ request: HTTPRequest, cancellation: RequestCancellation,
+        respond: @escaping @Sendable (HTTPResponse) -> Void)
+}

@@ -1,0 +1,28 @@
+import Logging
+
+/// What every connection of one server shares: configuration, the application, counters, TLS. Immutable.
+final class ServerContext: Sendable {
+    let configuration: HTTPServerConfiguration
+    let handler: any HTTPHandler
+    let logger: Logger
+    let counters: ServerCounters
+    let tls: TLSContext?
+    let readTimeoutNanos: UInt64
+    let idleTimeoutNanos: UInt64
+    /// How often each connection checks its deadlines: a quarter of the shortest timeout, 10 ms…1 s.
+    let deadlineCheckIntervalNanos: UInt64
+
+    init(
+        configuration: HTTPServerConfiguration, handler: any HTTPHandler, logger: Logger, counters: ServerCounters,
+        tls: TLSContext?
+    ) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        self.counters = counters
+        self.tls = tls
+        readTimeoutNanos = configuration.readTimeout.nanoseconds
+        idleTimeoutNanos = configuration.idleTimeout.nanoseconds
+        deadlineCheckIntervalNanos = min(max(min(readTimeoutNanos, idleTimeoutNanos) / 4, 10_000_000), 1_000_000_000)
+    }
+}

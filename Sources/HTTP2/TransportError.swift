@@ -1,0 +1,54 @@
+/// Request failures the transport answers itself, before or instead of the application.
+enum TransportError: Error, Equatable {
+    case malformedRequest(String)
+    case headersTooLarge
+    case bodyTooLarge(limit: Int)
+    case inflatedBodyTooLarge(limit: Int)
+    case corruptGzipBody
+    case unsupportedContentEncoding(String)
+    case unsupportedTransferEncoding
+    case requestTimeout
+    case shuttingDown
+
+    var status: Int {
+        switch self {
+        case .malformedRequest, .corruptGzipBody: 400
+        case .requestTimeout: 408
+        case .bodyTooLarge, .inflatedBodyTooLarge: 413
+        case .unsupportedContentEncoding: 415
+        case .headersTooLarge: 431
+        case .unsupportedTransferEncoding: 501
+        case .shuttingDown: 503
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .malformedRequest: "malformed_request"
+        case .headersTooLarge: "headers_too_large"
+        case .bodyTooLarge: "body_too_large"
+        case .inflatedBodyTooLarge: "inflated_body_too_large"
+        case .corruptGzipBody: "invalid_gzip_body"
+        case .unsupportedContentEncoding: "unsupported_content_encoding"
+        case .unsupportedTransferEncoding: "unsupported_transfer_encoding"
+        case .requestTimeout: "request_timeout"
+        case .shuttingDown: "shutting_down"
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .malformedRequest(let detail): "Malformed request: \(detail)"
+        case .headersTooLarge: "Request headers are too large"
+        case .bodyTooLarge(let limit): "Request body exceeds \(limit) bytes"
+        case .inflatedBodyTooLarge(let limit): "Request body exceeds \(limit) bytes after gzip decoding"
+        case .corruptGzipBody: "Request body is not valid gzip"
+        case .unsupportedContentEncoding(let coding): "Unsupported content encoding '\(coding)'; only gzip is accepted"
+        case .unsupportedTransferEncoding: "Only the chunked transfer coding is supported"
+        case .requestTimeout: "Request was not received in time"
+        case .shuttingDown: "Server is shutting down"
+        }
+    }
+
+    var response: HTTPResponse { ErrorBody.response(status: status, code: code, message: message) }
+}

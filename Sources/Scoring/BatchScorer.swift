@@ -1,0 +1,46 @@
+import Ranking
+import Prometheus
+
+/// Runs one batch: copies each request's encoded slots into the worker's workspace, runs the network once,
+/// and turns each request's rows into its response.
+struct BatchScorer: Sendable {
+    let metrics: ScoringMetrics
+
+    func run(_ batch: [ScoringJob], workspace: InferenceWorkspace) {
+        let model = batch[0].request.model
+        let start = ContinuousClock.now
+        workspace.reset()
+        var placed: [(job: ScoringJob, firstRow: Int)] = []
+        placed.reserveCapacity(batch.count)
+        for job in batch {
+            metrics.queueWait.record(start - job.arrival)
+            let request = job.request
+            let slots = workspace.appendRequest(candidates: request.candidateCount)!
+            request.sharedIndices.withUnsafeBufferPointer { slots.sharedIndices.update(from: $0.baseAddress!, count: $0.count) }
+            request.sharedWeights.withUnsafeBufferPointer { slots.sharedWeights.update(from: $0.baseAddress!, count: $0.count) }
+            request.itemIndices.withUnsafeBufferPointer { slots.itemIndices.update(from: $0.baseAddress!, count: $0.count) }
+            request.itemWeights.withUnsafeBufferPointer { slots.itemWeights.update(from: $0.baseAddress!, count: $0.count) }
+            placed.append((job, slots.request.firstRow))
+        }
+        model.network.run(workspace)
+        metrics.kernelDuration.record(ContinuousClock.now - start)
+        metrics.batchRows.record(Double(workspace.rowCount))
+        metrics.batchExecutions.increment()
+        metrics.inferences.increment(by: Int64(workspace.rowCount))
+
+        for (job, firstRow) in placed {
+            let request = job.request
+            var results: [ScoreResponse.Result] = []
+            results.reserveCapacity(request.candidateCount)
+            for index in 0..<request.candidateCount {
+                let prediction = workspace.prediction(row: firstRow + index)
+                let price = request.prices.isEmpty ? nil : request.prices[index]
+                results.append(
+                    ScoreResponse.Result(
+                        id: request.candidateIDs[index], prediction: prediction,
+                        score: model.score.score(ctr: prediction.ctr, cvr: prediction.cvr, price: price)))
+            }
+            job.respond(.success(ScoreResponse(model: model, results: results, topK: request.topK)))
+        }
+    }
+}

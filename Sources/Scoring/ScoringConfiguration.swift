@@ -1,0 +1,155 @@
+import Foundation
+import Ranking
+
+/// `config/serve.json`, every key optional (defaults below); documented key by key in config/README.md.
+public struct ScoringConfiguration: Codable, Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Model repository root: `<root>/<name>/<version>/model.fckpt`.
+    public var modelRepository = "models"
+    /// The model to serve; null serves the repository's only model.
+    public var modelName: String?
+    /// Seconds between repository polls for new versions; 0 disables polling (SIGHUP still reloads).
+    public var reloadPollSeconds = 10.0
+    /// Replaces the checkpoint's score formula.
+    public var score: ScoreFormula?
+
+    /// Candidate rows per batch (Triton `max_batch_size`); also bounds candidates per request.
+    public var maxBatchRows = 1024
+    /// How long a partial batch may wait for more requests (TF Serving `batch_timeout_micros`). 0: a batch
+    /// leaves as soon as a worker is free.
+    public var batchTimeoutMicros = 0
+    /// Rows waiting in the queue before new requests get 503 (TF Serving `max_enqueued_batches` × rows).
+    public var maxQueuedRows = 65536
+    /// Batch worker threads (TF Serving `num_batch_threads`); 0 = one per core.
+    public var numBatchThreads = 0
+    public var maxCandidatesPerRequest = 1000
+    /// Accept and ignore feature names the model does not read, instead of answering 400.
+    public var ignoreUnknownFeatures = false
+
+    public var maxConnections = 1024
+    public var maxConcurrentStreams = 128
+    public var maxHeaderListBytes = 16384
+    public var maxRequestBodyBytes = 4 << 20
+    public var maxInflatedBodyBytes = 16 << 20
+    public var idleTimeoutSeconds = 60.0
+    public var readTimeoutSeconds = 10.0
+    public var maxOutputBufferBytes = 4 << 20
+    public var gzipMinimumBytes = 1024
+    /// PEM files; with both set the port speaks TLS (ALPN h2 or http/1.1).
+    public var tlsCertificate: String?
+    public var tlsPrivateKey: String?
+
+    /// SIGTERM: how long in-flight requests get before the process exits anyway.
+    public var shutdownGraceSeconds = 25.0
+    /// `text` or `json` (one JSON object per line).
+    public var logFormat = "text"
+    public var logLevel = "info"
+
+    public init() {}
+
+    public var effectiveBatchThreads: Int {
+        numBatchThreads > 0 ? numBatchThreads : ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// Throws a message naming the first inconsistent key.
+    public func validate() throws {
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ConfigurationError(description: message) }
+        }
+        try require((0...65535).contains(port), "port must be in 0...65535")
+        try require(maxBatchRows >= 1, "max_batch_rows must be at least 1")
+        try require(
+            (1...maxBatchRows).contains(maxCandidatesPerRequest),
+            "max_candidates_per_request must be in 1...max_batch_rows (\(maxBatchRows))")
+        try require(maxQueuedRows >= maxBatchRows, "max_queued_rows must be at least max_batch_rows")
+        try require(batchTimeoutMicros >= 0 && numBatchThreads >= 0, "batch_timeout_micros and num_batch_threads must be ≥ 0")
+        try require(reloadPollSeconds >= 0 && shutdownGraceSeconds >= 0, "durations must be ≥ 0")
+        try require(idleTimeoutSeconds > 0 && readTimeoutSeconds > 0, "timeouts must be > 0")
+        try require(
+            maxConnections >= 1 && maxConcurrentStreams >= 1 && maxHeaderListBytes >= 1024
+                && maxRequestBodyBytes >= 1024 && maxInflatedBodyBytes >= maxRequestBodyBytes,
+            "connection and size limits are too small (max_inflated_body_bytes must be ≥ max_request_body_bytes)")
+        try require((tlsCertificate == nil) == (tlsPrivateKey == nil), "set both tls_certificate and tls_private_key, or neither")
+        try require(["text", "json"].contains(logFormat), "log_format must be text or json")
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case host, port, score
+        case modelRepository = "model_repository"
+        case modelName = "model_name"
+        case reloadPollSeconds = "reload_poll_seconds"
+        case maxBatchRows = "max_batch_rows"
+        case batchTimeoutMicros = "batch_timeout_micros"
+        case maxQueuedRows = "max_queued_rows"
+        case numBatchThreads = "num_batch_threads"
+        case maxCandidatesPerRequest = "max_candidates_per_request"
+        case ignoreUnknownFeatures = "ignore_unknown_features"
+        case maxConnections = "max_connections"
+        case maxConcurrentStreams = "max_concurrent_streams"
+        case maxHeaderListBytes = "max_header_list_bytes"
+        case maxRequestBodyBytes = "max_request_body_bytes"
+        case maxInflatedBodyBytes = "max_inflated_body_bytes"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
+        case readTimeoutSeconds = "read_timeout_seconds"
+        case maxOutputBufferBytes = "max_output_buffer_bytes"
+        case gzipMinimumBytes = "gzip_minimum_bytes"
+        case tlsCertificate = "tls_certificate"
+        case tlsPrivateKey = "tls_private_key"
+        case shutdownGraceSeconds = "shutdown_grace_seconds"
+        case logFormat = "log_format"
+        case logLevel = "log_level"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ScoringConfiguration()
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        host = try value(.host, defaults.host)
+        port = try value(.port, defaults.port)
+        modelRepository = try value(.modelRepository, defaults.modelRepository)
+        modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
+        reloadPollSeconds = try value(.reloadPollSeconds, defaults.reloadPollSeconds)
+        score = try c.decodeIfPresent(ScoreFormula.self, forKey: .score)
+        maxBatchRows = try value(.maxBatchRows, defaults.maxBatchRows)
+        batchTimeoutMicros = try value(.batchTimeoutMicros, defaults.batchTimeoutMicros)
+        maxQueuedRows = try value(.maxQueuedRows, defaults.maxQueuedRows)
+        numBatchThreads = try value(.numBatchThreads, defaults.numBatchThreads)
+        maxCandidatesPerRequest = try value(.maxCandidatesPerRequest, defaults.maxCandidatesPerRequest)
+        ignoreUnknownFeatures = try value(.ignoreUnknownFeatures, defaults.ignoreUnknownFeatures)
+        maxConnections = try value(.maxConnections, defaults.maxConnections)
+        maxConcurrentStreams = try value(.maxConcurrentStreams, defaults.maxConcurrentStreams)
+        maxHeaderListBytes = try value(.maxHeaderListBytes, defaults.maxHeaderListBytes)
+        maxRequestBodyBytes = try value(.maxRequestBodyBytes, defaults.maxRequestBodyBytes)
+        maxInflatedBodyBytes = try value(.maxInflatedBodyBytes, defaults.maxInflatedBodyBytes)
+        idleTimeoutSeconds = try value(.idleTimeoutSeconds, defaults.idleTimeoutSeconds)
+        readTimeoutSeconds = try value(.readTimeoutSeconds, defaults.readTimeoutSeconds)
+        maxOutputBufferBytes = try value(.maxOutputBufferBytes, defaults.maxOutputBufferBytes)
+        gzipMinimumBytes = try value(.gzipMinimumBytes, defaults.gzipMinimumBytes)
+        tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
+        tlsPrivateKey = try c.decodeIfPresent(String.self, forKey: .tlsPrivateKey)
+        shutdownGraceSeconds = try value(.shutdownGraceSeconds, defaults.shutdownGraceSeconds)
+        logFormat = try value(.logFormat, defaults.logFormat)
+        logLevel = try value(.logLevel, defaults.logLevel)
+        // A misspelt key would silently keep its default: refuse it instead.
+        let known = Set(c.allKeys.map(\.stringValue))
+        if let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).first(where: {
+            !known.contains($0)
+        }) {
+            throw ConfigurationError(description: "unknown configuration key \"\(unknown)\"")
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+}

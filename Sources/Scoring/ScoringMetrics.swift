@@ -1,0 +1,80 @@
+import Prometheus
+
+/// Every metric the daemon exports, with its help text and buckets, in one place. Names follow Prometheus
+/// conventions: `funnel_` prefix, base units (seconds), `_total` on counters; no per-user or per-request labels.
+public final class ScoringMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2.5),
+    ]
+    static let rowBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+
+    let requestDuration: DurationHistogram
+    let queueWait: DurationHistogram
+    let kernelDuration: DurationHistogram
+    let batchRows: ValueHistogram
+    let candidatesPerRequest: ValueHistogram
+    let queuedRequests: Gauge
+    let batchExecutions: Counter
+    let inferences: Counter
+
+    /// `funnel_<name>_<unit>` with its help text.
+    private static func name(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "funnel", metricName: name, unitName: unit, helpText: help)
+    }
+
+    public init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        requestDuration = registry.makeDurationHistogram(
+            descriptor: Self.name("request_duration", unit: "seconds", "Time from a complete request to its response, for every route."), labels: [], buckets: Self.latencyBuckets)
+        queueWait = registry.makeDurationHistogram(
+            descriptor: Self.name("queue_wait", unit: "seconds", "Time a scoring request waited in the batch queue before its batch started."), labels: [], buckets: Self.latencyBuckets)
+        kernelDuration = registry.makeDurationHistogram(
+            descriptor: Self.name("kernel_duration", unit: "seconds", "Time to run one batch through the network (embedding lookup and forward pass)."), labels: [], buckets: Self.latencyBuckets)
+        batchRows = registry.makeValueHistogram(
+            descriptor: Self.name("batch_rows", "Candidate rows per executed batch."), labels: [], buckets: Self.rowBuckets)
+        candidatesPerRequest = registry.makeValueHistogram(
+            descriptor: Self.name("candidates_per_request", "Candidates per accepted scoring request."), labels: [], buckets: Self.rowBuckets)
+        queuedRequests = registry.makeGauge(
+            descriptor: Self.name("queued_requests", "Scoring requests waiting for a batch worker."), labels: [])
+        batchExecutions = registry.makeCounter(
+            descriptor: Self.name("batch_executions", unit: "total", "Batches run through the network."), labels: [])
+        inferences = registry.makeCounter(
+            descriptor: Self.name("inferences", unit: "total", "Candidate rows scored."), labels: [])
+    }
+
+    /// Requests answered, by route and status code.
+    func requests(route: String, status: Int) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.name("requests", unit: "total", "HTTP requests answered, by route and status code."), labels: [("route", route), ("code", String(status))])
+    }
+
+    /// Scoring requests refused or dropped before compute, by reason.
+    func rejections(_ reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.name("rejections", unit: "total", "Scoring requests refused or dropped before compute, by reason."), labels: [("reason", reason)])
+    }
+
+    func reloads(_ result: String) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.name("model_reloads", unit: "total", "Model load attempts by result (success, failure)."), labels: [("result", result)])
+    }
+
+    func modelInfo(name: String, version: Int) -> Gauge {
+        registry.makeGauge(
+            descriptor: Self.name("model_info", "1 for the model version being served, 0 for versions served before."), labels: [("model", name), ("version", String(version))])
+    }
+
+    /// Gauges read from the transport at scrape time.
+    func transport(openConnections: Int, openStreams: Int) {
+        registry.makeGauge(
+            descriptor: Self.name("open_connections", "Open client connections."), labels: [])
+            .set(Double(openConnections))
+        registry.makeGauge(
+            descriptor: Self.name("open_streams", "Requests being received or answered."), labels: [])
+            .set(Double(openStreams))
+    }
+}

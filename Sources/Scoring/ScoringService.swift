@@ -1,0 +1,174 @@
+import Foundation
+import HTTP2
+import Logging
+import Ranking
+import Synchronization
+import Prometheus
+
+/// Request in → response out: the daemon's routes, in one switch.
+///
+///     POST /v1/score   decode → queue → batch → kernel → encode
+///     GET  /v1/models  the served model and the features a client must send
+///     GET  /healthz    liveness: the process answers (never depends on the model)
+///     GET  /readyz     readiness: a model is loaded and warmed up and the server is not draining
+///     GET  /metrics    Prometheus text exposition
+public final class ScoringService: HTTPHandler {
+    public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    private let store: ModelStore
+    private let batcher: MicroBatcher
+    private let decoder: ScoreRequestDecoder
+    private let metrics: ScoringMetrics
+    private let logger: Logger
+    private let draining = Atomic<Bool>(false)
+    private let decoding = DispatchQueue(label: "funnel.decode", attributes: .concurrent)
+    /// Reads the transport's open connections and streams at scrape time.
+    private let transportStatistics: @Sendable () -> (connections: Int, streams: Int)
+
+    public init(
+        configuration: ScoringConfiguration, store: ModelStore, metrics: ScoringMetrics, logger: Logger,
+        transportStatistics: @escaping @Sendable () -> (connections: Int, streams: Int)
+    ) {
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.transportStatistics = transportStatistics
+        decoder = ScoreRequestDecoder(
+            maxCandidates: configuration.maxCandidatesPerRequest,
+            ignoreUnknownFeatures: configuration.ignoreUnknownFeatures)
+        batcher = MicroBatcher(
+            configuration: MicroBatcher.Configuration(
+                maxBatchRows: configuration.maxBatchRows,
+                maxQueueDelay: .microseconds(configuration.batchTimeoutMicros),
+                maxQueuedRows: configuration.maxQueuedRows, workers: configuration.effectiveBatchThreads),
+            metrics: metrics)
+    }
+
+    /// Starts the batch workers.
+    public func start() { batcher.start() }
+
+    /// Readiness turns false; queued requests are still answered.
+    public func beginDraining() { draining.store(true, ordering: .relaxed) }
+
+    /// After the transport finished: stops the workers once the queue is empty.
+    public func stop() { batcher.stop() }
+
+    public var isReady: Bool { store.current != nil && !draining.load(ordering: .relaxed) }
+
+    public func handle(
+        _ request: HTTPRequest, cancellation: RequestCancellation, respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        let start = ContinuousClock.now
+        let route = Self.route(request.path)
+        let metrics = self.metrics
+        let answer: @Sendable (HTTPResponse) -> Void = { response in
+            metrics.requests(route: route, status: response.status).increment()
+            metrics.requestDuration.record(ContinuousClock.now - start)
+            respond(response)
+        }
+        switch (request.path, request.method) {
+        case ("/v1/score", "POST"):
+            decoding.async { self.score(request, cancellation: cancellation, arrival: start, answer: answer) }
+        case ("/healthz", "GET"), ("/healthz", "HEAD"):
+            answer(JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8)))
+        case ("/readyz", "GET"), ("/readyz", "HEAD"):
+            answer(readiness())
+        case ("/metrics", "GET"):
+            let transport = transportStatistics()
+            metrics.transport(openConnections: transport.connections, openStreams: transport.streams)
+            answer(HTTPResponse(status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer()))
+        case ("/v1/models", "GET"):
+            answer(models())
+        case ("/v1/score", _):
+            answer(ScoringError.methodNotAllowed("POST").response.adding(("allow", "POST")))
+        case ("/healthz", _), ("/readyz", _), ("/metrics", _), ("/v1/models", _):
+            answer(ScoringError.methodNotAllowed("GET").response.adding(("allow", "GET, HEAD")))
+        default:
+            answer(ScoringError.notFound.response)
+        }
+    }
+
+    private func score(
+        _ request: HTTPRequest, cancellation: RequestCancellation, arrival: ContinuousClock.Instant,
+        answer: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        if let type = request.header("content-type"), !Self.isJSON(type) {
+            return answer(ScoringError.unsupportedMediaType(type).response)
+        }
+        guard let model = store.current else { return answer(ScoringError.notReady.response) }
+        let decoded: ScoreRequest
+        do {
+            decoded = try decoder.decode(request.body, model: model)
+        } catch {
+            metrics.rejections(error.code).increment()
+            return answer(error.response)
+        }
+        metrics.candidatesPerRequest.record(Double(decoded.candidateCount))
+        let job = ScoringJob(
+            request: decoded, cancellation: cancellation, arrival: arrival,
+            deadline: decoded.deadlineMilliseconds.map { arrival + .milliseconds($0) },
+            respond: { result in
+                switch result {
+                case .success(let response):
+                    answer(JSONResponse.make(status: 200, body: response.encoded()))
+                case .failure(let error):
+                    answer(error.response)
+                }
+            })
+        if !batcher.submit(job) {
+            metrics.rejections("queue_full").increment()
+            answer(ScoringError.queueFull.response)
+        }
+    }
+
+    private func readiness() -> HTTPResponse {
+        if draining.load(ordering: .relaxed) { return ScoringError.draining.response }
+        guard let model = store.current else { return ScoringError.notReady.response }
+        var writer = JSONWriter()
+        writer.raw("{\"status\":\"ready\",\"model\":{\"name\":")
+        writer.string(model.name)
+        writer.raw(",\"version\":")
+        writer.number(model.version)
+        writer.raw("}}")
+        return JSONResponse.make(status: 200, body: writer.bytes)
+    }
+
+    private func models() -> HTTPResponse {
+        guard let model = store.current else { return JSONResponse.make(status: 200, body: Array(#"{"models":[]}"#.utf8)) }
+        struct Listing: Encodable {
+            struct Model: Encodable {
+                let name: String
+                let version: Int
+                let score: ScoreFormula
+                let features: [FieldSpec]
+            }
+            let models: [Model]
+        }
+        let features = model.encoder.spec.fields.filter { $0.group != .privileged }
+        let listing = Listing(models: [.init(name: model.name, version: model.version, score: model.score, features: features)])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return JSONResponse.make(status: 200, body: Array((try? encoder.encode(listing)) ?? Data()))
+    }
+
+    private static func isJSON(_ contentType: String) -> Bool {
+        let type = contentType.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()
+        return type == "application/json" || type.hasSuffix("+json")
+    }
+
+    /// Route label for metrics: known paths as themselves, everything else "other" (bounded cardinality).
+    private static func route(_ path: String) -> String {
+        switch path {
+        case "/v1/score", "/v1/models", "/healthz", "/readyz", "/metrics": path
+        default: "other"
+        }
+    }
+}
+
+extension HTTPResponse {
+    func adding(_ header: (String, String)) -> HTTPResponse {
+        var copy = self
+        copy.headers.append((header.0, header.1))
+        return copy
+    }
+}

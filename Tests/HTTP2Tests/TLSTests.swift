@@ -1,0 +1,54 @@
+import Foundation
+import HTTP2
+import Testing
+
+/// TLS on the same port: ALPN picks h2 or http/1.1; the certificate is made here with the openssl CLI.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct TLSTests {
+    private func makeCertificate() throws -> (certificate: URL, key: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("http2-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = directory.appendingPathComponent("cert.pem")
+        let key = directory.appendingPathComponent("key.pem")
+        let result = try Command.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                "-subj", "/CN=localhost", "-keyout", key.path, "-out", certificate.path,
+            ])
+        try #require(result.status == 0, "\(result.error)")
+        return (certificate, key)
+    }
+
+    @Test func alpnSelectsH2OrHTTP1() throws {
+        let (certificate, key) = try makeCertificate()
+        defer { try? FileManager.default.removeItem(at: certificate.deletingLastPathComponent()) }
+        let server = try TestServer {
+            $0.tls = .init(certificatePath: certificate.path, privateKeyPath: key.path)
+        }
+        let url = "https://127.0.0.1:\(server.port)/echo"
+        let h2 = try CurlFetch.run(["-k", "--http2", "--data-binary", "over tls", url])
+        #expect(h2.status == 200)
+        #expect(h2.version == "2")
+        #expect(h2.text == "over tls")
+        let h1 = try CurlFetch.run(["-k", "--http1.1", "--data-binary", "over tls 1.1", url])
+        #expect(h1.status == 200)
+        #expect(h1.version == "1.1")
+        #expect(h1.text == "over tls 1.1")
+        let big = try CurlFetch.run(["-k", "--http2", "--compressed", "https://127.0.0.1:\(server.port)/big?bytes=200000"])
+        #expect(big.body.count == 200_000)
+        // Cleartext clients still work on the TLS-enabled port.
+        let plain = try CurlFetch.run(["--http2-prior-knowledge", "\(server.base)/echo"])
+        #expect(plain.status == 200)
+        let nghttp = try Command.run("/usr/bin/nghttp", ["-n", "-m", "20", "-t", "20", url])
+        #expect(nghttp.status == 0)
+    }
+
+    @Test func missingCertificateFailsStart() {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.tls = .init(certificatePath: "/nonexistent/cert.pem", privateKeyPath: "/nonexistent/key.pem")
+        let server = HTTPServer(configuration: configuration, handler: TestHandler())
+        #expect(throws: HTTPServerError.self) { try server.start() }
+    }
+}

@@ -1,0 +1,47 @@
+import Testing
+
+@testable import Scoring
+
+struct JSONParserTests {
+    func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
+
+    @Test func parsesDocuments() throws {
+        #expect(try parse(#" {"a": [1, -2.5e3, "x\u00e9\n", true, false, null], "b": {}} "#)
+            == .object([
+                ("a", .array([.int(1), .double(-2500), .string("x\u{e9}\n"), .bool(true), .bool(false), .null])),
+                ("b", .object([])),
+            ]))
+        #expect(try parse(#""\ud83d\ude00""#) == .string("😀"))
+        #expect(try parse("12345678901234567890") == .double(Double("12345678901234567890")!))  // beyond Int64
+        #expect(try parse("-0") == .int(0))
+    }
+
+    static let invalid: [(String, String)] = [
+        ("", "unexpected end of JSON"), ("{", "expected a string key"), (#"{"a":1,}"#, "expected a string key"),
+        ("[1,]", "unexpected character"), (#"{"a":1,"a":2}"#, "duplicate key \"a\""), ("NaN", "unexpected character"),
+        ("Infinity", "unexpected character"), ("-Infinity", "invalid number"), ("1e400", "number out of range"),
+        ("01", "leading zero in a number"), ("1.", "invalid number"), (#""\ud800""#, "unpaired surrogate"),
+        (#""a"#, "unterminated string"), ("[1] x", "unexpected data after the JSON value"), ("tru", "invalid literal"),
+        ("\"\u{01}\"", "control character in a string"), (#"// c"#, "unexpected character"),
+    ]
+
+    @Test(arguments: invalid)
+    func rejectsInvalidJSON(input: String, message: String) {
+        do {
+            _ = try JSONParser.parse(Array(input.utf8))
+            Issue.record("\(input) parsed")
+        } catch {
+            #expect(error.message == message, "\(input)")
+        }
+    }
+
+    @Test func rejectsInvalidUTF8AndDeepNesting() {
+        #expect(throws: JSONParseError(message: "invalid UTF-8 in a string", offset: 1)) {
+            try JSONParser.parse([0x22, 0xC3, 0x28, 0x22])
+        }
+        let deep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
+        #expect(throws: JSONParseError.self) { try parse(deep) }
+        let fine = String(repeating: "[", count: 63) + String(repeating: "]", count: 63)
+        #expect(throws: Never.self) { try parse(fine) }
+    }
+}

@@ -1,0 +1,83 @@
+import Ranking
+import Testing
+
+@testable import Scoring
+
+struct ScoreRequestDecoderTests {
+    let model: ServableModel
+    let decoder = ScoreRequestDecoder(maxCandidates: 50, ignoreUnknownFeatures: false)
+
+    init() throws { model = try TestModel.servable() }
+
+    func decodeError(_ text: String) -> ScoringError? {
+        do {
+            _ = try decoder.decode(Array(text.utf8), model: model)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func encodesWithTheTrainersEncoder() throws {
+        let request = try decoder.decode(TestModel.body(candidates: 3, extra: #", "top_k": 2, "deadline_ms": 50"#), model: model)
+        #expect(request.candidateIDs == ["item-0", "item-1", "item-2"])
+        #expect(request.topK == 2 && request.deadlineMilliseconds == 50)
+        #expect(request.prices == [10, 11, 12])
+        // The same values through FeatureEncoder directly give the same slots.
+        let encoder = model.encoder
+        var indices = [Int32](repeating: 0, count: encoder.layout.shared.slotCount)
+        var weights = [Float](repeating: 0, count: encoder.layout.shared.slotCount)
+        try encoder.encode(
+            ["user_id": .string("u1"), "user_recent_categories": .list([.string("c1"), .string("c2")]),
+             "user_age": .int(31), "device": .string("ios")],
+            block: .shared, indices: &indices, weights: &weights)
+        #expect(request.sharedIndices == indices && request.sharedWeights == weights)
+        let slots = encoder.layout.item.slotCount
+        var item = [Int32](repeating: 0, count: slots)
+        var itemWeights = [Float](repeating: 0, count: slots)
+        try encoder.encode(
+            ["item_id": .int(1002), "item_category": .string("c2"), "price": .int(12)], block: .item, indices: &item,
+            weights: &itemWeights)
+        #expect(Array(request.itemIndices[2 * slots..<3 * slots]) == item)
+        #expect(Array(request.itemWeights[2 * slots..<3 * slots]) == itemWeights)
+    }
+
+    static let badRequests: [(String, String)] = [
+        (#"[]"#, "invalid_request"),
+        (#"{"candidates": []}"#, "invalid_request"),
+        (#"{"user": {}, "candidate": []}"#, "invalid_request"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1}}], "top_k": 0}"#, "invalid_request"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1}}], "top_k": 1.5}"#, "invalid_request"),
+        (#"{"candidates": [{"features": {"price": 1}}]}"#, "invalid_request"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1}, "extra": 1}]}"#, "invalid_request"),
+        (#"{"candidates": [{"id": "a", "features": {"price": "cheap"}}]}"#, "invalid_feature"),
+        (#"{"candidates": [{"id": "a", "features": {}}]}"#, "invalid_feature"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1, "colour": "red"}}]}"#, "invalid_feature"),
+        (#"{"user": {"device": "ios"}, "candidates": [{"id": "a", "features": {"price": 1}}]}"#, "invalid_request"),
+        (#"{"user": {"user_id": true}, "candidates": [{"id": "a", "features": {"price": 1}}]}"#, "invalid_request"),
+        (#"{"user": {"user_id": 1.5}, "candidates": [{"id": "a", "features": {"price": 1}}]}"#, "invalid_feature"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1}}], "candidates": []}"#, "invalid_json"),
+        (#"{"candidates": [{"id": "a", "features": {"price": NaN}}]}"#, "invalid_json"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1e999}}]}"#, "invalid_json"),
+    ]
+
+    @Test(arguments: badRequests)
+    func rejectsBadRequestsWith400(body: String, code: String) {
+        let error = decodeError(body)
+        #expect(error?.status == 400 && error?.code == code, "\(body): \(String(describing: error))")
+    }
+
+    @Test func errorsNameTheCandidateAndField() {
+        let error = decodeError(#"{"candidates": [{"id": "a", "features": {"price": 1}}, {"id": "b", "features": {"price": "x"}}]}"#)
+        #expect(error?.message == "candidate 1: feature 'price' must be a number")
+    }
+
+    @Test func tooManyCandidatesIs413() {
+        #expect(decodeError(String(decoding: TestModel.body(candidates: 51), as: UTF8.self))?.status == 413)
+    }
+
+    @Test func unknownFeaturesCanBeIgnored() throws {
+        let lenient = ScoreRequestDecoder(maxCandidates: 50, ignoreUnknownFeatures: true)
+        _ = try lenient.decode(Array(#"{"candidates": [{"id": "a", "features": {"price": 1, "colour": "red"}}]}"#.utf8), model: model)
+    }
+}
