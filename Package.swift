@@ -75,10 +75,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Training",
+            dependencies: ["Ranking", "CFunnelKernels", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "FunnelTrain",
             dependencies: [
-                "Ranking", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Ranking", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -112,6 +117,11 @@ let package = Package(
         .testTarget(
             name: "FunnelServeTests",
             dependencies: ["FunnelServe"],  // so `swift test` builds the daemon it starts
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Ranking"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

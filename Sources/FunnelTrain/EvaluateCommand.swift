@@ -1,0 +1,57 @@
+import ArgumentParser
+import Ranking
+import Training
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a serving checkpoint or a training state on a held-out CSV (AUC, GAUC, logloss, PCOC).")
+
+    @Option(help: "Held-out CSV.")
+    var data: String
+
+    @Option(help: "Serving checkpoint (model.fckpt) to evaluate through the serving network.")
+    var checkpoint: String?
+
+    @Option(help: "Training state to evaluate the trainer's student.")
+    var state: String?
+
+    @Option(help: "Schema JSON of the CSV (default: the training state's).")
+    var schema: String?
+
+    @Option(help: "Built-in schema: ali-ccp.")
+    var format: String?
+
+    @Option(help: "Truth file from simulate: adds the entire-space CVR AUC.")
+    var truth: String?
+
+    @Option(help: "GAUC groups: user or request.")
+    var groupBy: String = "user"
+
+    @Option(help: "Write the report JSON here.")
+    var report: String?
+
+    func run() throws {
+        let predictor: any ConversionPredictor
+        var schema: TrainingSchema?
+        if let state {
+            let trainer = try TrainingStateFile.read(path: state)
+            predictor = trainer.predictor
+            schema = trainer.schema
+        } else if let checkpoint {
+            predictor = ServingPredictor(checkpoint: try Checkpoint(contentsOfFile: checkpoint))
+        } else {
+            throw ValidationError("give --checkpoint or --state")
+        }
+        if self.schema != nil || format != nil || schema == nil { schema = try loadSchema(path: self.schema, format: format) }
+        var evaluator = Evaluator(schema: schema!)
+        guard let grouping = Evaluator.Grouping(rawValue: groupBy) else { throw ValidationError("--group-by user or request") }
+        evaluator.grouping = grouping
+        let evaluation = try evaluator.evaluate(predictor, file: data, truthFile: truth)
+        print(evaluation.table)
+        if let report {
+            try evaluation.write(path: report)
+            print("wrote \(report)")
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Ranking
+import Training
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model on a CSV (one epoch by default) and save a resumable training state.")
+
+    @Option(help: "Training CSV with a header.")
+    var data: String
+
+    @Option(help: "Schema JSON mapping columns to features and labels (docs/TRAINING.md).")
+    var schema: String?
+
+    @Option(help: "Built-in schema instead of --schema: ali-ccp (torch-rechub Ali-CCP CSV).")
+    var format: String?
+
+    @Option(help: "Training configuration JSON (network, losses, optimizer, batching); flags below override it.")
+    var config: String?
+
+    @Option(help: "Model: naive, esmm, escm2-ips or esdc.")
+    var model: String?
+
+    @Option(help: "Unconverted immature clicks: ignore, mature-only or model.")
+    var delay: String?
+
+    @Option(help: "Seed of initialisation, shuffling and dropout.")
+    var seed: UInt64?
+
+    @Option(help: "Rows per mini-batch.")
+    var batchSize: Int?
+
+    @Option(help: "Passes over the data (1 recommended: the one-epoch finding).")
+    var epochs: Int?
+
+    @Option(help: "Bad rows: fail (stop with file:line:column) or skip (count and continue).")
+    var badRows: BadRowPolicy = .fail
+
+    @Option(help: "Where to write the training state (resumable; read by evaluate and export).")
+    var state: String
+
+    @Option(help: "Continue from this training state instead of starting fresh.")
+    var resume: String?
+
+    @Option(help: "Held-out CSV to evaluate the student on after training.")
+    var test: String?
+
+    @Option(help: "Truth file of the held-out CSV (simulated data): adds the entire-space CVR AUC.")
+    var truth: String?
+
+    @Option(help: "Write the evaluation report JSON here.")
+    var report: String?
+
+    func run() throws {
+        let trainer: Trainer
+        if let resume {
+            trainer = try TrainingStateFile.read(path: resume)
+        } else {
+            let schema = try loadSchema(path: schema, format: format)
+            var configuration = try config.map { try TrainingConfiguration.load(path: $0) } ?? TrainingConfiguration()
+            if let model {
+                guard let value = LossConfiguration.Model(rawValue: model) else { throw ValidationError("unknown --model \(model)") }
+                configuration.losses.model = value
+            }
+            if let delay {
+                guard let value = LossConfiguration.DelayHandling(rawValue: delay) else { throw ValidationError("unknown --delay \(delay)") }
+                configuration.losses.delay = value
+            }
+            if let seed { configuration.seed = seed }
+            if let batchSize { configuration.batchSize = batchSize }
+            if let epochs { configuration.epochs = epochs }
+            if configuration.epochs > 1 {
+                print("warning: \(configuration.epochs) epochs; deep CTR models usually overfit from the second epoch on")
+            }
+            trainer = try Trainer(schema: schema, configuration: configuration)
+        }
+        let losses = trainer.configuration.losses
+        print("training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(Trainer.threads) threads")
+        let summary = try trainer.train(file: data, policy: badRows) { print($0.line) }
+        print(
+            "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
+                + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows")
+        for error in summary.firstErrors { print("  skipped: \(error)") }
+        try TrainingStateFile.write(trainer, path: state)
+        print("wrote training state \(state)")
+        if let test {
+            let evaluation = try Evaluator(schema: trainer.schema).evaluate(trainer.predictor, file: test, truthFile: truth)
+            print(evaluation.table)
+            if let report { try evaluation.write(path: report) }
+        }
+    }
+}
+
+/// The two schema sources: a JSON file or a built-in format.
+func loadSchema(path: String?, format: String?) throws -> TrainingSchema {
+    switch (path, format) {
+    case (let path?, nil): return try TrainingSchema.load(path: path)
+    case (nil, "ali-ccp"): return AliCCPFormat.schema()
+    case (nil, let other?): throw ValidationError("unknown --format \(other) (known: ali-ccp)")
+    default: throw ValidationError("give --schema or --format")
+    }
+}
+
+extension BadRowPolicy: ExpressibleByArgument {}

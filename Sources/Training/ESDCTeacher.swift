@@ -1,0 +1,284 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Ranking
+
+/// The ESDC teacher (METHODS.md §10.2–10.4): serving-field embeddings → PLE bottom → CTR tower; a CVR base
+/// tower g run twice with independent dropout masks (s_g = (s_A + s_B)/2); a privileged residual r over
+/// [h_cvr | privileged embeddings] giving the click-space logit s_v⁺ = s_g + r (never used on unclicked rows,
+/// so post-click features cannot leak into entire-space terms, §4.2); and, with delay modelling, a hazard
+/// tower on h_cvr. Its losses never see the student; the student gets only detached `TeacherSignals`.
+final class ESDCTeacher {
+    let schema: TrainingSchema
+    let losses: LossConfiguration
+    let capacity: Int
+    let shape: NetworkShape
+    let embeddings: EmbeddingBags
+    let privileged: EmbeddingBags?
+    let bottom: Bottom
+    let ctrTower: MLP
+    let cvrTower: MLP
+    let residual: MLP?
+    let delayHead: MLP?
+
+    let bottomTrace: Bottom.Trace
+    let ctrTrace: MLP.Trace
+    let twinTraces: [MLP.Trace]
+    let residualTrace: MLP.Trace?
+    let delayTrace: MLP.Trace?
+    let input: AlignedFloats, inputGradient: AlignedFloats
+    /// [h_cvr | h_priv] and its gradient [capacity × (expertWidth + privileged width)].
+    let residualInput: AlignedFloats?, residualInputGradient: AlignedFloats?
+    private(set) var batch: [Int] = []
+    var random: SplitMix64
+    /// EMA of the batch-mean twin disagreement u (§10.4).
+    private(set) var meanUncertainty: Double?
+    /// Logits of the last forward pass: s_c, s_A, s_B, s_g, s_v⁺.
+    private(set) var logitCTR: [Double] = [], logitA: [Double] = [], logitB: [Double] = []
+    private(set) var logitBase: [Double] = [], logitClick: [Double] = []
+
+    init(schema: TrainingSchema, network: NetworkSpec, losses: LossConfiguration, capacity: Int, delayHidden: Int, seed: UInt64) {
+        self.schema = schema
+        self.losses = losses
+        self.capacity = capacity
+        var random = SplitMix64(seed: seed)
+        let scratch = ScratchSpace()
+        shape = NetworkShape(features: schema.features, network: network)
+        let layout = shape.layout
+        embeddings = EmbeddingBags(layout: layout, blocks: [.shared, .item], random: &random)
+        let usesPrivileged = losses.privilegedFeatures && layout.privileged.width > 0
+        privileged = usesPrivileged ? EmbeddingBags(layout: layout, blocks: [.privileged], random: &random) : nil
+        bottom = Bottom(shape: shape, inputWidth: layout.servingWidth, scratch: scratch, random: &random)
+        let width = bottom.expertWidth
+        let towers = network.towerLayers
+        ctrTower = MLP(
+            inputs: width, widths: towers + [1], names: towers.indices.map { "teacher.ctr.layer\($0)" } + ["teacher.ctr.logit"],
+            reluOnLast: false, scratch: scratch, random: &random)
+        cvrTower = MLP(
+            inputs: width, widths: towers + [1], names: towers.indices.map { "teacher.cvr.layer\($0)" } + ["teacher.cvr.logit"],
+            reluOnLast: false, dropout: losses.dropout, dropoutLayers: [0, towers.count], scratch: scratch, random: &random)
+        residual = usesPrivileged
+            ? MLP(
+                inputs: width + layout.privileged.width, widths: [32, 1], names: ["teacher.residual.layer0", "teacher.residual.logit"],
+                reluOnLast: false, scratch: scratch, random: &random) : nil
+        delayHead = losses.delay == .model
+            ? MLP(
+                inputs: width, widths: [delayHidden, schema.delay.count], names: ["teacher.delay.layer0", "teacher.delay.logit"],
+                reluOnLast: false, scratch: scratch, random: &random) : nil
+        bottomTrace = bottom.makeTrace(capacity: capacity)
+        ctrTrace = ctrTower.makeTrace(capacity: capacity)
+        twinTraces = [cvrTower.makeTrace(capacity: capacity), cvrTower.makeTrace(capacity: capacity)]
+        residualTrace = residual?.makeTrace(capacity: capacity)
+        delayTrace = delayHead?.makeTrace(capacity: capacity)
+        input = AlignedFloats(count: capacity * layout.servingWidth)
+        inputGradient = AlignedFloats(count: capacity * layout.servingWidth)
+        residualInput = residual.map { AlignedFloats(count: capacity * $0.inputWidth) }
+        residualInputGradient = residual.map { AlignedFloats(count: capacity * $0.inputWidth) }
+        self.random = random
+    }
+
+    var denseParameters: [Parameter] {
+        bottom.parameters + ctrTower.parameters + cvrTower.parameters + (residual?.parameters ?? []) + (delayHead?.parameters ?? [])
+    }
+    var tables: [EmbeddingTable] { embeddings.tables + (privileged?.tables ?? []) }
+
+    func refresh() {
+        bottom.refresh()
+        ctrTower.refresh()
+        cvrTower.refresh()
+        residual?.refresh()
+        delayHead?.refresh()
+    }
+
+    func zeroGradients() {
+        denseParameters.forEach { $0.zeroGradient() }
+        tables.forEach { $0.zeroGradient() }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // forward: x → bottom → CTR tower, twin CVR passes (dropout only when training), residual, delay.
+
+    func forward(_ data: EncodedRows, rows batch: [Int], training: Bool) {
+        self.batch = batch
+        let rows = batch.count
+        let width = bottom.expertWidth
+        embeddings.forward(data, rows: batch, into: input.pointer)
+        bottom.forward(input.pointer, ldx: shape.layout.servingWidth, rows: rows, trace: bottomTrace, random: &random)
+        let hCTR = UnsafePointer(bottomTrace.output(.ctr)), hCVR = UnsafePointer(bottomTrace.output(.cvr))
+        ctrTower.forward(hCTR, ldInput: width, rows: rows, trace: ctrTrace, training: training, random: &random)
+        cvrTower.forward(hCVR, ldInput: width, rows: rows, trace: twinTraces[0], training: training, random: &random)
+        if training {
+            cvrTower.forward(hCVR, ldInput: width, rows: rows, trace: twinTraces[1], training: true, random: &random)
+        }
+        let second = training ? twinTraces[1] : twinTraces[0]
+        logitCTR = (0..<rows).map { Double(ctrTrace.output[$0]) }
+        logitA = (0..<rows).map { Double(twinTraces[0].output[$0]) }
+        logitB = (0..<rows).map { Double(second.output[$0]) }
+        logitBase = zip(logitA, logitB).map { ($0 + $1) / 2 }
+        logitClick = logitBase
+        if let residual, let residualTrace, let residualInput, let privileged {
+            let inputWidth = residual.inputWidth
+            let privilegedColumns = AlignedFloats(count: rows * privileged.width)
+            privileged.forward(data, rows: batch, into: privilegedColumns.pointer)
+            for r in 0..<rows {
+                let target = residualInput.pointer + r * inputWidth
+                target.update(from: hCVR + r * width, count: width)
+                // Unclicked rows have no post-click signals: zeros, and their residual is never used.
+                if data.click[batch[r]] == 1 {
+                    (target + width).update(from: privilegedColumns.pointer + r * privileged.width, count: privileged.width)
+                } else {
+                    (target + width).update(repeating: 0, count: privileged.width)
+                }
+            }
+            residual.forward(residualInput.pointer, ldInput: inputWidth, rows: rows, trace: residualTrace, training: training, random: &random)
+            for r in 0..<rows where data.click[batch[r]] == 1 { logitClick[r] += Double(residualTrace.output[r]) }
+        }
+        if let delayHead, let delayTrace {
+            delayHead.forward(hCVR, ldInput: width, rows: rows, trace: delayTrace, training: training, random: &random)
+        }
+    }
+
+    /// The teacher loss L_T of §10.3 for the last forward pass; writes ∂L_T/∂(every head's output).
+    /// `propensities` overrides the detached IPS propensity p_c (tests hold it fixed for finite differences).
+    func applyLoss(_ data: EncodedRows, rows batch: [Int], propensities: [Double]? = nil) -> LossBreakdown {
+        var breakdown = LossBreakdown()
+        let rows = batch.count, n = Double(rows)
+        let window = schema.delay.attributionWindowHours
+        var dCTR = [Double](repeating: 0, count: rows), dBase = [Double](repeating: 0, count: rows)
+        var dClick = [Double](repeating: 0, count: rows)
+        var dA = [Double](repeating: 0, count: rows), dB = [Double](repeating: 0, count: rows)
+        let buckets = schema.delay.count
+        let dHazards = delayTrace?.outputGradient
+        dHazards?.update(repeating: 0, count: rows * buckets)
+        var ctr = 0.0, ctcvr = 0.0, ips = 0.0, baseClick = 0.0, twin = 0.0
+        let clicks = batch.reduce(0) { $0 + (data.click[$1] == 1 ? 1 : 0) }
+        for (r, row) in batch.enumerated() {
+            let y = Double(data.click[row]), z = Double(data.conversion[row])
+            ctr += BinaryCrossEntropy.loss(logit: logitCTR[r], target: y) / n
+            dCTR[r] += BinaryCrossEntropy.gradient(logit: logitCTR[r], target: y) / n
+            let hard = losses.delay == .ignore || data.isMature(row, window: window)
+            // Entire space, base CVR only (with the delay handling).
+            var visible = 1.0
+            var skip = false
+            if z == 0, Double(data.elapsedHours[row]) < window {
+                switch losses.delay {
+                case .ignore: break
+                case .matureOnly: skip = y == 1
+                case .model:
+                    if let delayTrace, let dHazards {
+                        let (full, fraction) = schema.delay.elapsedBuckets(Double(data.elapsedHours[row]))
+                        let a = UnsafePointer(delayTrace.output + r * buckets)
+                        visible = DelayHazards.visible(a, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
+                        let pi = LogisticMath.sigmoid(logitCTR[r]) * LogisticMath.sigmoid(logitBase[r])
+                        let scale = losses.ctcvrWeight / n * pi / max(1 - pi * visible, LogisticMath.epsilon)
+                        _ = DelayHazards.visible(a, count: buckets, full: full, fraction: fraction, scale: scale, gradient: dHazards + r * buckets)
+                    }
+                }
+            }
+            if !skip {
+                let result = ProductLikelihood.evaluate(logitCTR: logitCTR[r], logitCVR: logitBase[r], target: z, visible: visible)
+                let w = losses.ctcvrWeight / n
+                ctcvr += w * result.loss
+                dCTR[r] += w * result.dLogitCTR
+                dBase[r] += w * result.dLogitCVR
+                if z == 1, let delayTrace, let dHazards, data.delayBucket[row] >= 0 {
+                    let a = UnsafePointer(delayTrace.output + r * buckets)
+                    let g = UnsafeMutablePointer<Float>.allocate(capacity: buckets)
+                    g.initialize(repeating: 0, count: buckets)
+                    ctcvr += w * DelayHazards.bucketLoss(a, count: buckets, bucket: Int(data.delayBucket[row]), gradient: g)
+                    for k in 0..<buckets { dHazards[r * buckets + k] += Float(w) * g[k] }
+                    g.deallocate()
+                }
+            }
+            guard y == 1 else { continue }
+            if hard {
+                // IPS on the privileged click-space logit; base CVR on clicks.
+                let propensity = propensities?[r] ?? LogisticMath.sigmoid(logitCTR[r])
+                let weight = min(1 / max(propensity, LogisticMath.epsilon), losses.ipsClip)
+                let w = losses.ipsWeight * weight / n
+                ips += w * BinaryCrossEntropy.loss(logit: logitClick[r], target: z)
+                dClick[r] += w * BinaryCrossEntropy.gradient(logit: logitClick[r], target: z)
+                let wb = losses.baseClickWeight / n
+                baseClick += wb * BinaryCrossEntropy.loss(logit: logitBase[r], target: z)
+                dBase[r] += wb * BinaryCrossEntropy.gradient(logit: logitBase[r], target: z)
+            }
+            if clicks > 0 {
+                let wt = losses.twinWeight / Double(clicks)
+                twin += wt * TwinConsistency.loss(logitA[r], logitB[r])
+                let (ga, gb) = TwinConsistency.gradient(logitA[r], logitB[r])
+                dA[r] += wt * ga
+                dB[r] += wt * gb
+            }
+        }
+        // s_v⁺ = s_g + r: the click-space gradient reaches both; s_g = (s_A + s_B)/2 splits ½/½.
+        let residualGradient = residualTrace?.outputGradient
+        for r in 0..<rows {
+            let base = dBase[r] + dClick[r]
+            ctrTrace.outputGradient[r] = Float(dCTR[r])
+            twinTraces[0].outputGradient[r] = Float(dA[r] + base / 2)
+            twinTraces[1].outputGradient[r] = Float(dB[r] + base / 2)
+            residualGradient?[r] = Float(dClick[r])
+        }
+        breakdown.add("ctr", ctr)
+        breakdown.add("ctcvr", ctcvr)
+        breakdown.add("ips", ips)
+        breakdown.add("base_click", baseClick)
+        breakdown.add("twin", twin)
+        return breakdown
+    }
+
+    // backward: heads → h_ctr, h_cvr → bottom → embeddings (teacher parameters only).
+
+    func backward(_ data: EncodedRows) {
+        let rows = batch.count, width = bottom.expertWidth
+        ctrTower.backward(trace: ctrTrace, dInput: bottomTrace.outputGradient(.ctr), ldDInput: width, accumulate: false)
+        let dCVR = bottomTrace.outputGradient(.cvr)
+        dCVR.update(repeating: 0, count: rows * width)
+        for trace in twinTraces { cvrTower.backward(trace: trace, dInput: dCVR, ldDInput: width, accumulate: true) }
+        if let residual, let residualTrace, let residualInputGradient, let privileged {
+            let inputWidth = residual.inputWidth
+            residual.backward(trace: residualTrace, dInput: residualInputGradient.pointer, ldDInput: inputWidth, accumulate: false)
+            let dPrivileged = AlignedFloats(count: rows * privileged.width)
+            for r in 0..<rows {
+                let source = residualInputGradient.pointer + r * inputWidth
+                for j in 0..<width { dCVR[r * width + j] += source[j] }
+                if data.click[batch[r]] == 1 {
+                    (dPrivileged.pointer + r * privileged.width).update(from: source + width, count: privileged.width)
+                }
+            }
+            privileged.backward(data, rows: batch, dx: dPrivileged.pointer)
+        }
+        if let delayHead, let delayTrace {
+            delayHead.backward(trace: delayTrace, dInput: dCVR, ldDInput: width, accumulate: true)
+        }
+        let inputWidth = shape.layout.servingWidth
+        inputGradient.pointer.update(repeating: 0, count: rows * inputWidth)
+        bottom.backward(trace: bottomTrace, dx: inputGradient.pointer, lddx: inputWidth)
+        embeddings.backward(data, rows: batch, dx: inputGradient.pointer)
+    }
+
+    /// Detached soft labels and distillation weights of the last forward pass (§10.4).
+    func signals(_ data: EncodedRows, rows batch: [Int], distillationWeight: Double, ctrDistillationWeight: Double) -> TeacherSignals {
+        let rows = batch.count
+        let window = schema.delay.attributionWindowHours
+        var cvr = [Double](repeating: 0, count: rows), weight = [Double](repeating: 1, count: rows)
+        var uncertainty = [Double](repeating: 0, count: rows)
+        for r in 0..<rows {
+            cvr[r] = LogisticMath.clamp(LogisticMath.sigmoid(data.click[batch[r]] == 1 ? logitClick[r] : logitBase[r]))
+            uncertainty[r] = TwinConsistency.loss(logitA[r], logitB[r])
+        }
+        if losses.uncertaintyWeighting {
+            let batchMean = uncertainty.reduce(0, +) / Double(max(rows, 1))
+            meanUncertainty = meanUncertainty.map { 0.99 * $0 + 0.01 * batchMean } ?? batchMean
+            for (r, row) in batch.enumerated() {
+                weight[r] = min(max(exp(-uncertainty[r] / (meanUncertainty! + 1e-8)), 0.05), 1)
+                if data.click[row] == 1, data.isMature(row, window: window) { weight[r] = 1 }
+            }
+        }
+        return TeacherSignals(
+            ctr: logitCTR.map { LogisticMath.clamp(LogisticMath.sigmoid($0)) }, cvr: cvr, weight: weight,
+            distillationWeight: distillationWeight, ctrDistillationWeight: ctrDistillationWeight)
+    }
+}

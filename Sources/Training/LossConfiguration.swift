@@ -1,0 +1,104 @@
+/// Which model and losses to train; every switch exists for the ablations of docs/TRAINING.md.
+public struct LossConfiguration: Codable, Sendable, Equatable {
+    public enum Model: String, Codable, Sendable, CaseIterable {
+        /// CTR on all impressions, CVR on clicked impressions only: the biased baseline (METHODS.md §1.1).
+        case naive
+        /// CTR + CTCVR (p_c·p_v) over all impressions (§1.3).
+        case esmm
+        /// ESMM + the counterfactual IPS CVR risk with the detached, clipped p_c as propensity (§2.2).
+        case escm2IPS = "escm2-ips"
+        /// PLE teacher with privileged features, twin dropout CVR, delay tower and IPS; student distilled
+        /// from it with purchase-weighted CTR (§10).
+        case esdc
+    }
+
+    /// What an unconverted click whose attribution window has not elapsed means.
+    public enum DelayHandling: String, Codable, Sendable, CaseIterable {
+        /// A negative (the usual bias: new clicks look unconverted).
+        case ignore
+        /// Left out of every conversion term.
+        case matureOnly = "mature-only"
+        /// The delayed-feedback likelihood with a delay-bucket hazard tower (§3.4).
+        case model
+    }
+
+    public var model: Model
+    public var delay: DelayHandling
+    /// λ_g: weight of the entire-space CTCVR term.
+    public var ctcvrWeight: Double
+    /// λ_c: weight of the IPS CVR term (ESCM², ESDC).
+    public var ipsWeight: Double
+    /// w_max: IPS weights are min(1/p_c, w_max).
+    public var ipsClip: Double
+    /// ESDC: distillation weight λ of the student's CVR (PFD default 0.5) and of its CTR.
+    public var distillationWeight: Double
+    public var ctrDistillationWeight: Double
+    /// ESDC: steps with distillation weights 0 at the start (max with 10% of the run's steps).
+    public var warmUpSteps: Int
+    /// ESDC: α of the purchase-weighted student CTR loss (1 + α z).
+    public var purchaseWeight: Double
+    /// ESDC teacher: twin consistency and base-CVR-on-clicks weights, CVR-tower dropout.
+    public var twinWeight: Double
+    public var baseClickWeight: Double
+    public var dropout: Double
+    /// ESDC: uncertainty-weighted distillation (exp(−u/ū) clipped to [0.05, 1]); false gives weight 1.
+    public var uncertaintyWeighting: Bool
+    /// ESDC: whether the teacher sees the privileged post-click features.
+    public var privilegedFeatures: Bool
+
+    public init(
+        model: Model = .esmm, delay: DelayHandling = .ignore, ctcvrWeight: Double = 1, ipsWeight: Double = 0.5,
+        ipsClip: Double = 20, distillationWeight: Double = 0.5, ctrDistillationWeight: Double = 0.25,
+        warmUpSteps: Int = 1000, purchaseWeight: Double = 1, twinWeight: Double = 0.5, baseClickWeight: Double = 0.25,
+        dropout: Double = 0.2, uncertaintyWeighting: Bool = true, privilegedFeatures: Bool = true
+    ) {
+        self.model = model
+        self.delay = delay
+        self.ctcvrWeight = ctcvrWeight
+        self.ipsWeight = ipsWeight
+        self.ipsClip = ipsClip
+        self.distillationWeight = distillationWeight
+        self.ctrDistillationWeight = ctrDistillationWeight
+        self.warmUpSteps = warmUpSteps
+        self.purchaseWeight = purchaseWeight
+        self.twinWeight = twinWeight
+        self.baseClickWeight = baseClickWeight
+        self.dropout = dropout
+        self.uncertaintyWeighting = uncertaintyWeighting
+        self.privilegedFeatures = privilegedFeatures
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case model, delay, dropout
+        case ctcvrWeight = "ctcvr_weight"
+        case ipsWeight = "ips_weight"
+        case ipsClip = "ips_clip"
+        case distillationWeight = "distillation_weight"
+        case ctrDistillationWeight = "ctr_distillation_weight"
+        case warmUpSteps = "warm_up_steps"
+        case purchaseWeight = "purchase_weight"
+        case twinWeight = "twin_weight"
+        case baseClickWeight = "base_click_weight"
+        case uncertaintyWeighting = "uncertainty_weighting"
+        case privilegedFeatures = "privileged_features"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let defaults = LossConfiguration()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decodeIfPresent(Model.self, forKey: .model) ?? defaults.model
+        delay = try c.decodeIfPresent(DelayHandling.self, forKey: .delay) ?? defaults.delay
+        ctcvrWeight = try c.decodeIfPresent(Double.self, forKey: .ctcvrWeight) ?? defaults.ctcvrWeight
+        ipsWeight = try c.decodeIfPresent(Double.self, forKey: .ipsWeight) ?? defaults.ipsWeight
+        ipsClip = try c.decodeIfPresent(Double.self, forKey: .ipsClip) ?? defaults.ipsClip
+        distillationWeight = try c.decodeIfPresent(Double.self, forKey: .distillationWeight) ?? defaults.distillationWeight
+        ctrDistillationWeight = try c.decodeIfPresent(Double.self, forKey: .ctrDistillationWeight) ?? defaults.ctrDistillationWeight
+        warmUpSteps = try c.decodeIfPresent(Int.self, forKey: .warmUpSteps) ?? defaults.warmUpSteps
+        purchaseWeight = try c.decodeIfPresent(Double.self, forKey: .purchaseWeight) ?? defaults.purchaseWeight
+        twinWeight = try c.decodeIfPresent(Double.self, forKey: .twinWeight) ?? defaults.twinWeight
+        baseClickWeight = try c.decodeIfPresent(Double.self, forKey: .baseClickWeight) ?? defaults.baseClickWeight
+        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? defaults.dropout
+        uncertaintyWeighting = try c.decodeIfPresent(Bool.self, forKey: .uncertaintyWeighting) ?? defaults.uncertaintyWeighting
+        privilegedFeatures = try c.decodeIfPresent(Bool.self, forKey: .privilegedFeatures) ?? defaults.privilegedFeatures
+    }
+}

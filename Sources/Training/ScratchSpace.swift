@@ -1,0 +1,16 @@
+import Ranking
+
+/// Reusable temporary buffers (transposes, packed operands, partial products), grown on demand and never
+/// shrunk, so steady-state training allocates nothing. Used by one network on one thread at a time.
+final class ScratchSpace {
+    enum Slot: Int, CaseIterable { case transposed, packed, product }
+
+    private var buffers: [AlignedFloats] = Slot.allCases.map { _ in AlignedFloats(count: 0) }
+
+    func buffer(_ slot: Slot, count: Int) -> UnsafeMutablePointer<Float> {
+        if buffers[slot.rawValue].count < count {
+            buffers[slot.rawValue] = AlignedFloats(count: count + count / 4)
+        }
+        return buffers[slot.rawValue].pointer
+    }
+}

@@ -1,0 +1,147 @@
+import Ranking
+
+/// The student's losses for one batch: forward values and ∂L/∂logits written into the network's logit
+/// gradients. Reductions are means over the batch's N impressions unless stated (METHODS.md §1.3, §2.2,
+/// §3.4, §10.6).
+struct StudentObjective {
+    let configuration: LossConfiguration
+    let delay: DelayBuckets
+
+    /// Whether row `row`'s conversion label can be used as a hard label under the delay handling.
+    func hasHardConversionLabel(_ data: EncodedRows, _ row: Int) -> Bool {
+        configuration.delay == .ignore || data.isMature(row, window: delay.attributionWindowHours)
+    }
+
+    /// `propensities` overrides the IPS propensity (tests hold it fixed, as the detached p_c is, to compare
+    /// with finite differences); by default it is the teacher's p_c (ESDC) or the student's own.
+    func apply(
+        _ network: MultiTaskNetwork, _ data: EncodedRows, rows batch: [Int], teacher: TeacherSignals? = nil,
+        propensities: [Double]? = nil
+    ) -> LossBreakdown {
+        var breakdown = LossBreakdown()
+        let n = Double(batch.count)
+        let sc = network.logits(.ctr), sv = network.logits(.cvr)
+        let dc = network.logitGradient(.ctr), dv = network.logitGradient(.cvr)
+        dc.update(repeating: 0, count: batch.count)
+        dv.update(repeating: 0, count: batch.count)
+        let dHazards = network.delayLogitGradient
+        let buckets = delay.count
+        if let dHazards { dHazards.update(repeating: 0, count: batch.count * buckets) }
+
+        // CTR: BCE(y, p_c) over all rows; ESDC weights purchases by 1 + α z.
+        let alpha = configuration.model == .esdc ? configuration.purchaseWeight : 0
+        var ctrWeightSum = 0.0
+        for row in batch { ctrWeightSum += 1 + alpha * Double(data.conversion[row]) }
+        var ctrLoss = 0.0
+        for (r, row) in batch.enumerated() {
+            let w = (1 + alpha * Double(data.conversion[row])) / ctrWeightSum
+            let s = Double(sc[r]), y = Double(data.click[row])
+            ctrLoss += w * BinaryCrossEntropy.loss(logit: s, target: y)
+            dc[r] += Float(w * BinaryCrossEntropy.gradient(logit: s, target: y))
+        }
+        breakdown.add("ctr", ctrLoss)
+
+        switch configuration.model {
+        case .naive:
+            // CVR on clicked rows only, mean over them: the biased baseline.
+            let clicked = batch.indices.filter { data.click[batch[$0]] == 1 && hasHardConversionLabel(data, batch[$0]) }
+            var loss = 0.0
+            for r in clicked {
+                let s = Double(sv[r]), z = Double(data.conversion[batch[r]])
+                loss += BinaryCrossEntropy.loss(logit: s, target: z) / Double(clicked.count)
+                dv[r] += Float(BinaryCrossEntropy.gradient(logit: s, target: z) / Double(clicked.count))
+            }
+            breakdown.add("cvr_clicked", loss)
+        case .esmm, .escm2IPS, .esdc:
+            breakdown.add("ctcvr", entireSpaceTerm(network, data, batch, weight: configuration.ctcvrWeight / n))
+        }
+
+        if configuration.model == .escm2IPS || configuration.model == .esdc {
+            // IPS: (1/N) Σ_{clicked, hard label} w_i BCE(z, p_v), w_i = min(1/p_c, w_max), p_c detached
+            // (the teacher's p_c for the ESDC student).
+            let lambda = configuration.ipsWeight * (1 - (teacher?.distillationWeight ?? 0))
+            var loss = 0.0
+            for (r, row) in batch.enumerated() where data.click[row] == 1 && hasHardConversionLabel(data, row) {
+                let propensity = propensities?[r] ?? teacher.map { $0.ctr[r] } ?? LogisticMath.sigmoid(Double(sc[r]))
+                let w = min(1 / max(propensity, LogisticMath.epsilon), configuration.ipsClip) * lambda / n
+                let s = Double(sv[r]), z = Double(data.conversion[row])
+                loss += w * BinaryCrossEntropy.loss(logit: s, target: z)
+                dv[r] += Float(w * BinaryCrossEntropy.gradient(logit: s, target: z))
+            }
+            breakdown.add("ips", loss)
+        }
+
+        if let teacher {
+            // KD-CVR: λ Σ w BCE(q, p_v) / Σ w over all rows; KD-CTR: λ_ctr mean BCE(q_ctr, p_c).
+            let total = teacher.weight.reduce(0, +)
+            var cvrLoss = 0.0, ctrLoss = 0.0
+            if teacher.distillationWeight > 0, total > 0 {
+                for r in batch.indices {
+                    let w = teacher.distillationWeight * teacher.weight[r] / total
+                    cvrLoss += w * BinaryCrossEntropy.loss(logit: Double(sv[r]), target: teacher.cvr[r])
+                    dv[r] += Float(w * BinaryCrossEntropy.gradient(logit: Double(sv[r]), target: teacher.cvr[r]))
+                }
+            }
+            if teacher.ctrDistillationWeight > 0 {
+                for r in batch.indices {
+                    let w = teacher.ctrDistillationWeight / n
+                    ctrLoss += w * BinaryCrossEntropy.loss(logit: Double(sc[r]), target: teacher.ctr[r])
+                    dc[r] += Float(w * BinaryCrossEntropy.gradient(logit: Double(sc[r]), target: teacher.ctr[r]))
+                }
+            }
+            breakdown.add("kd_cvr", cvrLoss)
+            breakdown.add("kd_ctr", ctrLoss)
+        }
+        return breakdown
+    }
+
+    /// The CTCVR term over all rows, scaled by `weight` (λ_g / N): ESMM's product likelihood, with the
+    /// delay handling applied to unconverted clicks.
+    func entireSpaceTerm(_ network: MultiTaskNetwork, _ data: EncodedRows, _ batch: [Int], weight: Double) -> Double {
+        let sc = network.logits(.ctr), sv = network.logits(.cvr)
+        let dc = network.logitGradient(.ctr), dv = network.logitGradient(.cvr)
+        let buckets = delay.count
+        var loss = 0.0
+        for (r, row) in batch.enumerated() {
+            let converted = data.conversion[row] == 1
+            let clicked = data.click[row] == 1
+            var visible = 1.0
+            var hazardRow: UnsafeMutablePointer<Float>?, dHazardRow: UnsafeMutablePointer<Float>?
+            if configuration.delay == .model, let hazards = network.delayLogits, let dHazards = network.delayLogitGradient {
+                hazardRow = hazards + r * buckets
+                dHazardRow = dHazards + r * buckets
+            }
+            if !converted, clicked || configuration.delay == .model {
+                let elapsed = Double(data.elapsedHours[row])
+                if elapsed < delay.attributionWindowHours {
+                    switch configuration.delay {
+                    case .ignore: break
+                    case .matureOnly: if clicked { continue }
+                    case .model:
+                        if let hazardRow {
+                            let (full, fraction) = delay.elapsedBuckets(elapsed)
+                            visible = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
+                            // ∂L/∂F = π / (1 − πF), pushed into the hazards.
+                            let pi = LogisticMath.sigmoid(Double(sc[r])) * LogisticMath.sigmoid(Double(sv[r]))
+                            let scale = weight * pi / max(1 - pi * visible, LogisticMath.epsilon)
+                            _ = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: scale, gradient: dHazardRow)
+                        }
+                    }
+                }
+            }
+            let result = ProductLikelihood.evaluate(
+                logitCTR: Double(sc[r]), logitCVR: Double(sv[r]), target: converted ? 1 : 0, visible: visible)
+            loss += weight * result.loss
+            dc[r] += Float(weight * result.dLogitCTR)
+            dv[r] += Float(weight * result.dLogitCVR)
+            if converted, let hazardRow, data.delayBucket[row] >= 0 {
+                let scaled = UnsafeMutablePointer<Float>.allocate(capacity: buckets)
+                defer { scaled.deallocate() }
+                scaled.initialize(repeating: 0, count: buckets)
+                loss += weight * DelayHazards.bucketLoss(hazardRow, count: buckets, bucket: Int(data.delayBucket[row]), gradient: scaled)
+                for k in 0..<buckets { dHazardRow![k] += Float(weight) * scaled[k] }
+            }
+        }
+        return loss
+    }
+}

@@ -1,0 +1,23 @@
+/// One task's figures on one evaluation set (nil where undefined, e.g. AUC without both classes).
+public struct TaskMetrics: Codable, Sendable, Equatable {
+    public var rows: Int
+    public var positives: Int
+    public var auc: Double?
+    public var gauc: Double?
+    public var logLoss: Double?
+    public var pcoc: Double?
+
+    public init(probabilities: [Float], labels: [Float], groups: [UInt64]? = nil) {
+        rows = labels.count
+        positives = labels.reduce(0) { $0 + ($1 == 1 ? 1 : 0) }
+        auc = RankingMetrics.auc(scores: probabilities, labels: labels)
+        gauc = groups.flatMap { RankingMetrics.groupAUC(scores: probabilities, labels: labels, groups: $0) }
+        logLoss = RankingMetrics.logLoss(probabilities: probabilities, labels: labels)
+        pcoc = RankingMetrics.pcoc(probabilities: probabilities, labels: labels)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case rows, positives, auc, gauc, pcoc
+        case logLoss = "logloss"
+    }
+}

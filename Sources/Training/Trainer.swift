@@ -1,0 +1,160 @@
+import Ranking
+
+/// The training loop: stream the file in shuffle windows, cut mini-batches, and per batch zero the
+/// gradients → forward → losses → backward → Adam step → repack (llm.c's order). ESDC runs the teacher's
+/// step first and hands the student detached soft labels.
+public final class Trainer {
+    public let schema: TrainingSchema
+    public let configuration: TrainingConfiguration
+    public let shape: NetworkShape
+    let student: MultiTaskNetwork
+    let teacher: ESDCTeacher?
+    var optimizer: AdamOptimizer
+    var teacherOptimizer: AdamOptimizer
+    let objective: StudentObjective
+    public private(set) var rowsSeen = 0
+    public private(set) var steps = 0
+    /// Steps with distillation weights 0 (ESDC); set from the file size at the start of `train`.
+    public var warmUpSteps: Int
+    private var random: SplitMix64
+
+    public init(schema: TrainingSchema, configuration: TrainingConfiguration) throws(SpecError) {
+        try schema.validate()
+        try configuration.validate()
+        self.schema = schema
+        self.configuration = configuration
+        let serving = schema.servingFeatures
+        shape = NetworkShape(features: serving, network: configuration.network)
+        guard shape.layout.item.width > 0 else { throw SpecError("the schema has no item field") }
+        let losses = configuration.losses
+        let delayBuckets = losses.delay == .model && losses.model != .esdc ? schema.delay.count : nil
+        // The student's layout must be the schema's (privileged fields only add a block after it).
+        student = MultiTaskNetwork(
+            shape: NetworkShape(features: schema.features, network: configuration.network), capacity: configuration.batchSize,
+            delayBuckets: delayBuckets, delayHidden: configuration.delayHidden, seed: configuration.seed)
+        teacher =
+            losses.model == .esdc
+            ? ESDCTeacher(
+                schema: schema, network: configuration.network, losses: losses, capacity: configuration.batchSize,
+                delayHidden: configuration.delayHidden, seed: configuration.seed &+ 101) : nil
+        optimizer = configuration.optimizer
+        teacherOptimizer = configuration.optimizer
+        objective = StudentObjective(configuration: losses, delay: schema.delay)
+        warmUpSteps = losses.warmUpSteps
+        random = SplitMix64(seed: configuration.seed &+ 7)
+    }
+
+    /// Threads the matrix products use (both cores of the target machine).
+    public static var threads: Int { GEMM.threads }
+
+    /// The student as a predictor (for evaluation during or after training).
+    public var predictor: any ConversionPredictor { StudentPredictor(network: student) }
+
+    /// One optimizer step on `batch` (indices into `data`); returns the student's (and teacher's) loss terms.
+    @discardableResult
+    public func step(_ data: EncodedRows, rows batch: [Int]) -> LossBreakdown {
+        var breakdown = LossBreakdown()
+        var signals: TeacherSignals?
+        if let teacher {
+            teacher.zeroGradients()
+            teacher.forward(data, rows: batch, training: true)
+            let teacherLoss = teacher.applyLoss(data, rows: batch)
+            teacher.backward(data)
+            teacherOptimizer.update(dense: teacher.denseParameters, tables: teacher.tables)
+            teacher.refresh()
+            for (name, value) in teacherLoss.terms { breakdown.add("teacher_" + name, value) }
+            let warm = steps >= warmUpSteps
+            signals = teacher.signals(
+                data, rows: batch, distillationWeight: warm ? configuration.losses.distillationWeight : 0,
+                ctrDistillationWeight: warm ? configuration.losses.ctrDistillationWeight : 0)
+        }
+        student.zeroGradients()
+        student.forward(data, rows: batch)
+        let studentLoss = objective.apply(student, data, rows: batch, teacher: signals)
+        student.backward(data)
+        optimizer.update(dense: student.denseParameters, tables: student.tables)
+        student.refresh()
+        for (name, value) in studentLoss.terms { breakdown.add(name, value) }
+        steps += 1
+        rowsSeen += batch.count
+        return breakdown
+    }
+
+    /// Trains on `file` for `configuration.epochs` passes, calling `progress` every `progressEvery` steps.
+    public func train(
+        file: String, policy: BadRowPolicy = .fail, progressEvery: Int = 50,
+        progress: ((TrainingProgress) -> Void)? = nil
+    ) throws -> TrainingSummary {
+        let total = try CSVReader.countRecords(path: file) * configuration.epochs
+        let plannedSteps = (total + configuration.batchSize - 1) / configuration.batchSize
+        warmUpSteps = max(configuration.losses.warmUpSteps, plannedSteps / 10)
+        if configuration.losses.model == .esdc { warmUpSteps = min(warmUpSteps, plannedSteps / 2) }
+        var summary = TrainingSummary()
+        let started = ContinuousClock.now
+        var emaLoss: Double?
+        var ctrAUC = RunningAUC(window: 20_000), ctcvrAUC = RunningAUC(window: 20_000)
+        for _ in 0..<configuration.epochs {
+            let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
+            let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
+            while try reader.read(into: data) {
+                var order = Array(0..<data.count)
+                order.shuffle(using: &random)
+                var start = 0
+                while start < order.count {
+                    let batch = Array(order[start..<min(start + configuration.batchSize, order.count)])
+                    start += batch.count
+                    let breakdown = step(data, rows: batch)
+                    // Running AUC from the forward pass of this step (predictions made before the update).
+                    for (r, row) in batch.enumerated() {
+                        let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
+                        ctrAUC.append(score: pc, label: data.click[row])
+                        ctcvrAUC.append(score: pc * pv, label: data.conversion[row])
+                    }
+                    let loss = breakdown.total
+                    emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
+                    if let progress, steps % progressEvery == 0 {
+                        progress(report(started: started, loss: emaLoss!, breakdown: breakdown, ctrAUC, ctcvrAUC))
+                    }
+                }
+            }
+            summary.skippedRows += reader.skippedRows
+            summary.firstErrors += reader.firstErrors
+        }
+        summary.rows = rowsSeen
+        summary.steps = steps
+        summary.seconds = Self.seconds(since: started)
+        summary.rowsPerSecond = Double(rowsSeen) / max(summary.seconds, 1e-9)
+        summary.finalLoss = emaLoss ?? .nan
+        summary.runningCTRAUC = ctrAUC.value
+        return summary
+    }
+
+    private func report(
+        started: ContinuousClock.Instant, loss: Double, breakdown: LossBreakdown, _ ctr: RunningAUC, _ ctcvr: RunningAUC
+    ) -> TrainingProgress {
+        TrainingProgress(
+            step: steps, rows: rowsSeen, rowsPerSecond: Double(rowsSeen) / max(Self.seconds(since: started), 1e-9), loss: loss,
+            runningCTRAUC: ctr.value, runningCTCVRAUC: ctcvr.value, terms: breakdown.terms)
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    /// Continues from a saved state (after its tensors were loaded).
+    func restore(steps: Int, rowsSeen: Int, optimizer: AdamOptimizer, teacherOptimizer: AdamOptimizer) {
+        self.steps = steps
+        self.rowsSeen = rowsSeen
+        self.optimizer = optimizer
+        self.teacherOptimizer = teacherOptimizer
+        student.refresh()
+        teacher?.refresh()
+    }
+
+    /// The student's serving tensors in `NetworkShape` order.
+    public func servingTensors() -> [CheckpointWriter.Tensor] {
+        let tensors = student.servingTensors()
+        return zip(tensors, shape.tensors).map { CheckpointWriter.Tensor(name: $1.name, shape: $1.shape, values: $0.values) }
+    }
+}

@@ -1,0 +1,76 @@
+import FoundationEssentials
+import Ranking
+
+/// Everything a training run needs besides its data: wiring, losses, optimizer, batching and seed.
+/// JSON keys are snake_case (docs/TRAINING.md).
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    public var network: NetworkSpec
+    public var losses: LossConfiguration
+    public var optimizer: AdamOptimizer
+    public var batchSize: Int
+    /// Rows read (and shuffled) together: the "shuffle within a day" window of a time-ordered log.
+    public var shuffleWindow: Int
+    /// Passes over the file; 1 by default (the one-epoch finding, METHODS.md §7).
+    public var epochs: Int
+    public var seed: UInt64
+    /// Hidden width of the training-only delay tower.
+    public var delayHidden: Int
+
+    public init(
+        network: NetworkSpec = .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [64, 32], towerLayers: [16]),
+        losses: LossConfiguration = LossConfiguration(), optimizer: AdamOptimizer = AdamOptimizer(), batchSize: Int = 1024,
+        shuffleWindow: Int = 65_536, epochs: Int = 1, seed: UInt64 = 1, delayHidden: Int = 32
+    ) {
+        self.network = network
+        self.losses = losses
+        self.optimizer = optimizer
+        self.batchSize = batchSize
+        self.shuffleWindow = shuffleWindow
+        self.epochs = epochs
+        self.seed = seed
+        self.delayHidden = delayHidden
+    }
+
+    public func validate() throws(SpecError) {
+        try network.validate()
+        guard batchSize >= 1, shuffleWindow >= batchSize, epochs >= 1 else {
+            throw SpecError("batch_size ≥ 1, shuffle_window ≥ batch_size and epochs ≥ 1 are required")
+        }
+        guard (0..<1).contains(losses.dropout), losses.ipsClip >= 1 else { throw SpecError("dropout in [0, 1), ips_clip ≥ 1") }
+    }
+
+    public static func load(path: String) throws -> TrainingConfiguration {
+        let configuration: TrainingConfiguration
+        do {
+            configuration = try JSONDecoder().decode(Self.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw DataError(file: path, line: 0, column: nil, message: "cannot read training configuration: \(error)")
+        }
+        do {
+            try configuration.validate()
+        } catch {
+            throw DataError(file: path, line: 0, column: nil, message: error.description)
+        }
+        return configuration
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case network, losses, optimizer, epochs, seed
+        case batchSize = "batch_size"
+        case shuffleWindow = "shuffle_window"
+        case delayHidden = "delay_hidden"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let defaults = TrainingConfiguration()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        network = try c.decodeIfPresent(NetworkSpec.self, forKey: .network) ?? defaults.network
+        losses = try c.decodeIfPresent(LossConfiguration.self, forKey: .losses) ?? defaults.losses
+        optimizer = try c.decodeIfPresent(AdamOptimizer.self, forKey: .optimizer) ?? defaults.optimizer
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
+        shuffleWindow = try c.decodeIfPresent(Int.self, forKey: .shuffleWindow) ?? defaults.shuffleWindow
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? defaults.epochs
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
+        delayHidden = try c.decodeIfPresent(Int.self, forKey: .delayHidden) ?? defaults.delayHidden
+    }
+}

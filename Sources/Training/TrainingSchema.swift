@@ -1,0 +1,92 @@
+import FoundationEssentials
+import Ranking
+
+/// How a CSV file with a header becomes training rows: which column feeds which feature (by `FieldSpec`,
+/// group included) and which columns hold the labels. JSON form documented in docs/TRAINING.md:
+///
+///     {"features": {"hash_seed": 1, "fields": [...]},
+///      "columns": {"user_id": "uid"},
+///      "labels": {"click": "click", "conversion": "purchase", "click_time": "t_click", ...},
+///      "list_separator": "|", "weight_separator": ":",
+///      "delay": {"attribution_window_hours": 168, "bucket_bounds_hours": [1, 6, 24, 48, 72, 120, 168]}}
+public struct TrainingSchema: Codable, Sendable, Equatable {
+    /// Serving fields (user, context, item) and privileged fields; the student's checkpoint gets the former.
+    public var features: FeatureSpec
+    /// Field name → CSV column name, for fields whose column is not named like the field.
+    public var columns: [String: String]
+    public var labels: LabelColumns
+    /// Separates the ids of a multi-categorical cell: `a|b|c`.
+    public var listSeparator: String
+    /// Separates an id from its weight inside a multi-categorical cell: `a:2|b:0.5`.
+    public var weightSeparator: String
+    public var delay: DelayBuckets
+
+    public init(
+        features: FeatureSpec, columns: [String: String] = [:], labels: LabelColumns,
+        listSeparator: String = "|", weightSeparator: String = ":", delay: DelayBuckets = DelayBuckets()
+    ) {
+        self.features = features
+        self.columns = columns
+        self.labels = labels
+        self.listSeparator = listSeparator
+        self.weightSeparator = weightSeparator
+        self.delay = delay
+    }
+
+    /// The CSV column that feeds `field`.
+    public func column(of field: FieldSpec) -> String { columns[field.name] ?? field.name }
+
+    /// The feature spec a serving checkpoint may carry: every field but the privileged ones.
+    public var servingFeatures: FeatureSpec {
+        FeatureSpec(hashSeed: features.hashSeed, fields: features.fields.filter { $0.group != .privileged })
+    }
+
+    public func validate() throws(SpecError) {
+        try features.validate()
+        let names = Set(features.fields.map(\.name))
+        if let stray = columns.keys.sorted().first(where: { !names.contains($0) }) {
+            throw SpecError("schema maps a column to '\(stray)', which is not a feature field")
+        }
+        guard listSeparator.utf8.count == 1, weightSeparator.utf8.count == 1, listSeparator != weightSeparator,
+            listSeparator != ",", weightSeparator != ","
+        else { throw SpecError("list_separator and weight_separator must be distinct single bytes other than ','") }
+        try delay.validate()
+    }
+
+    public static func load(path: String) throws -> TrainingSchema {
+        let schema: TrainingSchema
+        do {
+            schema = try JSONDecoder().decode(TrainingSchema.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw DataError(file: path, line: 0, column: nil, message: "cannot read schema: \(error)")
+        }
+        do {
+            try schema.validate()
+        } catch {
+            throw DataError(file: path, line: 0, column: nil, message: "invalid schema: \(error.description)")
+        }
+        return schema
+    }
+
+    public func write(path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case features, columns, labels, delay
+        case listSeparator = "list_separator"
+        case weightSeparator = "weight_separator"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        features = try c.decode(FeatureSpec.self, forKey: .features)
+        columns = try c.decodeIfPresent([String: String].self, forKey: .columns) ?? [:]
+        labels = try c.decode(LabelColumns.self, forKey: .labels)
+        listSeparator = try c.decodeIfPresent(String.self, forKey: .listSeparator) ?? "|"
+        weightSeparator = try c.decodeIfPresent(String.self, forKey: .weightSeparator) ?? ":"
+        delay = try c.decodeIfPresent(DelayBuckets.self, forKey: .delay) ?? DelayBuckets()
+    }
+}

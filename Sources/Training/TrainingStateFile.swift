@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
+import Ranking
+
+/// A resumable training state: schema, configuration, counters, and every tensor with its Adam moments.
+/// Layout: magic `FNLTRAIN`, u64 little-endian JSON length, the JSON `Manifest`, then each listed tensor's
+/// floats (little-endian f32) in manifest order. Written atomically (temporary file, fsync, rename).
+public enum TrainingStateFile {
+    static let magic = Array("FNLTRAIN".utf8)
+
+    struct Manifest: Codable {
+        var schema: TrainingSchema
+        var configuration: TrainingConfiguration
+        var steps: Int
+        var rowsSeen: Int
+        var optimizer: AdamOptimizer
+        var teacherOptimizer: AdamOptimizer
+        var tensors: [TensorEntry]
+
+        private enum CodingKeys: String, CodingKey {
+            case schema, configuration, steps, optimizer, tensors
+            case rowsSeen = "rows_seen"
+            case teacherOptimizer = "teacher_optimizer"
+        }
+    }
+
+    struct TensorEntry: Codable {
+        var name: String
+        var count: Int
+    }
+
+    /// Tensors and moments of the student (`student.`) and the teacher (`teacher.`).
+    static func buffers(_ trainer: Trainer) -> [(String, UnsafeMutablePointer<Float>, Int)] {
+        var all: [(String, UnsafeMutablePointer<Float>, Int)] = []
+        func add(_ prefix: String, _ tables: [EmbeddingTable], _ dense: [Parameter]) {
+            for t in tables {
+                all += [(prefix + t.name, t.value.pointer, t.count), (prefix + t.name + "#m", t.firstMoment.pointer, t.count),
+                    (prefix + t.name + "#v", t.secondMoment.pointer, t.count)]
+            }
+            for p in dense {
+                all += [(prefix + p.name, p.value.pointer, p.count), (prefix + p.name + "#m", p.firstMoment.pointer, p.count),
+                    (prefix + p.name + "#v", p.secondMoment.pointer, p.count)]
+            }
+        }
+        add("student.", trainer.student.tables, trainer.student.denseParameters)
+        if let teacher = trainer.teacher { add("teacher.", teacher.tables, teacher.denseParameters) }
+        return all
+    }
+
+    public static func write(_ trainer: Trainer, path: String) throws {
+        let buffers = buffers(trainer)
+        let manifest = Manifest(
+            schema: trainer.schema, configuration: trainer.configuration, steps: trainer.steps, rowsSeen: trainer.rowsSeen,
+            optimizer: trainer.optimizer, teacherOptimizer: trainer.teacherOptimizer,
+            tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
+        let json = Array(try JSONEncoder().encode(manifest))
+        var prefix = magic
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
+        prefix += json
+        let temporary = "\(path).tmp-\(getpid())"
+        guard let file = fopen(temporary, "w") else {
+            throw DataError(file: temporary, line: 0, column: nil, message: String(cString: strerror(errno)))
+        }
+        var ok = prefix.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) == $0.count }
+        for (_, pointer, count) in buffers where ok { ok = fwrite(pointer, 4, count, file) == count }
+        ok = ok && fflush(file) == 0 && fsync(fileno(file)) == 0
+        fclose(file)
+        guard ok, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw DataError(file: path, line: 0, column: nil, message: "cannot write training state")
+        }
+    }
+
+    /// Rebuilds a trainer from a state file (to resume training, evaluate or export).
+    public static func read(path: String) throws -> Trainer {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw DataError(file: path, line: 0, column: nil, message: "cannot read training state: \(error)")
+        }
+        func fail(_ message: String) -> DataError { DataError(file: path, line: 0, column: nil, message: message) }
+        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw fail("not a funnel training state (bad magic)") }
+        let length = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard 16 + length <= bytes.count else { throw fail("truncated manifest") }
+        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes[16..<16 + length]))
+        let trainer = try Trainer(schema: manifest.schema, configuration: manifest.configuration)
+        let buffers = Dictionary(buffers(trainer).map { ($0.0, ($0.1, $0.2)) }, uniquingKeysWith: { a, _ in a })
+        var offset = 16 + length
+        for entry in manifest.tensors {
+            guard let (pointer, count) = buffers[entry.name], count == entry.count else {
+                throw fail("tensor \(entry.name) does not match the configuration")
+            }
+            guard offset + 4 * count <= bytes.count else { throw fail("truncated tensor data") }
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(pointer).copyMemory(from: raw.baseAddress! + offset, byteCount: 4 * count)
+            }
+            offset += 4 * count
+        }
+        guard manifest.tensors.count == buffers.count, offset == bytes.count else { throw fail("tensor list does not match") }
+        trainer.restore(steps: manifest.steps, rowsSeen: manifest.rowsSeen, optimizer: manifest.optimizer, teacherOptimizer: manifest.teacherOptimizer)
+        return trainer
+    }
+}

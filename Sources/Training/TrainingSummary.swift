@@ -1,0 +1,11 @@
+/// What a finished `Trainer.train` reports.
+public struct TrainingSummary: Sendable {
+    public var rows = 0
+    public var steps = 0
+    public var seconds = 0.0
+    public var rowsPerSecond = 0.0
+    public var finalLoss = Double.nan
+    public var runningCTRAUC: Double?
+    public var skippedRows = 0
+    public var firstErrors: [DataError] = []
+}

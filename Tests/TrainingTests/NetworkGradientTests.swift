@@ -1,0 +1,140 @@
+import Foundation
+import Ranking
+import Testing
+@testable import Training
+
+/// Whole-network backward passes (student with each loss, every bottom; the ESDC teacher) against
+/// central differences on sampled coordinates of every tensor.
+struct NetworkGradientTests {
+    /// 64 rows with dense labels: clicks, conversions with delays, immature unconverted clicks.
+    static func makeData() -> EncodedRows {
+        var random = SplitMix64(seed: 11)
+        var lines = [TestSupport.header]
+        for i in 0..<64 {
+            let clicked = random.nextUnit() < 0.6
+            let converted = clicked && random.nextUnit() < 0.45
+            let clickTime = 100 - random.uniform(0, 80)
+            let conversionTime = converted ? min(clickTime + random.uniform(0, 30), 99.9) : nil
+            let tags = (0..<Int(random.next() % 3)).map { "t\($0 + i % 5):\(1 + i % 3)" }.joined(separator: "|")
+            lines.append(
+                "r\(i / 4),u\(i % 9),\(tags),\(i % 24),i\(i % 13),\(random.uniform(1, 300)),\(clicked ? String(random.uniform(1, 90)) : ""),"
+                    + "\(clicked ? 1 : 0),\(converted ? 1 : 0),\(clicked ? String(clickTime) : ""),"
+                    + "\(conversionTime.map { String($0) } ?? ""),100")
+        }
+        let path = TestSupport.temporaryDirectory("gradients") + "/data.csv"
+        try! TestSupport.write(lines.joined(separator: "\n"), to: path)
+        return try! TrainingDataReader.readAll(path: path, schema: TestSupport.schema)
+    }
+
+    static let cases: [(LossConfiguration.Model, LossConfiguration.DelayHandling, NetworkSpec)] = [
+        (.naive, .ignore, .sharedBottom(layers: [7, 5], towerLayers: [4])),
+        (.esmm, .ignore, .mmoe(experts: 3, expertLayers: [6], towerLayers: [3])),
+        (.escm2IPS, .matureOnly, .ple(levels: 1, sharedExperts: 2, specificExperts: 1, expertLayers: [6, 5], towerLayers: [4])),
+        (.esmm, .model, .ple(levels: 2, sharedExperts: 1, specificExperts: 2, expertLayers: [6, 4], towerLayers: [])),
+    ]
+    static let caseIndices = Array(cases.indices)
+
+    func sampledCheck(
+        tables: [EmbeddingTable], dense: [Parameter], refresh: () -> Void, loss: () -> Double
+    ) -> GradientCheck {
+        var check = GradientCheck()
+        for table in tables {
+            for row in table.touchedRows.prefix(2) {
+                let i = Int(row) * table.dimension
+                check.check(table.value.pointer, i, analytic: Double(table.gradient.pointer[i]), loss: loss)
+            }
+        }
+        for parameter in dense {
+            for i in stride(from: 0, to: parameter.count, by: max(1, parameter.count / 4)) {
+                check.check(parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]), refresh: refresh, loss: loss)
+            }
+        }
+        return check
+    }
+
+    @Test(arguments: caseIndices)
+    func studentBackward(index: Int) {
+        let (model, delay, network) = Self.cases[index]
+        let data = Self.makeData()
+        let rows = Array(0..<data.count)
+        let schema = TestSupport.schema
+        let shape = NetworkShape(features: schema.features, network: network)
+        let student = MultiTaskNetwork(shape: shape, capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 3)
+        let objective = StudentObjective(configuration: LossConfiguration(model: model, delay: delay), delay: schema.delay)
+        // The IPS propensity is detached: hold it at the unperturbed p_c, as the analytic gradient does.
+        student.forward(data, rows: rows)
+        let propensities = rows.map { LogisticMath.sigmoid(Double(student.logits(.ctr)[$0])) }
+        func loss() -> Double {
+            student.forward(data, rows: rows)
+            return objective.apply(student, data, rows: rows, propensities: propensities).total
+        }
+        student.zeroGradients()
+        _ = loss()
+        student.backward(data)
+        let check = sampledCheck(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
+        #expect(check.isNonTrivial)
+        #expect(check.relativeError < 2e-2, "\(model) \(delay): relative error \(check.relativeError)")
+    }
+
+    @Test func studentDistillationBackward() {
+        let data = Self.makeData()
+        let rows = Array(0..<data.count)
+        let schema = TestSupport.schema
+        let student = MultiTaskNetwork(
+            shape: NetworkShape(features: schema.features, network: .sharedBottom(layers: [6], towerLayers: [4])), capacity: 64, seed: 5)
+        let objective = StudentObjective(configuration: LossConfiguration(model: .esdc, delay: .matureOnly), delay: schema.delay)
+        var values = SplitMix64(seed: 9)
+        let signals = TeacherSignals(
+            ctr: rows.map { _ in values.uniform(0.05, 0.9) }, cvr: rows.map { _ in values.uniform(0.01, 0.6) },
+            weight: rows.map { _ in values.uniform(0.05, 1) }, distillationWeight: 0.5, ctrDistillationWeight: 0.25)
+        func loss() -> Double {
+            student.forward(data, rows: rows)
+            return objective.apply(student, data, rows: rows, teacher: signals).total
+        }
+        student.zeroGradients()
+        let breakdown: LossBreakdown = {
+            student.forward(data, rows: rows)
+            return objective.apply(student, data, rows: rows, teacher: signals)
+        }()
+        #expect(breakdown.terms["kd_cvr"]! > 0 && breakdown.terms["kd_ctr"]! > 0 && breakdown.terms["ips"]! > 0)
+        student.backward(data)
+        let check = sampledCheck(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
+        #expect(check.relativeError < 2e-2, "relative error \(check.relativeError)")
+    }
+
+    static let teacherDelays: [LossConfiguration.DelayHandling] = [.model, .matureOnly]
+
+    @Test(arguments: teacherDelays)
+    func teacherBackward(delay: LossConfiguration.DelayHandling) {
+        let data = Self.makeData()
+        let rows = Array(0..<data.count)
+        let losses = LossConfiguration(model: .esdc, delay: delay, dropout: 0.2)
+        let teacher = ESDCTeacher(
+            schema: TestSupport.schema,
+            network: .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [4]), losses: losses,
+            capacity: 64, delayHidden: 5, seed: 4)
+        #expect(teacher.residual != nil)
+        teacher.random = SplitMix64(seed: 77)
+        teacher.forward(data, rows: rows, training: true)
+        let propensities = teacher.logitCTR.map { LogisticMath.sigmoid($0) }  // detached in the analytic gradient
+        func loss() -> Double {
+            teacher.random = SplitMix64(seed: 77)  // identical dropout masks in every pass
+            teacher.forward(data, rows: rows, training: true)
+            return teacher.applyLoss(data, rows: rows, propensities: propensities).total
+        }
+        teacher.zeroGradients()
+        let terms: LossBreakdown = {
+            teacher.random = SplitMix64(seed: 77)
+            teacher.forward(data, rows: rows, training: true)
+            return teacher.applyLoss(data, rows: rows, propensities: propensities)
+        }()
+        #expect(terms.terms["twin"]! > 0 && terms.terms["ips"]! > 0)
+        teacher.backward(data)
+        let check = sampledCheck(tables: teacher.tables, dense: teacher.denseParameters, refresh: teacher.refresh, loss: loss)
+        #expect(check.isNonTrivial)
+        #expect(check.relativeError < 2e-2, "\(delay): relative error \(check.relativeError)")
+        // Soft labels are probabilities and the weights lie in [0.05, 1].
+        let signals = teacher.signals(data, rows: rows, distillationWeight: 0.5, ctrDistillationWeight: 0.25)
+        #expect(signals.cvr.allSatisfy { $0 > 0 && $0 < 1 } && signals.weight.allSatisfy { $0 >= 0.05 && $0 <= 1 })
+    }
+}
