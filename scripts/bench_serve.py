@@ -51,7 +51,8 @@ def h2load(url: str, args: list[str], workdir: Path, name: str) -> dict:
 def wait_ready(url: str, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if subprocess.run(["curl", "-sf", "-o", "/dev/null", url], capture_output=True).returncode == 0:
+        probe = ["curl", "-sf", "--http2-prior-knowledge", "-o", "/dev/null", url]
+        if subprocess.run(probe, capture_output=True).returncode == 0:
             return
         time.sleep(0.1)
     raise SystemExit(f"{url} never became ready")
@@ -70,6 +71,14 @@ def main() -> None:
     binaries = Path(args.bin)
     work = Path(tempfile.mkdtemp(prefix="funnel-bench-serve-"))
     results = {}
+    servers: list[subprocess.Popen] = []
+    global start
+    launch = start
+
+    def start(command: list[str]) -> subprocess.Popen:  # every server is stopped on the way out
+        servers.append(launch(command))
+        return servers[-1]
+
     try:
         # --- transport: /healthz vs nghttpd, same body size, same h2load settings ---
         serve = start([str(binaries / "funnel-serve"), "--port", "18080", "--models", str(REPO / "models"),
@@ -116,6 +125,9 @@ def main() -> None:
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)
     finally:
+        for server in servers:
+            if server.poll() is None:
+                server.kill()
         shutil.rmtree(work, ignore_errors=True)
 
     f, n, s = results["funnel_healthz"], results["nghttpd_healthz"], results["funnel_score"]

@@ -197,18 +197,23 @@ extension HTTP2Session {
         }
     }
 
-    /// Hands a complete request to the application; its answer comes back through the connection's queue.
+    /// Hands a complete request to the application; its answer comes back through the connection's queue, or,
+    /// when the handler answers before returning (health, metrics, errors), is submitted right here and leaves
+    /// with the flush that follows `mem_recv`, saving a queue hop per request.
     func dispatch(_ request: HTTPRequest, on stream: HTTP2Stream) {
         let streamID = stream.id
         let acceptsGzip = ContentCoding.acceptsGzip(request.header("accept-encoding"))
         let minimum = context.configuration.gzipMinimumBytes
         let queue = connection.queue
+        let inline = InlineAnswer()
         context.handler.handle(request, cancellation: stream.cancellation) { [weak self] response in
             // Compress on the caller's thread, not on the connection's queue.
             let encoded = ContentCoding.encodedResponse(response, clientAcceptsGzip: acceptsGzip, minimumBytes: minimum)
+            guard !inline.offer(encoded) else { return }
             let session = self  // a constant: the inner closure may not capture the weak variable
             queue.async { session?.deliver(encoded, to: streamID) }
         }
+        if let response = inline.close() { respond(to: stream, with: response) }
     }
 
     private func deliver(_ response: HTTPResponse, to streamID: Int32) {
@@ -241,6 +246,28 @@ extension HTTP2Session {
             connection.logger.notice("nghttp2_submit_response failed: \(Self.describe(result))")
             nghttp2_submit_rst_stream(
                 session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_INTERNAL_ERROR.rawValue)
+        }
+    }
+}
+
+/// An answer given while the handler call is still running on the connection's queue.
+private final class InlineAnswer: Sendable {
+    private let state = Mutex<(open: Bool, response: HTTPResponse?)>((true, nil))
+
+    /// Keeps the response if the handler call has not returned yet.
+    func offer(_ response: HTTPResponse) -> Bool {
+        state.withLock {
+            guard $0.open else { return false }
+            $0.response = response
+            return true
+        }
+    }
+
+    /// Ends the inline window and returns the response given in it, if any.
+    func close() -> HTTPResponse? {
+        state.withLock {
+            $0.open = false
+            return $0.response
         }
     }
 }

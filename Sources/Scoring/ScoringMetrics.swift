@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// Every metric the daemon exports, with its help text and buckets, in one place. Names follow Prometheus
 /// conventions: `funnel_` prefix, base units (seconds), `_total` on counters; no per-user or per-request labels.
@@ -20,6 +21,7 @@ public final class ScoringMetrics: Sendable {
     let queuedRequests: Gauge
     let batchExecutions: Counter
     let inferences: Counter
+    private let requestCounters = Mutex<[String: Counter]>([:])
 
     /// `funnel_<name>_<unit>` with its help text.
     private static func name(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
@@ -46,10 +48,15 @@ public final class ScoringMetrics: Sendable {
             descriptor: Self.name("inferences", unit: "total", "Candidate rows scored."), labels: [])
     }
 
-    /// Requests answered, by route and status code.
+    /// Requests answered, by route and status code; cached, since the registry lookup costs more than a request.
     func requests(route: String, status: Int) -> Counter {
-        registry.makeCounter(
-            descriptor: Self.name("requests", unit: "total", "HTTP requests answered, by route and status code."), labels: [("route", route), ("code", String(status))])
+        let key = "\(route) \(status)"
+        if let counter = requestCounters.withLock({ $0[key] }) { return counter }
+        let counter = registry.makeCounter(
+            descriptor: Self.name("requests", unit: "total", "HTTP requests answered, by route and status code."),
+            labels: [("route", route), ("code", String(status))])
+        requestCounters.withLock { $0[key] = counter }
+        return counter
     }
 
     /// Scoring requests refused or dropped before compute, by reason.
