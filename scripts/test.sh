@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: set up, build everything with warnings as errors and the import-direction check,
-# then run every test (unit, golden fixture, CLI end to end).
+# then run every test (unit, golden fixture, CLI and daemon end to end), validate the OpenAPI document and deploy/,
+# prove that a batch allocates nothing, and walk through the operator's guide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,3 +10,5 @@ swift test --skip-build --explicit-target-dependency-import-check error
 python3 -m pip install -q --disable-pip-version-check openapi-spec-validator
 python3 -c 'from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; validate(read_from_filename("docs/openapi.yaml")[0]); print("docs/openapi.yaml: valid OpenAPI 3")'
 bash scripts/check_allocations.sh
+bash scripts/validate_deploy.sh --build        # deploy/: schemas, systemd-analyze, promtool, envoy API, static build + ldd
+FUNNEL_BIN_DIR="$(swift build --show-bin-path)" bash scripts/operate_demo.sh   # the operator guide's walk-through
