@@ -13,7 +13,7 @@ public final class ScoringMetrics: Sendable {
     ]
     static let rowBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 
-    let requestDuration: DurationHistogram
+    private let requestDurations = Mutex<[String: DurationHistogram]>([:])
     let queueWait: DurationHistogram
     let kernelDuration: DurationHistogram
     let batchRows: ValueHistogram
@@ -30,8 +30,6 @@ public final class ScoringMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        requestDuration = registry.makeDurationHistogram(
-            descriptor: Self.name("request_duration", unit: "seconds", "Time from a complete request to its response, for every route."), labels: [], buckets: Self.latencyBuckets)
         queueWait = registry.makeDurationHistogram(
             descriptor: Self.name("queue_wait", unit: "seconds", "Time a scoring request waited in the batch queue before its batch started."), labels: [], buckets: Self.latencyBuckets)
         kernelDuration = registry.makeDurationHistogram(
@@ -57,6 +55,16 @@ public final class ScoringMetrics: Sendable {
             labels: [("route", route), ("code", String(status))])
         requestCounters.withLock { $0[key] = counter }
         return counter
+    }
+
+    /// Time from a complete request to its response, by route (so probes never dilute the scoring latency).
+    func requestDuration(route: String) -> DurationHistogram {
+        if let histogram = requestDurations.withLock({ $0[route] }) { return histogram }
+        let histogram = registry.makeDurationHistogram(
+            descriptor: Self.name("request_duration", unit: "seconds", "Time from a complete request to its response, by route."),
+            labels: [("route", route)], buckets: Self.latencyBuckets)
+        requestDurations.withLock { $0[route] = histogram }
+        return histogram
     }
 
     /// Scoring requests refused or dropped before compute, by reason.

@@ -63,7 +63,7 @@ public final class ScoringService: HTTPHandler {
         let metrics = self.metrics
         let answer: @Sendable (HTTPResponse) -> Void = { response in
             metrics.requests(route: route, status: response.status).increment()
-            metrics.requestDuration.record(ContinuousClock.now - start)
+            metrics.requestDuration(route: route).record(ContinuousClock.now - start)
             respond(response)
         }
         switch (request.path, request.method) {
