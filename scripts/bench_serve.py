@@ -38,9 +38,10 @@ def percentiles(log_path: Path) -> tuple[float, float, int]:
     return pick(0.50), pick(0.99), errors
 
 
-def h2load(url: str, args: list[str], workdir: Path, name: str) -> dict:
+def h2load(url: str, args: list[str], workdir: Path, name: str, pin: list[str] = []) -> dict:
     log = workdir / f"{name}.log"
-    out = subprocess.run(["h2load", *args, f"--log-file={log}", url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([*pin, "h2load", *args, f"--log-file={log}", url], capture_output=True, text=True,
+                         check=True).stdout
     rate = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
     done = re.search(r"(\d+) succeeded, (\d+) failed, (\d+) errored", out)
     p50, p99, non2xx = percentiles(log)
@@ -58,10 +59,6 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"{url} never became ready")
 
 
-def start(command: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(REPO / ".build/release"), help="directory with funnel-serve, funnel-bench")
@@ -72,28 +69,29 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="funnel-bench-serve-"))
     results = {}
     servers: list[subprocess.Popen] = []
-    global start
-    launch = start
 
     def start(command: list[str]) -> subprocess.Popen:  # every server is stopped on the way out
-        servers.append(launch(command))
+        servers.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
         return servers[-1]
 
     try:
-        # --- transport: /healthz vs nghttpd, same body size, same h2load settings ---
-        serve = start([str(binaries / "funnel-serve"), "--port", "18080", "--models", str(REPO / "models"),
-                       "--log-level", "error"])
+        # --- transport: /healthz vs nghttpd, same body size, same h2load settings; each server pinned to CPU 1
+        # and h2load to CPU 0, so neither competes with the load generator (nghttpd is single-threaded) ---
+        serve = start(["taskset", "-c", "1", str(binaries / "funnel-serve"), "--port", "18080", "--models",
+                       str(REPO / "models"), "--log-level", "error"])
         wait_ready("http://127.0.0.1:18080/healthz")
         body = subprocess.run(["curl", "-s", "http://127.0.0.1:18080/healthz"], capture_output=True).stdout
         (work / "docroot").mkdir()
         (work / "docroot" / "healthz").write_bytes(body)
         settings = ["-n", str(args.requests), "-c", "16", "-m", "10", "-t", "1"]
-        results["funnel_healthz"] = h2load("http://127.0.0.1:18080/healthz", settings, work, "funnel-healthz")
+        on_cpu0 = ["taskset", "-c", "0"]
+        results["funnel_healthz"] = h2load("http://127.0.0.1:18080/healthz", settings, work, "funnel-healthz", on_cpu0)
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)
-        nghttpd = start(["nghttpd", "--no-tls", "-d", str(work / "docroot"), "18081"])
+        nghttpd = start(["taskset", "-c", "1", "nghttpd", "--no-tls", "-d", str(work / "docroot"), "18081"])
         wait_ready("http://127.0.0.1:18081/healthz")
-        results["nghttpd_healthz"] = h2load("http://127.0.0.1:18081/healthz", settings, work, "nghttpd-healthz")
+        results["nghttpd_healthz"] = h2load("http://127.0.0.1:18081/healthz", settings, work, "nghttpd-healthz",
+                                            on_cpu0)
         nghttpd.terminate()
         nghttpd.wait(30)
 
@@ -131,13 +129,14 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     f, n, s = results["funnel_healthz"], results["nghttpd_healthz"], results["funnel_score"]
-    print(f"machine: {os.cpu_count()} cores; h2load -t 1 shares them with the server\n")
-    print("GET /healthz, h2load -n {:,} -c 16 -m 10".format(args.requests))
+    print(f"machine: {os.cpu_count()} cores\n")
+    print("GET /healthz, h2load -n {:,} -c 16 -m 10 on CPU 0, server on CPU 1".format(args.requests))
     for name, r in (("funnel-serve", f), ("nghttpd", n)):
         print(f"  {name:13} {r['req_per_s']:>10,.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
               f"failed {r['failed'] + r['errored'] + r['non_2xx']}")
     print(f"  ratio funnel-serve / nghttpd: {f['req_per_s'] / n['req_per_s']:.2f}x (target >= 0.9x)\n")
-    print(f"POST /v1/score, 100 candidates, benchmark model, h2load -D {args.score_seconds} -c 16 -m 10")
+    print(f"POST /v1/score, 100 candidates, benchmark model, h2load -D {args.score_seconds} -c 16 -m 10 "
+          "(server and h2load share both cores)")
     print(f"  end to end   {s['candidates_per_s']:>10,.0f} candidates/s ({s['req_per_s']:,.0f} req/s)  "
           f"p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  errors {s['failed'] + s['errored'] + s['non_2xx']}")
     print(f"  kernel only  {results['kernel_candidates_per_s']:>10,.0f} candidates/s (one thread, batch 1000)")
