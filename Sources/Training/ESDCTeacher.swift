@@ -142,7 +142,12 @@ final class ESDCTeacher {
 
     /// The teacher loss L_T of §10.3 for the last forward pass; writes ∂L_T/∂(every head's output).
     /// `propensities` overrides the detached IPS propensity p_c (tests hold it fixed for finite differences).
-    func applyLoss(_ data: EncodedRows, rows batch: [Int], propensities: [Double]? = nil) -> LossBreakdown {
+    /// `detachedBase` overrides s_g inside s_v⁺ = sg(s_g) + r (tests hold it at the unperturbed value, as the
+    /// analytic gradient, which stops there, does).
+    func applyLoss(_ data: EncodedRows, rows batch: [Int], propensities: [Double]? = nil, detachedBase: [Double]? = nil) -> LossBreakdown {
+        if let detachedBase, residual != nil {
+            for r in batch.indices where data.click[batch[r]] == 1 { logitClick[r] += detachedBase[r] - logitBase[r] }
+        }
         var breakdown = LossBreakdown()
         let rows = batch.count, n = Double(rows)
         let window = schema.delay.attributionWindowHours
@@ -153,19 +158,18 @@ final class ESDCTeacher {
         let dHazards = delayTrace?.outputGradient
         dHazards?.update(repeating: 0, count: rows * buckets)
         var ctr = 0.0, ctcvr = 0.0, ips = 0.0, baseClick = 0.0, twin = 0.0
-        let clicks = batch.reduce(0) { $0 + (data.click[$1] == 1 ? 1 : 0) }
         for (r, row) in batch.enumerated() {
             let y = Double(data.click[row]), z = Double(data.conversion[row])
             ctr += BinaryCrossEntropy.loss(logit: logitCTR[r], target: y) / n
             dCTR[r] += BinaryCrossEntropy.gradient(logit: logitCTR[r], target: y) / n
-            let hard = losses.delay == .ignore || data.isMature(row, window: window)
             // Entire space, base CVR only (with the delay handling).
             var visible = 1.0
             var skip = false
-            if z == 0, Double(data.elapsedHours[row]) < window {
+            if losses.delay == .matureOnly, !data.windowElapsed(row, window: window) {
+                skip = true  // any row whose window has not elapsed, whatever its click and label
+            } else if z == 0, Double(data.elapsedHours[row]) < window {
                 switch losses.delay {
-                case .ignore: break
-                case .matureOnly: skip = y == 1
+                case .ignore, .matureOnly: break
                 case .model:
                     if let delayTrace, let dHazards {
                         let (full, fraction) = schema.delay.elapsedBuckets(Double(data.elapsedHours[row]))
@@ -193,29 +197,50 @@ final class ESDCTeacher {
                 }
             }
             guard y == 1 else { continue }
-            if hard {
-                // IPS on the privileged click-space logit; base CVR on clicks.
-                let propensity = propensities?[r] ?? LogisticMath.sigmoid(logitCTR[r])
-                let weight = min(1 / max(propensity, LogisticMath.epsilon), losses.ipsClip)
-                let w = losses.ipsWeight * weight / n
-                ips += w * BinaryCrossEntropy.loss(logit: logitClick[r], target: z)
-                dClick[r] += w * BinaryCrossEntropy.gradient(logit: logitClick[r], target: z)
-                let wb = losses.baseClickWeight / n
-                baseClick += wb * BinaryCrossEntropy.loss(logit: logitBase[r], target: z)
-                dBase[r] += wb * BinaryCrossEntropy.gradient(logit: logitBase[r], target: z)
+            // IPS on the privileged click-space logit; base CVR on clicks (ClickSpaceLikelihood: hard labels
+            // where final, the DFM likelihood with this teacher's F(e) on the newest unconverted clicks).
+            var clickVisible = ClickSpaceLikelihood.Visible.none
+            if let delayTrace, let dHazards {
+                clickVisible = .hazards(UnsafePointer(delayTrace.output + r * buckets), gradient: dHazards + r * buckets)
             }
-            if clicks > 0 {
-                let wt = losses.twinWeight / Double(clicks)
+            let elapsed = Double(data.elapsedHours[row])
+            let propensity = propensities?[r] ?? LogisticMath.sigmoid(logitCTR[r])
+            let weight = min(1 / max(propensity, LogisticMath.epsilon), losses.ipsClip)
+            if let term = ClickSpaceLikelihood.evaluate(
+                logit: logitClick[r], converted: z == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: elapsed, delay: losses.delay, buckets: schema.delay,
+                weight: losses.ipsWeight * weight / n, visible: clickVisible)
+            {
+                ips += term.loss
+                dClick[r] += term.dLogit
+            }
+            if let term = ClickSpaceLikelihood.evaluate(
+                logit: logitBase[r], converted: z == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: elapsed, delay: losses.delay, buckets: schema.delay,
+                weight: losses.baseClickWeight / n, visible: clickVisible)
+            {
+                baseClick += term.loss
+                dBase[r] += term.dLogit
+            }
+            do {
+                // L_RD summed over clicked rows / N like every other click-space term. §10.3 proposes a mean
+                // over the clicks (1/|Y|), which makes it ≈ N/|Y| ≈ 25× heavier per click than L_BASE-CLK; it
+                // then dominated the base tower (whose symmetric KL is smallest at saturated logits) and s_g on
+                // unclicked rows drifted to ≈ 2× the true pCVR.
+                let wt = losses.twinWeight / n
                 twin += wt * TwinConsistency.loss(logitA[r], logitB[r])
                 let (ga, gb) = TwinConsistency.gradient(logitA[r], logitB[r])
                 dA[r] += wt * ga
                 dB[r] += wt * gb
             }
         }
-        // s_v⁺ = s_g + r: the click-space gradient reaches both; s_g = (s_A + s_B)/2 splits ½/½.
+        // s_v⁺ = sg(s_g) + r: with a residual, the click-space (IPS) gradient trains only r. Letting it reach s_g
+        // too (§10.2 as proposed) leaves the split of s_v⁺ between s_g and r unidentified, and the IPS term
+        // (weights up to w_max) outweighs L_BASE-CLK: s_g drifted to ≈ 2× the true pCVR on unclicked rows
+        // (q_unclicked 0.28 vs 0.14), and the distilled student with it (CVR PCOC 2.3). With the stop-gradient,
+        // s_g is an entire-space base CVR (CTCVR-DF + base-click) and r the privileged correction on clicks.
+        // s_g = (s_A + s_B)/2 splits upstream gradients ½/½.
         let residualGradient = residualTrace?.outputGradient
         for r in 0..<rows {
-            let base = dBase[r] + dClick[r]
+            let base = dBase[r] + (residual == nil ? dClick[r] : 0)
             ctrTrace.outputGradient[r] = Float(dCTR[r])
             twinTraces[0].outputGradient[r] = Float(dA[r] + base / 2)
             twinTraces[1].outputGradient[r] = Float(dB[r] + base / 2)
@@ -274,11 +299,22 @@ final class ESDCTeacher {
             meanUncertainty = meanUncertainty.map { 0.99 * $0 + 0.01 * batchMean } ?? batchMean
             for (r, row) in batch.enumerated() {
                 weight[r] = min(max(exp(-uncertainty[r] / (meanUncertainty! + 1e-8)), 0.05), 1)
-                if data.click[row] == 1, data.isMature(row, window: window) { weight[r] = 1 }
+                if data.click[row] == 1, data.windowElapsed(row, window: window) { weight[r] = 1 }
+            }
+        }
+        var visible: [Double]?
+        if let delayTrace {
+            let buckets = schema.delay.count
+            visible = batch.enumerated().map { r, row in
+                let elapsed = Double(data.elapsedHours[row])
+                guard data.conversion[row] == 0, elapsed < window else { return 1 }
+                let (full, fraction) = schema.delay.elapsedBuckets(elapsed)
+                return DelayHazards.visible(
+                    UnsafePointer(delayTrace.output + r * buckets), count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
             }
         }
         return TeacherSignals(
             ctr: logitCTR.map { LogisticMath.clamp(LogisticMath.sigmoid($0)) }, cvr: cvr, weight: weight,
-            distillationWeight: distillationWeight, ctrDistillationWeight: ctrDistillationWeight)
+            distillationWeight: distillationWeight, ctrDistillationWeight: ctrDistillationWeight, visible: visible)
     }
 }

@@ -72,7 +72,17 @@ public final class EncodedRows {
     }
 
     /// Whether row `row`'s conversion label is final: converted, or W hours elapsed since the click.
+    /// Do not use this to *select* training or evaluation rows: it keeps every recent conversion but drops
+    /// recent non-conversions, so the selected recent clicks are positives only (outcome selection). Use
+    /// `windowElapsed` for that.
     public func isMature(_ row: Int, window: Double) -> Bool {
-        conversion[row] == 1 || Double(elapsedHours[row]) >= window
+        conversion[row] == 1 || windowElapsed(row, window: window)
+    }
+
+    /// Whether the attribution window of row `row` had elapsed by the snapshot (e ≥ W), whatever its label:
+    /// the selection of clicks whose 0/1 conversion label may be used as a hard label. The selection depends
+    /// only on the click time, not on the outcome, so it does not bias the conversion rate.
+    public func windowElapsed(_ row: Int, window: Double) -> Bool {
+        Double(elapsedHours[row]) >= window
     }
 }

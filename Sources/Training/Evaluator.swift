@@ -28,7 +28,7 @@ public struct Evaluator {
                 cvr.append(chunkCVR[row])
                 click.append(data.click[row])
                 conversion.append(data.conversion[row])
-                mature.append(data.isMature(row, window: window))
+                mature.append(data.windowElapsed(row, window: window))
                 groups.append(grouping == .user ? data.userKey[row] : data.requestKey[row])
             }
         }

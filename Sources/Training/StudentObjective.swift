@@ -7,11 +7,6 @@ struct StudentObjective {
     let configuration: LossConfiguration
     let delay: DelayBuckets
 
-    /// Whether row `row`'s conversion label can be used as a hard label under the delay handling.
-    func hasHardConversionLabel(_ data: EncodedRows, _ row: Int) -> Bool {
-        configuration.delay == .ignore || data.isMature(row, window: delay.attributionWindowHours)
-    }
-
     /// `propensities` overrides the IPS propensity (tests hold it fixed, as the detached p_c is, to compare
     /// with finite differences); by default it is the teacher's p_c (ESDC) or the student's own.
     func apply(
@@ -28,13 +23,26 @@ struct StudentObjective {
         let buckets = delay.count
         if let dHazards { dHazards.update(repeating: 0, count: batch.count * buckets) }
 
-        // CTR: BCE(y, p_c) over all rows; ESDC weights purchases by 1 + α z.
+        // CTR: BCE(y, p_c) over all rows; ESDC weights purchases by 1 + α z, renormalised over the batch's clicks
+        // so that the clicks' total weight is unchanged: (1 + α z)/(1 + α z̄), z̄ = the batch's conversions per
+        // click. Plain 1 + α z (§10.6) adds α·z̄ ≈ 12% of click mass and inflates pCTR by as much (observed CTR
+        // PCOC 1.15); renormalised, converting items still get a higher pCTR than non-converting ones but the
+        // average is calibrated.
         let alpha = configuration.model == .esdc ? configuration.purchaseWeight : 0
+        var batchClicks = 0.0, batchConversions = 0.0
+        for row in batch {
+            batchClicks += Double(data.click[row])
+            batchConversions += Double(data.conversion[row])
+        }
+        let clickNormaliser = batchClicks > 0 ? 1 + alpha * batchConversions / batchClicks : 1
+        func ctrWeight(_ row: Int) -> Double {
+            data.click[row] == 1 ? (1 + alpha * Double(data.conversion[row])) / clickNormaliser : 1
+        }
         var ctrWeightSum = 0.0
-        for row in batch { ctrWeightSum += 1 + alpha * Double(data.conversion[row]) }
+        for row in batch { ctrWeightSum += ctrWeight(row) }
         var ctrLoss = 0.0
         for (r, row) in batch.enumerated() {
-            let w = (1 + alpha * Double(data.conversion[row])) / ctrWeightSum
+            let w = ctrWeight(row) / ctrWeightSum
             let s = Double(sc[r]), y = Double(data.click[row])
             ctrLoss += w * BinaryCrossEntropy.loss(logit: s, target: y)
             dc[r] += Float(w * BinaryCrossEntropy.gradient(logit: s, target: y))
@@ -43,17 +51,24 @@ struct StudentObjective {
 
         switch configuration.model {
         case .naive:
-            // CVR on clicked rows only, mean over them: the biased baseline.
-            let clicked = batch.indices.filter { data.click[batch[$0]] == 1 && hasHardConversionLabel(data, batch[$0]) }
+            // CVR on clicked rows only, mean over the clicks that get a term: the biased baseline. With delay
+            // modelling, the newest unconverted clicks use the DFM likelihood (which also trains the hazards).
+            let clicked = batch.indices.filter { r in
+                let row = batch[r]
+                return data.click[row] == 1
+                    && (configuration.delay != .matureOnly || data.windowElapsed(row, window: delay.attributionWindowHours))
+            }
             var loss = 0.0
             for r in clicked {
-                let s = Double(sv[r]), z = Double(data.conversion[batch[r]])
-                loss += BinaryCrossEntropy.loss(logit: s, target: z) / Double(clicked.count)
-                dv[r] += Float(BinaryCrossEntropy.gradient(logit: s, target: z) / Double(clicked.count))
+                let row = batch[r]
+                let w = 1 / Double(clicked.count)
+                guard let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: nil) else { continue }
+                loss += term.loss
+                dv[r] += Float(term.dLogit)
             }
             breakdown.add("cvr_clicked", loss)
         case .esmm, .escm2IPS, .esdc:
-            breakdown.add("ctcvr", entireSpaceTerm(network, data, batch, weight: configuration.ctcvrWeight / n))
+            breakdown.add("ctcvr", entireSpaceTerm(network, data, batch, weight: configuration.ctcvrWeight / n, teacher: teacher))
         }
 
         if configuration.model == .escm2IPS || configuration.model == .esdc {
@@ -61,12 +76,14 @@ struct StudentObjective {
             // (the teacher's p_c for the ESDC student).
             let lambda = configuration.ipsWeight * (1 - (teacher?.distillationWeight ?? 0))
             var loss = 0.0
-            for (r, row) in batch.enumerated() where data.click[row] == 1 && hasHardConversionLabel(data, row) {
+            for (r, row) in batch.enumerated() where data.click[row] == 1 {
                 let propensity = propensities?[r] ?? teacher.map { $0.ctr[r] } ?? LogisticMath.sigmoid(Double(sc[r]))
                 let w = min(1 / max(propensity, LogisticMath.epsilon), configuration.ipsClip) * lambda / n
-                let s = Double(sv[r]), z = Double(data.conversion[row])
-                loss += w * BinaryCrossEntropy.loss(logit: s, target: z)
-                dv[r] += Float(w * BinaryCrossEntropy.gradient(logit: s, target: z))
+                guard let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: teacher) else {
+                    continue
+                }
+                loss += term.loss
+                dv[r] += Float(term.dLogit)
             }
             breakdown.add("ips", loss)
         }
@@ -95,9 +112,27 @@ struct StudentObjective {
         return breakdown
     }
 
+    /// The click-space conversion term of clicked row `row` (batch position `r`), see `ClickSpaceLikelihood`:
+    /// F(e) from the network's own delay tower, else the teacher's.
+    func clickSpaceTerm(
+        _ network: MultiTaskNetwork, _ data: EncodedRows, r: Int, row: Int, logit: Double, weight: Double, teacher: TeacherSignals?
+    ) -> ClickSpaceLikelihood.Result? {
+        var visible = ClickSpaceLikelihood.Visible.none
+        if let hazards = network.delayLogits {
+            visible = .hazards(UnsafePointer(hazards + r * delay.count), gradient: network.delayLogitGradient.map { $0 + r * delay.count })
+        } else if let teacherVisible = teacher?.visible {
+            visible = .fixed(teacherVisible[r])
+        }
+        return ClickSpaceLikelihood.evaluate(
+            logit: logit, converted: data.conversion[row] == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: Double(data.elapsedHours[row]), delay: configuration.delay,
+            buckets: delay, weight: weight, visible: visible)
+    }
+
     /// The CTCVR term over all rows, scaled by `weight` (λ_g / N): ESMM's product likelihood, with the
     /// delay handling applied to unconverted clicks.
-    func entireSpaceTerm(_ network: MultiTaskNetwork, _ data: EncodedRows, _ batch: [Int], weight: Double) -> Double {
+    func entireSpaceTerm(
+        _ network: MultiTaskNetwork, _ data: EncodedRows, _ batch: [Int], weight: Double, teacher: TeacherSignals? = nil
+    ) -> Double {
         let sc = network.logits(.ctr), sv = network.logits(.cvr)
         let dc = network.logitGradient(.ctr), dv = network.logitGradient(.cvr)
         let buckets = delay.count
@@ -111,21 +146,27 @@ struct StudentObjective {
                 hazardRow = hazards + r * buckets
                 dHazardRow = dHazards + r * buckets
             }
+            if configuration.delay == .matureOnly, !data.windowElapsed(row, window: delay.attributionWindowHours) {
+                // Mature-only: every row whose window has not elapsed is left out, whatever its label: keeping
+                // recent conversions but not recent non-conversions, or recent unclicked rows but not recent
+                // clicks, would select on the outcome (observed: pCVR → 0 in the last days of a time-ordered log).
+                continue
+            }
             if !converted, clicked || configuration.delay == .model {
                 let elapsed = Double(data.elapsedHours[row])
-                if elapsed < delay.attributionWindowHours {
-                    switch configuration.delay {
-                    case .ignore: break
-                    case .matureOnly: if clicked { continue }
-                    case .model:
-                        if let hazardRow {
-                            let (full, fraction) = delay.elapsedBuckets(elapsed)
-                            visible = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
-                            // ∂L/∂F = π / (1 − πF), pushed into the hazards.
-                            let pi = LogisticMath.sigmoid(Double(sc[r])) * LogisticMath.sigmoid(Double(sv[r]))
-                            let scale = weight * pi / max(1 - pi * visible, LogisticMath.epsilon)
-                            _ = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: scale, gradient: dHazardRow)
-                        }
+                if elapsed < delay.attributionWindowHours, configuration.delay == .model {
+                    if let hazardRow {
+                        let (full, fraction) = delay.elapsedBuckets(elapsed)
+                        visible = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
+                        // ∂L/∂F = π / (1 − πF), pushed into the hazards.
+                        let pi = LogisticMath.sigmoid(Double(sc[r])) * LogisticMath.sigmoid(Double(sv[r]))
+                        let scale = weight * pi / max(1 - pi * visible, LogisticMath.epsilon)
+                        _ = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: scale, gradient: dHazardRow)
+                    } else if let teacherVisible = teacher?.visible {
+                        // ESDC student (no delay tower): the teacher's detached F(e).
+                        visible = teacherVisible[r]
+                    } else if clicked {
+                        continue  // no delay model at hand: treat as mature-only
                     }
                 }
             }

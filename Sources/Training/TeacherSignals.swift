@@ -8,4 +8,7 @@ struct TeacherSignals {
     /// λ and λ_ctr after warm-up (0 during it).
     var distillationWeight: Double
     var ctrDistillationWeight: Double
+    /// With delay modelling: the teacher's F(e), the probability that a conversion of this row would already
+    /// be visible at the snapshot (1 once the window elapsed); the student's CTCVR term uses it (§3.4).
+    var visible: [Double]? = nil
 }

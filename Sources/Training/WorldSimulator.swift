@@ -99,7 +99,9 @@ public struct WorldSimulator {
 
     static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 
-    /// The schema of the files `write` produces.
+    /// The schema of the files `write` produces. Field names follow config/models/default.json where the meaning
+    /// matches (user_id, user_age, user_recent_categories — the user's favourite categories here —, device,
+    /// hour_of_day, item_id, item_category, price …), so one example request scores against both models.
     public static func schema(configuration: SimulationConfiguration) -> TrainingSchema {
         let fields: [FieldSpec] = [
             FieldSpec(name: "user_id", group: .user, kind: .categorical(buckets: 1 + configuration.users * 3 / 2), dimension: 8),
@@ -107,10 +109,10 @@ public struct WorldSimulator {
             FieldSpec(name: "user_gender", group: .user, kind: .categorical(buckets: 4), dimension: 2),
             FieldSpec(name: "user_age", group: .user, kind: .numeric(.bucketize(boundaries: [18, 25, 35, 45, 60])), dimension: 4),
             FieldSpec(
-                name: "user_favourite_categories", group: .user,
+                name: "user_recent_categories", group: .user,
                 kind: .multiCategorical(buckets: 1 + configuration.categories * 2, pooling: .mean, maxValues: 3), dimension: 8,
                 missing: .zero),
-            FieldSpec(name: "hour", group: .context, kind: .categorical(buckets: 32), dimension: 4),
+            FieldSpec(name: "hour_of_day", group: .context, kind: .categorical(buckets: 32), dimension: 4),
             FieldSpec(name: "device", group: .context, kind: .categorical(buckets: 4), dimension: 2),
             FieldSpec(name: "page", group: .context, kind: .categorical(buckets: 8), dimension: 2),
             FieldSpec(name: "item_id", group: .item, kind: .categorical(buckets: 1 + configuration.items * 3 / 2), dimension: 8),
@@ -134,7 +136,7 @@ public struct WorldSimulator {
     }
 
     static let header = [
-        "request_id", "user_id", "user_segment", "user_gender", "user_age", "user_favourite_categories", "hour", "device",
+        "request_id", "user_id", "user_segment", "user_gender", "user_age", "user_recent_categories", "hour_of_day", "device",
         "page", "position", "item_id", "item_category", "item_brand", "item_shop", "price", "thumbnail_score",
         "item_rating", "dwell_seconds", "add_to_cart", "reviews_viewed", "click", "conversion", "impression_time",
         "click_time", "conversion_time", "snapshot_time",

@@ -24,6 +24,8 @@ struct DataReaderTests {
         #expect(rows.delayBucket[1] == 1 && rows.delayBucket[2] == -1)
         #expect(rows.elapsedHours[1] == 10 && rows.elapsedHours[2] == 0.5)
         #expect(!rows.isMature(2, window: 48) && rows.isMature(1, window: 48))
+        // Hard-label selection looks at the click time only: a recent conversion is not "window elapsed".
+        #expect(!rows.windowElapsed(1, window: 48) && !rows.windowElapsed(2, window: 48) && rows.windowElapsed(1, window: 10))
         #expect(rows.userKey[0] == rows.userKey[1] && rows.userKey[0] != rows.userKey[2])
         // The slots are exactly what FeatureEncoder writes for the same values.
         let encoder = FeatureEncoder(spec: TestSupport.schema.features)

@@ -31,6 +31,9 @@ struct NetworkGradientTests {
         (.esmm, .ignore, .mmoe(experts: 3, expertLayers: [6], towerLayers: [3])),
         (.escm2IPS, .matureOnly, .ple(levels: 1, sharedExperts: 2, specificExperts: 1, expertLayers: [6, 5], towerLayers: [4])),
         (.esmm, .model, .ple(levels: 2, sharedExperts: 1, specificExperts: 2, expertLayers: [6, 4], towerLayers: [])),
+        // The click-space DFM likelihood (ClickSpaceLikelihood) with the network's own hazards.
+        (.naive, .model, .sharedBottom(layers: [6], towerLayers: [3])),
+        (.escm2IPS, .model, .mmoe(experts: 2, expertLayers: [5], towerLayers: [3])),
     ]
     static let caseIndices = Array(cases.indices)
 
@@ -117,16 +120,17 @@ struct NetworkGradientTests {
         teacher.random = SplitMix64(seed: 77)
         teacher.forward(data, rows: rows, training: true)
         let propensities = teacher.logitCTR.map { LogisticMath.sigmoid($0) }  // detached in the analytic gradient
+        let base = teacher.logitBase  // s_g inside s_v⁺ = sg(s_g) + r is detached too
         func loss() -> Double {
             teacher.random = SplitMix64(seed: 77)  // identical dropout masks in every pass
             teacher.forward(data, rows: rows, training: true)
-            return teacher.applyLoss(data, rows: rows, propensities: propensities).total
+            return teacher.applyLoss(data, rows: rows, propensities: propensities, detachedBase: base).total
         }
         teacher.zeroGradients()
         let terms: LossBreakdown = {
             teacher.random = SplitMix64(seed: 77)
             teacher.forward(data, rows: rows, training: true)
-            return teacher.applyLoss(data, rows: rows, propensities: propensities)
+            return teacher.applyLoss(data, rows: rows, propensities: propensities, detachedBase: base)
         }()
         #expect(terms.terms["twin"]! > 0 && terms.terms["ips"]! > 0)
         teacher.backward(data)
