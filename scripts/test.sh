@@ -12,3 +12,4 @@ python3 -c 'from openapi_spec_validator import validate; from openapi_spec_valid
 bash scripts/check_allocations.sh
 bash scripts/validate_deploy.sh --build        # deploy/: schemas, systemd-analyze, promtool, envoy API, static build + ldd
 FUNNEL_BIN_DIR="$(swift build --show-bin-path)" bash scripts/operate_demo.sh   # the operator guide's walk-through
+bash scripts/reliability.sh                    # fuzzers, HTTP/2 abuse, schemathesis, soak, reload and shutdown under load

@@ -198,7 +198,10 @@ public final class Checkpoint: Sendable {
                 throw .malformedTable("a tensor name is not UTF-8")
             }
             guard dtype == CheckpointFormat.dtypeFloat32 else { throw .unsupportedDType(tensor: name, code: dtype) }
-            guard byteLength == elements * 4 else {
+            // Reliability fix (fuzzing, issue 5): `elements * 4` trapped on overflow for shapes such as
+            // [2^31-1, 2^31-1, 2] in a file whose checksums are right; compare without overflowing.
+            let (expectedBytes, bytesOverflow) = elements.multipliedReportingOverflow(by: 4)
+            guard !bytesOverflow, byteLength == expectedBytes else {
                 throw .malformedTable("tensor '\(name)' has \(byteLength) bytes for shape \(shape)")
             }
             guard offset <= UInt64(data.count), byteLength <= UInt64(data.count) - offset else {

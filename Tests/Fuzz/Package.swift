@@ -1,0 +1,52 @@
+// swift-tools-version:6.2
+//
+// libFuzzer targets for Funnel (docs/RELIABILITY.md, scripts/fuzz.sh). A package of its own so the root build
+// never sees it. The root package exports neither HTTP2 nor Scoring as a product, so this package compiles the
+// library sources itself through the symlinks in Sources/ (Sources/Ranking → ../../../Sources/Ranking, …): the
+// code under test is exactly the daemon's.
+//
+//   swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address \
+//       -Xswiftc -parse-as-library -Xswiftc -DFUZZING                      # fuzzers (libFuzzer drivers)
+//   swift build -c release --scratch-path .build-replay                   # replayers: `<target> FILE…`
+//
+// Each target is one file that exports `LLVMFuzzerTestOneInput` and `<Target>_main` with @_cdecl (SwiftPM links
+// executables with `--defsym main=<Target>_main`); without -DFUZZING `<Target>_main` replays files instead.
+import PackageDescription
+
+// The root package's language settings for the library targets (warnings-as-errors is left to the root build).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "FunnelFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
+        .target(name: "CFunnelKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Ranking", dependencies: ["CFunnelKernels"], swiftSettings: swiftSettings),
+        .target(
+            name: "HTTP2",
+            dependencies: ["CNghttp2", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Scoring",
+            dependencies: [
+                "HTTP2", "Ranking", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ], swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzScoreRequest", dependencies: ["Scoring", "Ranking"]),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["Ranking"]),
+        .executableTarget(name: "FuzzHTTP1", dependencies: ["HTTP2"]),
+        .executableTarget(name: "FuzzHTTP2", dependencies: ["HTTP2"]),
+    ]
+)

@@ -1,0 +1,26 @@
+import Foundation
+import Scoring
+import Testing
+
+/// Replays Tests/Fuzz/FailCases/FuzzScoreRequest/ and the seed corpus through the same entry point the fuzz target
+/// uses (`ScoringFuzzHooks.scoreStatus`: decode → batch → encode, trapping on a broken invariant). Every input
+/// must end in 200, 400 or 413. See docs/RELIABILITY.md.
+struct ScoreRequestFuzzRegressionTests {
+    static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fuzz")
+
+    static func files(_ directory: String) -> [String] {
+        let path = fuzz.appendingPathComponent(directory).path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { !$0.hasPrefix(".") }
+            .sorted().map { "\(directory)/\($0)" }
+    }
+
+    static let inputs = files("FailCases/FuzzScoreRequest") + files("Corpus/FuzzScoreRequest")
+
+    @Test(arguments: inputs)
+    func replay(_ name: String) throws {
+        let model = try ScoringFuzzHooks.loadModel(path: TestModel.defaultCheckpoint)
+        let body = try [UInt8](Data(contentsOf: Self.fuzz.appendingPathComponent(name)))
+        #expect([200, 400, 413].contains(ScoringFuzzHooks.scoreStatus(body, model: model, maxCandidates: 64)))
+    }
+}
