@@ -42,6 +42,8 @@ final class Connection: @unchecked Sendable {
     let openedAt: UInt64
     /// Last request traffic, as the driver defines it (h2: complete frames; h1: bytes).
     var lastActivity: UInt64
+    /// When the current batch of input was read (one clock read per readable event, not per frame).
+    var readAt: UInt64
     /// Last time queued output made progress (or became non-empty).
     var lastWriteProgress: UInt64
 
@@ -56,6 +58,7 @@ final class Connection: @unchecked Sendable {
         self.logger = logger
         openedAt = DispatchTime.now().uptimeNanoseconds
         lastActivity = openedAt
+        readAt = openedAt
         lastWriteProgress = openedAt
     }
 
@@ -184,6 +187,7 @@ final class Connection: @unchecked Sendable {
 
     private func handleReadable() {
         dispatchPrecondition(condition: .onQueue(queue))
+        readAt = now
         // A few reads per event, then yield the thread to other connections.
         withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 16) { buffer in
             for _ in 0..<4 {

@@ -4,6 +4,7 @@ enum ContentCoding {
     static func decodedRequest(
         body: [UInt8], headers: [(name: String, value: String)], inflatedLimit: Int
     ) -> Result<(body: [UInt8], headers: [(name: String, value: String)]), TransportError> {
+        guard headers.contains(where: { $0.name == "content-encoding" }) else { return .success((body, headers)) }
         let codings = headers.filter { $0.name == "content-encoding" }.map(\.value)
         let coding = codings.joined(separator: ",").split(separator: ",")
             .map { $0.trimmingWhitespace().lowercased() }.filter { !$0.isEmpty && $0 != "identity" }

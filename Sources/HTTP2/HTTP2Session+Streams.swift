@@ -2,6 +2,9 @@ import CNghttp2
 import Dispatch
 import Logging
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Per-stream work: the callback bodies (headers, data, close), handing complete requests to the application and
 /// submitting responses.
@@ -27,20 +30,24 @@ extension HTTP2Session {
             return 0
         }
         guard frame.headers.cat == NGHTTP2_HCAT_REQUEST, !stream.headersTooLarge else { return 0 }  // trailers dropped
-        let nameText = String(decoding: name, as: UTF8.self)
         let valueText = String(decoding: value, as: UTF8.self)
-        switch nameText {
-        case ":method": stream.method = valueText
-        case ":path": stream.path = valueText
-        case ":authority": stream.authority = valueText
-        case _ where nameText.hasPrefix(":"): break  // :scheme; nghttp2 rejects unknown pseudo-headers itself
-        default: stream.headers.append((nameText, valueText))
+        guard name.first == UInt8(ascii: ":") else {
+            stream.headers.append((String(decoding: name, as: UTF8.self), valueText))
+            return 0
+        }
+        // Pseudo-headers by their bytes (no String per name); :scheme is not kept, and nghttp2 rejects unknown ones.
+        if name.equals(":method") {
+            stream.method = valueText
+        } else if name.equals(":path") {
+            stream.path = valueText
+        } else if name.equals(":authority") {
+            stream.authority = valueText
         }
         return 0
     }
 
     func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {
-        connection.lastActivity = connection.now
+        connection.lastActivity = connection.readAt
         let type = frame.hd.type
         guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue),
             let stream = streams[frame.hd.stream_id]
@@ -186,9 +193,9 @@ extension HTTP2Session {
             var headers = decodedHeaders
             // :authority stands in for Host (RFC 9113 §8.3.1); give the application one name for both protocols.
             if let authority = stream.authority, !headers.contains(where: { $0.name == "host" }) {
-                headers.insert(("host", authority), at: 0)
+                headers.append(("host", authority))
             }
-            let questionMark = target.firstIndex(of: "?")
+            let questionMark = target.utf8.firstIndex(of: UInt8(ascii: "?"))
             let request = HTTPRequest(
                 method: method, path: String(target[..<(questionMark ?? target.endIndex)]),
                 query: questionMark.map { String(target[target.index(after: $0)...]) }, headers: headers, body: body,
@@ -205,15 +212,22 @@ extension HTTP2Session {
         let acceptsGzip = ContentCoding.acceptsGzip(request.header("accept-encoding"))
         let minimum = context.configuration.gzipMinimumBytes
         let queue = connection.queue
-        let inline = InlineAnswer()
+        inlineThread.store(UInt(pthread_self()), ordering: .relaxed)
         context.handler.handle(request, cancellation: stream.cancellation) { [weak self] response in
             // Compress on the caller's thread, not on the connection's queue.
             let encoded = ContentCoding.encodedResponse(response, clientAcceptsGzip: acceptsGzip, minimumBytes: minimum)
-            guard !inline.offer(encoded) else { return }
-            let session = self  // a constant: the inner closure may not capture the weak variable
-            queue.async { session?.deliver(encoded, to: streamID) }
+            guard let session = self else { return }  // the connection is gone
+            if session.inlineThread.load(ordering: .relaxed) == UInt(pthread_self()) {
+                session.inlineResponse = encoded  // still inside `handle`, on the connection's queue
+                return
+            }
+            queue.async { session.deliver(encoded, to: streamID) }
         }
-        if let response = inline.close() { respond(to: stream, with: response) }
+        inlineThread.store(0, ordering: .relaxed)
+        if let response = inlineResponse {
+            inlineResponse = nil
+            respond(to: stream, with: response)
+        }
     }
 
     private func deliver(_ response: HTTPResponse, to streamID: Int32) {
@@ -230,14 +244,15 @@ extension HTTP2Session {
         stream.hasResponse = true
         let status = (200...599).contains(response.status) ? response.status : 500
         let sendsBody = stream.method != "HEAD" && status != 204 && status != 304 && !response.body.isEmpty
-        var fields: [(String, String)] = [(":status", String(status))]
-        fields += HeaderFields.sanitized(response.headers)
-        if status != 204 && status != 304 { fields.append(("content-length", String(response.body.count))) }
+        responseFields.removeAll()
+        responseFields.append(name: ":status", decimal: status)
+        for field in response.headers { responseFields.append(field: field.name, value: field.value) }
+        if status != 204 && status != 304 { responseFields.append(name: "content-length", decimal: response.body.count) }
         stream.responseBody = sendsBody ? response.body : []
         stream.responseOffset = 0
         stream.lastSendProgress = connection.now
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readResponseBody)
-        let result = HeaderFields.withNameValuePairs(fields) { pairs, count in
+        let result = responseFields.withPairs { pairs, count in
             sendsBody
                 ? nghttp2_submit_response(session, stream.id, pairs, count, &provider)
                 : nghttp2_submit_response(session, stream.id, pairs, count, nil)
@@ -250,24 +265,9 @@ extension HTTP2Session {
     }
 }
 
-/// An answer given while the handler call is still running on the connection's queue.
-private final class InlineAnswer: Sendable {
-    private let state = Mutex<(open: Bool, response: HTTPResponse?)>((true, nil))
-
-    /// Keeps the response if the handler call has not returned yet.
-    func offer(_ response: HTTPResponse) -> Bool {
-        state.withLock {
-            guard $0.open else { return false }
-            $0.response = response
-            return true
-        }
-    }
-
-    /// Ends the inline window and returns the response given in it, if any.
-    func close() -> HTTPResponse? {
-        state.withLock {
-            $0.open = false
-            return $0.response
-        }
+extension UnsafeBufferPointer<UInt8> {
+    /// Byte equality with a literal, without going through `String`.
+    fileprivate func equals(_ literal: StaticString) -> Bool {
+        count == literal.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, literal.utf8Start, count) == 0)
     }
 }

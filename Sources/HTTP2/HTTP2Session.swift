@@ -13,6 +13,13 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
     /// Nesting depth of calls into nghttp2; the session is never deleted from inside one of its callbacks.
     private var nghttp2Depth = 0
     private var isDeletePending = false
+    /// The thread running the application's `handle` for this session, while it runs (0 otherwise): an answer
+    /// given on it is inline (see `dispatch`) and parked in `inlineResponse`.
+    let inlineThread = Atomic<UInt>(0)
+    var inlineResponse: HTTPResponse?
+    /// Reused for every response's header block and every flush's frames (no allocation per request).
+    var responseFields = NameValueBuffer()
+    private var frames: [UInt8] = []
 
     init?(connection: Connection) {
         self.connection = connection
@@ -77,7 +84,7 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
     /// Moves frames from nghttp2 to the connection (bounded by the output limit), then writes them.
     func flush() {
         guard let session, connection.isOpen else { return }
-        var frames: [UInt8] = []
+        frames.removeAll(keepingCapacity: frames.capacity <= 256 * 1024)
         let limit = context.configuration.maxOutputBufferBytes
         nghttp2Depth += 1
         var failure: Int = 0

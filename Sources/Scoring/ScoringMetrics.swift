@@ -13,7 +13,7 @@ public final class ScoringMetrics: Sendable {
     ]
     static let rowBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 
-    private let requestDurations = Mutex<[String: DurationHistogram]>([:])
+    private let requestDurations: [Route: DurationHistogram]
     let queueWait: DurationHistogram
     let kernelDuration: DurationHistogram
     let batchRows: ValueHistogram
@@ -21,7 +21,8 @@ public final class ScoringMetrics: Sendable {
     let queuedRequests: Gauge
     let batchExecutions: Counter
     let inferences: Counter
-    private let requestCounters = Mutex<[String: Counter]>([:])
+    /// Keyed by `Route.rawValue * 1000 + status`: an integer key, so counting a request costs one hash of an Int.
+    private let requestCounters = Mutex<[Int: Counter]>([:])
 
     /// `funnel_<name>_<unit>` with its help text.
     private static func name(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
@@ -44,28 +45,27 @@ public final class ScoringMetrics: Sendable {
             descriptor: Self.name("batch_executions", unit: "total", "Batches run through the network."), labels: [])
         inferences = registry.makeCounter(
             descriptor: Self.name("inferences", unit: "total", "Candidate rows scored."), labels: [])
+        // Every route's series exists from the start (no gaps in rate() after a restart).
+        requestDurations = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
+            (route, registry.makeDurationHistogram(
+                descriptor: Self.name("request_duration", unit: "seconds", "Time from a complete request to its response, by route."),
+                labels: [("route", route.label)], buckets: Self.latencyBuckets))
+        })
     }
 
     /// Requests answered, by route and status code; cached, since the registry lookup costs more than a request.
-    func requests(route: String, status: Int) -> Counter {
-        let key = "\(route) \(status)"
+    func requests(route: Route, status: Int) -> Counter {
+        let key = route.rawValue * 1000 + status
         if let counter = requestCounters.withLock({ $0[key] }) { return counter }
         let counter = registry.makeCounter(
             descriptor: Self.name("requests", unit: "total", "HTTP requests answered, by route and status code."),
-            labels: [("route", route), ("code", String(status))])
+            labels: [("route", route.label), ("code", String(status))])
         requestCounters.withLock { $0[key] = counter }
         return counter
     }
 
     /// Time from a complete request to its response, by route (so probes never dilute the scoring latency).
-    func requestDuration(route: String) -> DurationHistogram {
-        if let histogram = requestDurations.withLock({ $0[route] }) { return histogram }
-        let histogram = registry.makeDurationHistogram(
-            descriptor: Self.name("request_duration", unit: "seconds", "Time from a complete request to its response, by route."),
-            labels: [("route", route)], buckets: Self.latencyBuckets)
-        requestDurations.withLock { $0[route] = histogram }
-        return histogram
-    }
+    func requestDuration(route: Route) -> DurationHistogram { requestDurations[route]! }
 
     /// Scoring requests refused or dropped before compute, by reason.
     func rejections(_ reason: String) -> Counter {
@@ -91,5 +91,32 @@ public final class ScoringMetrics: Sendable {
         registry.makeGauge(
             descriptor: Self.name("open_streams", "Requests being received or answered."), labels: [])
             .set(Double(openStreams))
+    }
+}
+
+/// Route label for metrics: the daemon's paths as themselves, everything else "other" (bounded cardinality).
+enum Route: Int, CaseIterable, Sendable {
+    case score, models, healthz, readyz, metrics, other
+
+    init(path: String) {
+        switch path {
+        case "/v1/score": self = .score
+        case "/v1/models": self = .models
+        case "/healthz": self = .healthz
+        case "/readyz": self = .readyz
+        case "/metrics": self = .metrics
+        default: self = .other
+        }
+    }
+
+    var label: String {
+        switch self {
+        case .score: "/v1/score"
+        case .models: "/v1/models"
+        case .healthz: "/healthz"
+        case .readyz: "/readyz"
+        case .metrics: "/metrics"
+        case .other: "other"
+        }
     }
 }

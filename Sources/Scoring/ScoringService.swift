@@ -59,7 +59,7 @@ public final class ScoringService: HTTPHandler {
         _ request: HTTPRequest, cancellation: RequestCancellation, respond: @escaping @Sendable (HTTPResponse) -> Void
     ) {
         let start = ContinuousClock.now
-        let route = Self.route(request.path)
+        let route = Route(path: request.path)
         let metrics = self.metrics
         let answer: @Sendable (HTTPResponse) -> Void = { response in
             metrics.requests(route: route, status: response.status).increment()
@@ -70,7 +70,7 @@ public final class ScoringService: HTTPHandler {
         case ("/v1/score", "POST"):
             decoding.async { self.score(request, cancellation: cancellation, arrival: start, answer: answer) }
         case ("/healthz", "GET"), ("/healthz", "HEAD"):
-            answer(JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8)))
+            answer(Self.healthy)
         case ("/readyz", "GET"), ("/readyz", "HEAD"):
             answer(readiness())
         case ("/metrics", "GET"):
@@ -156,13 +156,8 @@ public final class ScoringService: HTTPHandler {
         return type == "application/json" || type.hasSuffix("+json")
     }
 
-    /// Route label for metrics: known paths as themselves, everything else "other" (bounded cardinality).
-    private static func route(_ path: String) -> String {
-        switch path {
-        case "/v1/score", "/v1/models", "/healthz", "/readyz", "/metrics": path
-        default: "other"
-        }
-    }
+    /// Built once: answering a liveness probe allocates nothing.
+    private static let healthy = JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
 }
 
 extension HTTPResponse {
