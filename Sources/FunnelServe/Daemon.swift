@@ -68,7 +68,8 @@ struct Daemon {
         http.maxOutputBufferBytes = configuration.maxOutputBufferBytes
         http.gzipMinimumBytes = configuration.gzipMinimumBytes
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
-            http.tls = .init(certificatePath: certificate, privateKeyPath: key)
+            http.tls = .init(
+                certificatePath: certificate, privateKeyPath: key, allowsCleartext: configuration.tlsAllowCleartext)
         }
         return http
     }

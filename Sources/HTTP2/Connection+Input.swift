@@ -27,8 +27,23 @@ extension Connection {
                 pumpTLS()
                 return
             }
+            if let tls = context.configuration.tls, !tls.allowsCleartext {
+                refuseCleartext(bytes)
+                return
+            }
         }
         receivePlaintext(bytes)
+    }
+
+    /// Cleartext on a TLS-only port: HTTP/1.1 gets a readable 400 (as nginx does), anything else is closed.
+    private func refuseCleartext(_ bytes: UnsafeRawBufferPointer) {
+        reportProtocolError("cleartext connection on a TLS-only port")
+        if !bytes.starts(with: Self.http2Preface.prefix(bytes.count)) {
+            send(
+                HTTP1ResponseSerializer.serialize(
+                    TransportError.tlsRequired.response, isHead: false, isHTTP10: false, closesConnection: true))
+        }
+        closeAfterFlush()
     }
 
     private func pumpTLS() {

@@ -6,10 +6,14 @@ public struct HTTPServerConfiguration: Sendable {
     public struct TLS: Sendable {
         public var certificatePath: String
         public var privateKeyPath: String
+        /// Also serve cleartext h2c and HTTP/1.1 on the TLS port. Off by default: a cleartext HTTP/1.1 request
+        /// then gets 400 `tls_required`, any other cleartext connection is closed.
+        public var allowsCleartext: Bool
 
-        public init(certificatePath: String, privateKeyPath: String) {
+        public init(certificatePath: String, privateKeyPath: String, allowsCleartext: Bool = false) {
             self.certificatePath = certificatePath
             self.privateKeyPath = privateKeyPath
+            self.allowsCleartext = allowsCleartext
         }
     }
 

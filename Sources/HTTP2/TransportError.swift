@@ -9,10 +9,11 @@ enum TransportError: Error, Equatable {
     case unsupportedTransferEncoding
     case requestTimeout
     case shuttingDown
+    case tlsRequired
 
     var status: Int {
         switch self {
-        case .malformedRequest, .corruptGzipBody: 400
+        case .malformedRequest, .corruptGzipBody, .tlsRequired: 400
         case .requestTimeout: 408
         case .bodyTooLarge, .inflatedBodyTooLarge: 413
         case .unsupportedContentEncoding: 415
@@ -33,6 +34,7 @@ enum TransportError: Error, Equatable {
         case .unsupportedTransferEncoding: "unsupported_transfer_encoding"
         case .requestTimeout: "request_timeout"
         case .shuttingDown: "shutting_down"
+        case .tlsRequired: "tls_required"
         }
     }
 
@@ -47,6 +49,7 @@ enum TransportError: Error, Equatable {
         case .unsupportedTransferEncoding: "Only the chunked transfer coding is supported"
         case .requestTimeout: "Request was not received in time"
         case .shuttingDown: "Server is shutting down"
+        case .tlsRequired: "This port requires TLS: connect with https://"
         }
     }
 

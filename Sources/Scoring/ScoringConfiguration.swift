@@ -39,6 +39,8 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
     /// PEM files; with both set the port speaks TLS (ALPN h2 or http/1.1).
     public var tlsCertificate: String?
     public var tlsPrivateKey: String?
+    /// With TLS configured, also accept cleartext h2c and HTTP/1.1 on the port (default: refuse them).
+    public var tlsAllowCleartext = false
 
     /// SIGTERM: how long in-flight requests get before the process exits anyway.
     public var shutdownGraceSeconds = 25.0
@@ -96,6 +98,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         case gzipMinimumBytes = "gzip_minimum_bytes"
         case tlsCertificate = "tls_certificate"
         case tlsPrivateKey = "tls_private_key"
+        case tlsAllowCleartext = "tls_allow_cleartext"
         case shutdownGraceSeconds = "shutdown_grace_seconds"
         case logFormat = "log_format"
         case logLevel = "log_level"
@@ -130,6 +133,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         gzipMinimumBytes = try value(.gzipMinimumBytes, defaults.gzipMinimumBytes)
         tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
         tlsPrivateKey = try c.decodeIfPresent(String.self, forKey: .tlsPrivateKey)
+        tlsAllowCleartext = try value(.tlsAllowCleartext, defaults.tlsAllowCleartext)
         shutdownGraceSeconds = try value(.shutdownGraceSeconds, defaults.shutdownGraceSeconds)
         logFormat = try value(.logFormat, defaults.logFormat)
         logLevel = try value(.logLevel, defaults.logLevel)

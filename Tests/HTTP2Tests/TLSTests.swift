@@ -37,11 +37,28 @@ struct TLSTests {
         #expect(h1.text == "over tls 1.1")
         let big = try CurlFetch.run(["-k", "--http2", "--compressed", "https://127.0.0.1:\(server.port)/big?bytes=200000"])
         #expect(big.body.count == 200_000)
-        // Cleartext clients still work on the TLS-enabled port.
-        let plain = try CurlFetch.run(["--http2-prior-knowledge", "\(server.base)/echo"])
-        #expect(plain.status == 200)
         let nghttp = try Command.run("/usr/bin/nghttp", ["-n", "-m", "20", "-t", "20", url])
         #expect(nghttp.status == 0)
+    }
+
+    @Test func cleartextIsRefusedUnlessAllowed() throws {
+        let (certificate, key) = try makeCertificate()
+        defer { try? FileManager.default.removeItem(at: certificate.deletingLastPathComponent()) }
+        let strict = try TestServer { $0.tls = .init(certificatePath: certificate.path, privateKeyPath: key.path) }
+        let h1 = try CurlFetch.run(["--http1.1", "\(strict.base)/echo"])
+        #expect(h1.status == 400)
+        #expect(h1.text.contains("tls_required"))
+        let h2c = try Command.run("/usr/bin/curl", ["-s", "--http2-prior-knowledge", "\(strict.base)/echo"])
+        #expect(h2c.status != 0)  // closed without an answer
+        let tls = try CurlFetch.run(["-k", "--http2", "https://127.0.0.1:\(strict.port)/echo"])
+        #expect(tls.status == 200)
+
+        let lenient = try TestServer {
+            $0.tls = .init(certificatePath: certificate.path, privateKeyPath: key.path, allowsCleartext: true)
+        }
+        #expect(try CurlFetch.run(["--http2-prior-knowledge", "\(lenient.base)/echo"]).status == 200)
+        #expect(try CurlFetch.run(["--http1.1", "\(lenient.base)/echo"]).status == 200)
+        #expect(try CurlFetch.run(["-k", "--http1.1", "https://127.0.0.1:\(lenient.port)/echo"]).status == 200)
     }
 
     @Test func missingCertificateFailsStart() {
