@@ -5,13 +5,14 @@ row (baselines, delay handling, ESDC and its leave-one-out ablations), evaluate 
 mean ± spread (half the max − min range over seeds).
 
 usage: scripts/train_experiments.py [--out DIR] [--seeds 1 2 3] [--train-rows N] [--test-rows N] [--markdown FILE]
-Needs a release build: swift build -c release --product funnel-train (or set FUNNEL_TRAIN=path).
+Needs a release build: swift build -c release --scratch-path .build-train --product funnel-train (or set FUNNEL_TRAIN=path).
 """
 import argparse, json, os, statistics, subprocess, sys, time
 
 ROWS = [
     # name, losses block, description
-    ("naive", {"model": "naive", "delay": "ignore"}, "naive CVR (clicked rows), delay ignored"),
+    ("naive", {"model": "naive", "delay": "ignore"}, "naive CVR: independent CTR and CVR networks (paper's BASE), delay ignored"),
+    ("naive-shared", {"model": "naive-shared", "delay": "ignore"}, "naive CVR on the shared embeddings and bottom, delay ignored"),
     ("esmm", {"model": "esmm", "delay": "ignore"}, "PLE+ESMM (the baseline), delay ignored"),
     ("esmm-mature-only", {"model": "esmm", "delay": "mature-only"}, "PLE+ESMM, immature rows dropped"),
     ("esmm-df", {"model": "esmm", "delay": "model"}, "PLE+ESMM + delayed-feedback term (ESDF)"),
@@ -92,9 +93,9 @@ def main():
     ap.add_argument("--markdown", default=None, help="also write the table here")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    binary = os.environ.get("FUNNEL_TRAIN") or os.path.join(root, ".build/release/funnel-train")
+    binary = os.environ.get("FUNNEL_TRAIN") or os.path.join(root, ".build-train/release/funnel-train")
     if not os.path.exists(binary):
-        sys.exit(f"{binary} not found: swift build -c release --product funnel-train (or set FUNNEL_TRAIN)")
+        sys.exit(f"{binary} not found: swift build -c release --scratch-path .build-train --product funnel-train (or set FUNNEL_TRAIN)")
     rows = [r for r in ROWS if args.rows is None or r[0] in args.rows]
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
@@ -148,6 +149,10 @@ def main():
     checks = []
     if "esmm" in results and "naive" in results:
         w, n = wins("esmm", "naive", "es_cvr_auc"); checks.append(f"ESMM > naive on entire-space CVR AUC: {w}/{n} seeds")
+        for key in ("cvr_auc", "ctcvr_auc"):
+            w, n = wins("esmm", "naive", key); checks.append(f"ESMM > naive on {key}: {w}/{n} seeds")
+    if "esmm" in results and "naive-shared" in results:
+        w, n = wins("esmm", "naive-shared", "es_cvr_auc"); checks.append(f"ESMM > naive-shared on entire-space CVR AUC: {w}/{n} seeds")
     if "esdc" in results and "esmm" in results:
         for key in ("cvr_auc", "ctcvr_auc"):
             w, n = wins("esdc", "esmm", key); checks.append(f"ESDC student > PLE+ESMM on {key}: {w}/{n} seeds")

@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training configuration JSON (network, losses, optimizer, batching); flags below override it.")
     var config: String?
 
-    @Option(help: "Model: naive, esmm, escm2-ips or esdc.")
+    @Option(help: "Model: naive (independent CTR and CVR networks), naive-shared, esmm, escm2-ips or esdc.")
     var model: String?
 
     @Option(help: "Unconverted immature clicks: ignore, mature-only or model.")

@@ -8,29 +8,61 @@ import Darwin
 
 /// Adam (Kingma & Ba) for dense parameters and *lazy* Adam for embedding rows: only rows touched by the
 /// batch are updated (their moments too), with the global step's bias correction, plus L2 on those rows
-/// (METHODS.md §10.7). m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − lr · m̂ / (√v̂ + ε).
+/// (METHODS.md §10.7). m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − lr_t · m̂ / (√v̂ + ε).
+///
+/// lr_t follows `schedule` over the steps the trainer plans for the run (`plan(totalSteps:)`): constant, or
+/// decaying linearly or by a half cosine from `learningRate` to `finalLearningRateFraction · learningRate` at
+/// the last step. Adam's step is ≈ lr per parameter whatever the gradient's size, so at a constant rate the
+/// model keeps moving by as much at the end of the epoch as in the middle, and where the last mini-batches leave
+/// the output level is noise (docs/TRAINING.md, "Calibration"); the decay averages it out.
 public struct AdamOptimizer: Sendable, Codable, Equatable {
+    public enum Schedule: String, Sendable, Codable, CaseIterable {
+        case constant, linear, cosine
+    }
+
     public var learningRate: Double
+    public var schedule: Schedule
+    /// lr at the last planned step as a fraction of `learningRate` (linear and cosine schedules).
+    public var finalLearningRateFraction: Double
     public var beta1: Double
     public var beta2: Double
     public var epsilon: Double
     /// L2 coefficient on touched embedding rows.
     public var embeddingL2: Double
     public private(set) var step = 0
+    /// Steps the schedule spans (set by `Trainer.train`); nil: `learningRate` throughout.
+    public private(set) var plannedSteps: Int?
 
-    public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, embeddingL2: Double = 1e-6) {
+    public init(
+        learningRate: Double = 1e-3, schedule: Schedule = .constant, finalLearningRateFraction: Double = 0.1, beta1: Double = 0.9,
+        beta2: Double = 0.999, epsilon: Double = 1e-8, embeddingL2: Double = 1e-6
+    ) {
         self.learningRate = learningRate
+        self.schedule = schedule
+        self.finalLearningRateFraction = finalLearningRateFraction
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.embeddingL2 = embeddingL2
     }
 
+    /// Makes the schedule end at step `totalSteps` (counted from the first step of the optimizer's life, so a
+    /// resumed run continues the decay towards the end of the data it is given).
+    mutating func plan(totalSteps: Int) { plannedSteps = max(totalSteps, 1) }
+
+    /// lr of optimizer step `step` (1-based).
+    public func learningRate(atStep step: Int) -> Double {
+        guard schedule != .constant, let plannedSteps, plannedSteps > 1 else { return learningRate }
+        let progress = min(max(Double(step - 1) / Double(plannedSteps - 1), 0), 1)
+        let shape = schedule == .linear ? 1 - progress : 0.5 * (1 + cos(Double.pi * progress))
+        return learningRate * (finalLearningRateFraction + (1 - finalLearningRateFraction) * shape)
+    }
+
     mutating func update(dense: [Parameter], tables: [EmbeddingTable]) {
         step += 1
         let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
         let correction1 = Float(1 - pow(beta1, Double(step))), correction2 = Float(1 - pow(beta2, Double(step)))
-        let rate = Float(learningRate)
+        let rate = Float(learningRate(atStep: step))
         @inline(__always) func apply(_ theta: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ g: Float) {
             m.pointee = b1 * m.pointee + (1 - b1) * g
             v.pointee = b2 * v.pointee + (1 - b2) * g * g
@@ -56,18 +88,25 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case beta1, beta2, epsilon, step
         case learningRate = "learning_rate"
+        case schedule = "learning_rate_schedule"
+        case finalLearningRateFraction = "final_learning_rate_fraction"
         case embeddingL2 = "embedding_l2"
+        case plannedSteps = "planned_steps"
     }
 
     public init(from decoder: any Decoder) throws {
         let defaults = AdamOptimizer()
         let c = try decoder.container(keyedBy: CodingKeys.self)
         learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? defaults.learningRate
+        schedule = try c.decodeIfPresent(Schedule.self, forKey: .schedule) ?? defaults.schedule
+        finalLearningRateFraction =
+            try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFraction) ?? defaults.finalLearningRateFraction
         beta1 = try c.decodeIfPresent(Double.self, forKey: .beta1) ?? defaults.beta1
         beta2 = try c.decodeIfPresent(Double.self, forKey: .beta2) ?? defaults.beta2
         epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? defaults.epsilon
         embeddingL2 = try c.decodeIfPresent(Double.self, forKey: .embeddingL2) ?? defaults.embeddingL2
         step = try c.decodeIfPresent(Int.self, forKey: .step) ?? 0
+        plannedSteps = try c.decodeIfPresent(Int.self, forKey: .plannedSteps)
     }
 
     /// Restores the step count (resumed training).

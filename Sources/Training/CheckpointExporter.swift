@@ -37,6 +37,12 @@ public struct CheckpointExporter {
     public func export(
         modelsDirectory: String, name: String, version: Int, sample: EncodedRows, metrics: [String: Double] = [:]
     ) throws -> Result {
+        guard trainer.isExportable else {
+            throw DataError(
+                file: "\(modelsDirectory)/\(name)/\(version)", line: 0, column: nil,
+                message: "model naive trains two independent networks (the ESMM paper's BASE), which one serving checkpoint "
+                    + "cannot hold; export naive-shared, esmm, escm2-ips or esdc")
+        }
         let header = header(name: name, version: version, metrics: metrics)
         try header.validate()
         let directory = "\(modelsDirectory)/\(name)/\(version)"

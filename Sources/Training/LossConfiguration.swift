@@ -1,8 +1,16 @@
 /// Which model and losses to train; every switch exists for the ablations of docs/TRAINING.md.
 public struct LossConfiguration: Codable, Sendable, Equatable {
     public enum Model: String, Codable, Sendable, CaseIterable {
-        /// CTR on all impressions, CVR on clicked impressions only: the biased baseline (METHODS.md §1.1).
+        /// The ESMM paper's BASE (METHODS.md §1.1, §1.5): two independent networks of the configured
+        /// architecture, no shared parameters — a CTR network trained on all impressions and a CVR network
+        /// with its own embeddings trained on clicked impressions only (so it suffers both the sample selection
+        /// bias and the data sparsity ESMM addresses). p_c from the first, p_v from the second. Not exportable
+        /// (one serving checkpoint holds one embedding table per field).
         case naive
+        /// Naive CVR on the student's shared embeddings and bottom: CTR on all impressions, CVR on clicked
+        /// impressions only, one network. It already has ESMM's feature-representation transfer; only the
+        /// loss differs from ESMM.
+        case naiveShared = "naive-shared"
         /// CTR + CTCVR (p_c·p_v) over all impressions (§1.3).
         case esmm
         /// ESMM + the counterfactual IPS CVR risk with the detached, clipped p_c as propensity (§2.2).

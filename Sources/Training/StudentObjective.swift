@@ -51,22 +51,12 @@ struct StudentObjective {
 
         switch configuration.model {
         case .naive:
+            break  // p_v comes from the separate CVR network (`applyStandaloneCVR`); this network learns CTR only
+        case .naiveShared:
             // CVR on clicked rows only, mean over the clicks that get a term: the biased baseline. With delay
             // modelling, the newest unconverted clicks use the DFM likelihood (which also trains the hazards).
-            let clicked = batch.indices.filter { r in
-                let row = batch[r]
-                return data.click[row] == 1
-                    && (configuration.delay != .matureOnly || data.windowElapsed(row, window: delay.attributionWindowHours))
-            }
-            var loss = 0.0
-            for r in clicked {
-                let row = batch[r]
-                let w = 1 / Double(clicked.count)
-                guard let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: nil) else { continue }
-                loss += term.loss
-                dv[r] += Float(term.dLogit)
-            }
-            breakdown.add("cvr_clicked", loss)
+            let clicked = batch.indices.filter { selectedForClickedCVR(data, batch[$0]) }
+            breakdown.add("cvr_clicked", clickedCVRTerm(network, data, batch, positions: clicked))
         case .esmm, .escm2IPS, .esdc:
             breakdown.add("ctcvr", entireSpaceTerm(network, data, batch, weight: configuration.ctcvrWeight / n, teacher: teacher))
         }
@@ -109,6 +99,40 @@ struct StudentObjective {
             breakdown.add("kd_cvr", cvrLoss)
             breakdown.add("kd_ctr", ctrLoss)
         }
+        return breakdown
+    }
+
+    /// Whether row `row` gets a clicked-only CVR term (naive models): a click, and under mature-only one whose
+    /// attribution window has elapsed (selected by the click time, never by the outcome).
+    func selectedForClickedCVR(_ data: EncodedRows, _ row: Int) -> Bool {
+        data.click[row] == 1
+            && (configuration.delay != .matureOnly || data.windowElapsed(row, window: delay.attributionWindowHours))
+    }
+
+    /// Mean over the batch positions `positions` (clicked rows) of the click-space CVR term of the network's
+    /// CVR logit; adds ∂L/∂s_v (and the hazards' gradient) into the network's gradients.
+    func clickedCVRTerm(_ network: MultiTaskNetwork, _ data: EncodedRows, _ batch: [Int], positions: [Int]) -> Double {
+        let sv = network.logits(.cvr), dv = network.logitGradient(.cvr)
+        var loss = 0.0
+        for r in positions {
+            let row = batch[r]
+            let w = 1 / Double(positions.count)
+            guard let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: nil) else { continue }
+            loss += term.loss
+            dv[r] += Float(term.dLogit)
+        }
+        return loss
+    }
+
+    /// The standalone CVR network of `naive` (the ESMM paper's BASE): `batch` holds only the rows selected by
+    /// `selectedForClickedCVR`; its CVR logit gets their mean click-space term (its own delay tower under
+    /// `--delay model`), its CTR logit no gradient (that tower is never used).
+    func applyStandaloneCVR(_ network: MultiTaskNetwork, _ data: EncodedRows, rows batch: [Int]) -> LossBreakdown {
+        network.logitGradient(.ctr).update(repeating: 0, count: batch.count)
+        network.logitGradient(.cvr).update(repeating: 0, count: batch.count)
+        if let dHazards = network.delayLogitGradient { dHazards.update(repeating: 0, count: batch.count * delay.count) }
+        var breakdown = LossBreakdown()
+        breakdown.add("cvr_clicked", clickedCVRTerm(network, data, batch, positions: Array(batch.indices)))
         return breakdown
     }
 

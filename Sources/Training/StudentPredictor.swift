@@ -20,3 +20,21 @@ final class StudentPredictor: ConversionPredictor {
         }
     }
 }
+
+/// `naive`'s two independent networks: p_c from the CTR network, p_v from the standalone CVR network.
+final class IndependentPredictor: ConversionPredictor {
+    let ctrPredictor: StudentPredictor
+    let cvrPredictor: StudentPredictor
+    var batchCapacity: Int { min(ctrPredictor.batchCapacity, cvrPredictor.batchCapacity) }
+
+    init(ctr: MultiTaskNetwork, cvr: MultiTaskNetwork) {
+        ctrPredictor = StudentPredictor(network: ctr)
+        cvrPredictor = StudentPredictor(network: cvr)
+    }
+
+    func predict(_ data: EncodedRows, rows: [Int], ctr: inout [Float], cvr: inout [Float]) {
+        var unused = [Float](repeating: 0, count: rows.count)
+        ctrPredictor.predict(data, rows: rows, ctr: &ctr, cvr: &unused)
+        cvrPredictor.predict(data, rows: rows, ctr: &unused, cvr: &cvr)
+    }
+}

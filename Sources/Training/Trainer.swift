@@ -8,9 +8,13 @@ public final class Trainer {
     public let configuration: TrainingConfiguration
     public let shape: NetworkShape
     let student: MultiTaskNetwork
+    /// `naive` only: the standalone CVR network (own embeddings, bottom and towers; only its CVR logit is used),
+    /// trained on the clicked rows of each mini-batch. `student` then learns CTR only.
+    let cvrNetwork: MultiTaskNetwork?
     let teacher: ESDCTeacher?
     var optimizer: AdamOptimizer
     var teacherOptimizer: AdamOptimizer
+    var cvrOptimizer: AdamOptimizer
     let objective: StudentObjective
     public private(set) var rowsSeen = 0
     public private(set) var steps = 0
@@ -28,10 +32,17 @@ public final class Trainer {
         guard shape.layout.item.width > 0 else { throw SpecError("the schema has no item field") }
         let losses = configuration.losses
         let delayBuckets = losses.delay == .model && losses.model != .esdc ? schema.delay.count : nil
+        let independent = losses.model == .naive
         // The student's layout must be the schema's (privileged fields only add a block after it).
+        let trainingShape = NetworkShape(features: schema.features, network: configuration.network)
         student = MultiTaskNetwork(
-            shape: NetworkShape(features: schema.features, network: configuration.network), capacity: configuration.batchSize,
-            delayBuckets: delayBuckets, delayHidden: configuration.delayHidden, seed: configuration.seed)
+            shape: trainingShape, capacity: configuration.batchSize, delayBuckets: independent ? nil : delayBuckets,
+            delayHidden: configuration.delayHidden, seed: configuration.seed)
+        cvrNetwork =
+            independent
+            ? MultiTaskNetwork(
+                shape: trainingShape, capacity: configuration.batchSize, delayBuckets: delayBuckets,
+                delayHidden: configuration.delayHidden, seed: configuration.seed &+ 211) : nil
         teacher =
             losses.model == .esdc
             ? ESDCTeacher(
@@ -39,6 +50,7 @@ public final class Trainer {
                 delayHidden: configuration.delayHidden, seed: configuration.seed &+ 101) : nil
         optimizer = configuration.optimizer
         teacherOptimizer = configuration.optimizer
+        cvrOptimizer = configuration.optimizer
         objective = StudentObjective(configuration: losses, delay: schema.delay)
         warmUpSteps = losses.warmUpSteps
         random = SplitMix64(seed: configuration.seed &+ 7)
@@ -47,8 +59,15 @@ public final class Trainer {
     /// Threads the matrix products use (both cores of the target machine).
     public static var threads: Int { GEMM.threads }
 
-    /// The student as a predictor (for evaluation during or after training).
-    public var predictor: any ConversionPredictor { StudentPredictor(network: student) }
+    /// The student as a predictor (for evaluation during or after training); for `naive`, p_c from the CTR
+    /// network and p_v from the standalone CVR network.
+    public var predictor: any ConversionPredictor {
+        if let cvrNetwork { return IndependentPredictor(ctr: student, cvr: cvrNetwork) }
+        return StudentPredictor(network: student)
+    }
+
+    /// Whether the trained model is one serving checkpoint (every model but `naive`'s two networks).
+    public var isExportable: Bool { cvrNetwork == nil }
 
     /// One optimizer step on `batch` (indices into `data`); returns the student's (and teacher's) loss terms.
     @discardableResult
@@ -75,6 +94,18 @@ public final class Trainer {
         optimizer.update(dense: student.denseParameters, tables: student.tables)
         student.refresh()
         for (name, value) in studentLoss.terms { breakdown.add(name, value) }
+        if let cvrNetwork {
+            let clicked = batch.filter { objective.selectedForClickedCVR(data, $0) }
+            if !clicked.isEmpty {
+                cvrNetwork.zeroGradients()
+                cvrNetwork.forward(data, rows: clicked)
+                let cvrLoss = objective.applyStandaloneCVR(cvrNetwork, data, rows: clicked)
+                cvrNetwork.backward(data)
+                cvrOptimizer.update(dense: cvrNetwork.denseParameters, tables: cvrNetwork.tables)
+                cvrNetwork.refresh()
+                for (name, value) in cvrLoss.terms { breakdown.add(name, value) }
+            }
+        }
         steps += 1
         rowsSeen += batch.count
         return breakdown
@@ -89,6 +120,10 @@ public final class Trainer {
         let plannedSteps = (total + configuration.batchSize - 1) / configuration.batchSize
         warmUpSteps = max(configuration.losses.warmUpSteps, plannedSteps / 10)
         if configuration.losses.model == .esdc { warmUpSteps = min(warmUpSteps, plannedSteps / 2) }
+        // The learning-rate schedule ends with this file (a resumed run continues the decay over its new data).
+        optimizer.plan(totalSteps: optimizer.step + plannedSteps)
+        teacherOptimizer.plan(totalSteps: teacherOptimizer.step + plannedSteps)
+        cvrOptimizer.plan(totalSteps: cvrOptimizer.step + plannedSteps)
         var summary = TrainingSummary()
         let started = ContinuousClock.now
         var emaLoss: Double?
@@ -105,10 +140,11 @@ public final class Trainer {
                     start += batch.count
                     let breakdown = step(data, rows: batch)
                     // Running AUC from the forward pass of this step (predictions made before the update).
+                    // (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
                     for (r, row) in batch.enumerated() {
                         let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
                         ctrAUC.append(score: pc, label: data.click[row])
-                        ctcvrAUC.append(score: pc * pv, label: data.conversion[row])
+                        if cvrNetwork == nil { ctcvrAUC.append(score: pc * pv, label: data.conversion[row]) }
                     }
                     let loss = breakdown.total
                     emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
@@ -143,13 +179,17 @@ public final class Trainer {
     }
 
     /// Continues from a saved state (after its tensors were loaded).
-    func restore(steps: Int, rowsSeen: Int, optimizer: AdamOptimizer, teacherOptimizer: AdamOptimizer) {
+    func restore(
+        steps: Int, rowsSeen: Int, optimizer: AdamOptimizer, teacherOptimizer: AdamOptimizer, cvrOptimizer: AdamOptimizer?
+    ) {
         self.steps = steps
         self.rowsSeen = rowsSeen
         self.optimizer = optimizer
         self.teacherOptimizer = teacherOptimizer
+        if let cvrOptimizer { self.cvrOptimizer = cvrOptimizer }
         student.refresh()
         teacher?.refresh()
+        cvrNetwork?.refresh()
     }
 
     /// The student's serving tensors in `NetworkShape` order.

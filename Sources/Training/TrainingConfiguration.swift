@@ -37,6 +37,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             throw SpecError("batch_size ≥ 1, shuffle_window ≥ batch_size and epochs ≥ 1 are required")
         }
         guard (0..<1).contains(losses.dropout), losses.ipsClip >= 1 else { throw SpecError("dropout in [0, 1), ips_clip ≥ 1") }
+        guard optimizer.learningRate > 0, (0...1).contains(optimizer.finalLearningRateFraction) else {
+            throw SpecError("learning_rate > 0 and final_learning_rate_fraction in [0, 1] are required")
+        }
     }
 
     public static func load(path: String) throws -> TrainingConfiguration {

@@ -19,12 +19,15 @@ public enum TrainingStateFile {
         var rowsSeen: Int
         var optimizer: AdamOptimizer
         var teacherOptimizer: AdamOptimizer
+        /// `naive`'s standalone CVR network.
+        var cvrOptimizer: AdamOptimizer?
         var tensors: [TensorEntry]
 
         private enum CodingKeys: String, CodingKey {
             case schema, configuration, steps, optimizer, tensors
             case rowsSeen = "rows_seen"
             case teacherOptimizer = "teacher_optimizer"
+            case cvrOptimizer = "cvr_optimizer"
         }
     }
 
@@ -33,7 +36,7 @@ public enum TrainingStateFile {
         var count: Int
     }
 
-    /// Tensors and moments of the student (`student.`) and the teacher (`teacher.`).
+    /// Tensors and moments of the student (`student.`), the teacher (`teacher.`) and `naive`'s CVR network (`cvr.`).
     static func buffers(_ trainer: Trainer) -> [(String, UnsafeMutablePointer<Float>, Int)] {
         var all: [(String, UnsafeMutablePointer<Float>, Int)] = []
         func add(_ prefix: String, _ tables: [EmbeddingTable], _ dense: [Parameter]) {
@@ -48,6 +51,7 @@ public enum TrainingStateFile {
         }
         add("student.", trainer.student.tables, trainer.student.denseParameters)
         if let teacher = trainer.teacher { add("teacher.", teacher.tables, teacher.denseParameters) }
+        if let cvr = trainer.cvrNetwork { add("cvr.", cvr.tables, cvr.denseParameters) }
         return all
     }
 
@@ -56,6 +60,7 @@ public enum TrainingStateFile {
         let manifest = Manifest(
             schema: trainer.schema, configuration: trainer.configuration, steps: trainer.steps, rowsSeen: trainer.rowsSeen,
             optimizer: trainer.optimizer, teacherOptimizer: trainer.teacherOptimizer,
+            cvrOptimizer: trainer.cvrNetwork == nil ? nil : trainer.cvrOptimizer,
             tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
         let json = Array(try JSONEncoder().encode(manifest))
         var prefix = magic
@@ -102,7 +107,9 @@ public enum TrainingStateFile {
             offset += 4 * count
         }
         guard manifest.tensors.count == buffers.count, offset == bytes.count else { throw fail("tensor list does not match") }
-        trainer.restore(steps: manifest.steps, rowsSeen: manifest.rowsSeen, optimizer: manifest.optimizer, teacherOptimizer: manifest.teacherOptimizer)
+        trainer.restore(
+            steps: manifest.steps, rowsSeen: manifest.rowsSeen, optimizer: manifest.optimizer,
+            teacherOptimizer: manifest.teacherOptimizer, cvrOptimizer: manifest.cvrOptimizer)
         return trainer
     }
 }

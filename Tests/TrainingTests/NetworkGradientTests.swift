@@ -8,6 +8,11 @@ import Testing
 struct NetworkGradientTests {
     /// 64 rows with dense labels: clicks, conversions with delays, immature unconverted clicks.
     static func makeData() -> EncodedRows {
+        try! TrainingDataReader.readAll(path: makeFile(), schema: TestSupport.schema)
+    }
+
+    /// The CSV behind `makeData` (a new temporary file).
+    static func makeFile() -> String {
         var random = SplitMix64(seed: 11)
         var lines = [TestSupport.header]
         for i in 0..<64 {
@@ -23,16 +28,18 @@ struct NetworkGradientTests {
         }
         let path = TestSupport.temporaryDirectory("gradients") + "/data.csv"
         try! TestSupport.write(lines.joined(separator: "\n"), to: path)
-        return try! TrainingDataReader.readAll(path: path, schema: TestSupport.schema)
+        return path
     }
 
     static let cases: [(LossConfiguration.Model, LossConfiguration.DelayHandling, NetworkSpec)] = [
-        (.naive, .ignore, .sharedBottom(layers: [7, 5], towerLayers: [4])),
+        (.naiveShared, .ignore, .sharedBottom(layers: [7, 5], towerLayers: [4])),
+        // `naive`'s CTR network (CTR only; its CVR network is checked by `standaloneCVRBackward`).
+        (.naive, .ignore, .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [3])),
         (.esmm, .ignore, .mmoe(experts: 3, expertLayers: [6], towerLayers: [3])),
         (.escm2IPS, .matureOnly, .ple(levels: 1, sharedExperts: 2, specificExperts: 1, expertLayers: [6, 5], towerLayers: [4])),
         (.esmm, .model, .ple(levels: 2, sharedExperts: 1, specificExperts: 2, expertLayers: [6, 4], towerLayers: [])),
         // The click-space DFM likelihood (ClickSpaceLikelihood) with the network's own hazards.
-        (.naive, .model, .sharedBottom(layers: [6], towerLayers: [3])),
+        (.naiveShared, .model, .sharedBottom(layers: [6], towerLayers: [3])),
         (.escm2IPS, .model, .mmoe(experts: 2, expertLayers: [5], towerLayers: [3])),
     ]
     static let caseIndices = Array(cases.indices)
@@ -77,6 +84,41 @@ struct NetworkGradientTests {
         let check = sampledCheck(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
         #expect(check.isNonTrivial)
         #expect(check.relativeError < 2e-2, "\(model) \(delay): relative error \(check.relativeError)")
+    }
+
+    static let standaloneDelays: [LossConfiguration.DelayHandling] = [.ignore, .matureOnly, .model]
+
+    /// `naive`'s standalone CVR network: the mean click-space term over the clicked rows it is given (with its
+    /// own delay tower under `model`), nothing from its CTR logit.
+    @Test(arguments: standaloneDelays)
+    func standaloneCVRBackward(delay: LossConfiguration.DelayHandling) {
+        let data = Self.makeData()
+        let schema = TestSupport.schema
+        let objective = StudentObjective(configuration: LossConfiguration(model: .naive, delay: delay), delay: schema.delay)
+        let rows = (0..<data.count).filter { objective.selectedForClickedCVR(data, $0) }
+        #expect(rows.count > 10 && rows.count < data.count)
+        let network = MultiTaskNetwork(
+            shape: NetworkShape(
+                features: schema.features,
+                network: .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6, 5], towerLayers: [3])),
+            capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 8)
+        func loss() -> Double {
+            network.forward(data, rows: rows)
+            return objective.applyStandaloneCVR(network, data, rows: rows).total
+        }
+        network.zeroGradients()
+        #expect(loss() > 0)
+        network.backward(data)
+        // Only the clicked rows' embedding rows are touched (an unclicked row's ids are not updated, not decayed).
+        let touched = Set(network.tables.first { $0.name == NetworkShape.embedding("item") }!.touchedRows.map(Int.init))
+        let clickedItems = Set(rows.map { Int(data.slots(.item, row: $0).indices[0]) })
+        #expect(touched == clickedItems)
+        let check = sampledCheck(tables: network.tables, dense: network.denseParameters, refresh: network.refresh, loss: loss)
+        #expect(check.isNonTrivial)
+        #expect(check.relativeError < 2e-2, "\(delay): relative error \(check.relativeError)")
+        // Its CTR tower never gets a gradient.
+        let ctrLogit = network.denseParameters.first { $0.name == NetworkShape.towerLogit(.ctr) + ".weight" }
+        #expect(ctrLogit.map { p in (0..<p.count).allSatisfy { p.gradient.pointer[$0] == 0 } } ?? true)
     }
 
     @Test func studentDistillationBackward() {

@@ -63,6 +63,80 @@ struct TrainingLoopTests {
         #expect(throws: DataError.self) { _ = try TrainingStateFile.read(path: path) }
     }
 
+    /// `naive` is the ESMM paper's BASE: two networks with no shared tensor, the CVR one stepped on clicked rows
+    /// only; the state keeps both; a serving checkpoint cannot hold them.
+    @Test func naiveTrainsTwoIndependentNetworks() throws {
+        let data = NetworkGradientTests.makeData()
+        let trainer = try Trainer(
+            schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.naive, delay: .model, batchSize: 32))
+        let cvr = try #require(trainer.cvrNetwork)
+        #expect(trainer.student.delayHead == nil && cvr.delayHead != nil)
+        let studentBuffers = Set(trainer.student.tables.map { UInt(bitPattern: $0.value.pointer) })
+        #expect(cvr.tables.allSatisfy { !studentBuffers.contains(UInt(bitPattern: $0.value.pointer)) })
+        let ctrBefore = trainer.student.namedValues(), cvrBefore = cvr.namedValues()
+        trainer.step(data, rows: Array(0..<32))
+        trainer.step(data, rows: Array(32..<64))
+        #expect(trainer.cvrOptimizer.step == 2 && trainer.optimizer.step == 2)
+        func changed(_ a: [(String, [Float])], _ b: [(String, [Float])], _ name: String) -> Bool {
+            a.first { $0.0 == name }!.1 != b.first { $0.0 == name }!.1
+        }
+        let ctrLogit = NetworkShape.towerLogit(.ctr) + ".weight", cvrLogit = NetworkShape.towerLogit(.cvr) + ".weight"
+        // Each network learns its own task only.
+        #expect(changed(ctrBefore, trainer.student.namedValues(), ctrLogit) && !changed(ctrBefore, trainer.student.namedValues(), cvrLogit))
+        #expect(changed(cvrBefore, cvr.namedValues(), cvrLogit) && !changed(cvrBefore, cvr.namedValues(), ctrLogit))
+        // p_c from the CTR network, p_v from the CVR network.
+        var ctr = [Float](repeating: 0, count: 64), pv = ctr, unused = ctr
+        trainer.predictor.predict(data, rows: Array(0..<64), ctr: &ctr, cvr: &pv)
+        var expected = ctr
+        StudentPredictor(network: cvr).predict(data, rows: Array(0..<64), ctr: &unused, cvr: &expected)
+        #expect(pv == expected)
+        // The state round trip keeps both networks and the CVR network's optimizer.
+        let path = TestSupport.temporaryDirectory("naive") + "/state.ftrain"
+        try TrainingStateFile.write(trainer, path: path)
+        let resumed = try TrainingStateFile.read(path: path)
+        #expect(resumed.cvrOptimizer == trainer.cvrOptimizer)
+        var ctr2 = ctr, pv2 = pv
+        resumed.predictor.predict(data, rows: Array(0..<64), ctr: &ctr2, cvr: &pv2)
+        #expect(ctr2 == ctr && pv2 == pv)
+        #expect(throws: DataError.self) {
+            _ = try CheckpointExporter(trainer: trainer).export(
+                modelsDirectory: TestSupport.temporaryDirectory("models"), name: "naive", version: 1, sample: data)
+        }
+    }
+
+    /// The schedules: lr at the first step, lr · final fraction at the last planned one; `train` plans over the file.
+    @Test func learningRateSchedules() throws {
+        var adam = AdamOptimizer(learningRate: 0.01, schedule: .cosine, finalLearningRateFraction: 0.1)
+        #expect(adam.learningRate(atStep: 5) == 0.01)  // not planned: constant
+        adam.plan(totalSteps: 101)
+        #expect(abs(adam.learningRate(atStep: 1) - 0.01) < 1e-12 && abs(adam.learningRate(atStep: 101) - 0.001) < 1e-12)
+        #expect(abs(adam.learningRate(atStep: 51) - 0.0055) < 1e-12)
+        #expect(abs(adam.learningRate(atStep: 500) - 0.001) < 1e-12)
+        adam.schedule = .linear
+        #expect(abs(adam.learningRate(atStep: 26) - 0.01 * (0.1 + 0.9 * 0.75)) < 1e-12)
+        adam.schedule = .constant
+        #expect(adam.learningRate(atStep: 101) == 0.01)
+        let decoded = try JSONDecoder().decode(
+            TrainingConfiguration.self,
+            from: Data(#"{"optimizer": {"learning_rate_schedule": "linear", "final_learning_rate_fraction": 0.2}}"#.utf8))
+        #expect(decoded.optimizer.schedule == .linear && decoded.optimizer.finalLearningRateFraction == 0.2)
+        var bad = TrainingConfiguration()
+        bad.optimizer.finalLearningRateFraction = 1.5
+        #expect(throws: SpecError.self) { try bad.validate() }
+
+        var configuration = TestSupport.smallConfiguration(.esmm, delay: .model, batchSize: 16)
+        configuration.shuffleWindow = 64
+        configuration.optimizer.schedule = .cosine
+        let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
+        let file = NetworkGradientTests.makeFile()
+        let summary = try trainer.train(file: file)
+        #expect(summary.steps == 4 && trainer.optimizer.plannedSteps == 4)
+        #expect(abs(trainer.optimizer.learningRate(atStep: 4) - 0.1 * configuration.optimizer.learningRate) < 1e-12)
+        // Resuming on more data extends the schedule to the new end.
+        _ = try trainer.train(file: file)
+        #expect(trainer.optimizer.plannedSteps == 8 && trainer.optimizer.step == 8)
+    }
+
     @Test func lazyAdamUpdatesOnlyTouchedRows() {
         var random = SplitMix64(seed: 1)
         let table = EmbeddingTable(name: "t", rows: 4, dimension: 2, random: &random)
