@@ -35,7 +35,14 @@ struct Daemon {
         logger.notice("listening", metadata: ["url": "\(scheme)://\(configuration.host):\(server.boundPort)"])
 
         let signals = SignalHandlers()
-        signals.on(SIGHUP) { store.reload(reason: "SIGHUP") }
+        signals.on(SIGHUP) {
+            store.reload(reason: "SIGHUP")
+            do {
+                try server.reloadTLSCertificate()
+            } catch {
+                logger.error("TLS certificate reload failed; the previous certificate keeps serving: \(error)")
+            }
+        }
         let grace = Duration.seconds(configuration.shutdownGraceSeconds)
         for signal in [SIGTERM, SIGINT] {
             signals.on(signal) {

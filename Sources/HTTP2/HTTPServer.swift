@@ -88,6 +88,14 @@ public final class HTTPServer: Sendable {
             metadata: ["host": "\(configuration.host)", "port": "\(boundPort)", "tls": "\(tls != nil)"])
     }
 
+    /// Re-reads the certificate chain and key (rotation without a restart). On failure the error is thrown and
+    /// the pair in use keeps serving. Without TLS configured, or before `start`, does nothing.
+    public func reloadTLSCertificate() throws(HTTPServerError) {
+        guard let files = configuration.tls, let context = state.withLock({ $0.context }) else { return }
+        context.replaceTLS(try TLSContext(files))
+        logger.info("TLS certificate reloaded", metadata: ["certificate": "\(files.certificatePath)"])
+    }
+
     private func acceptConnections(from listener: Int32) {
         // Bounded per event so a connection storm cannot starve the accept queue's other work.
         for _ in 0..<256 {

@@ -1,12 +1,14 @@
 import Logging
+import Synchronization
 
-/// What every connection of one server shares: configuration, the application, counters, TLS. Immutable.
+/// What every connection of one server shares: configuration, the application, counters, TLS. Immutable except
+/// for the TLS context, which a certificate reload replaces (connections take it once, at their first byte).
 final class ServerContext: Sendable {
     let configuration: HTTPServerConfiguration
     let handler: any HTTPHandler
     let logger: Logger
     let counters: ServerCounters
-    let tls: TLSContext?
+    private let tlsContext: Mutex<TLSContext?>
     let readTimeoutNanos: UInt64
     let idleTimeoutNanos: UInt64
     /// How often each connection checks its deadlines: a quarter of the shortest timeout, 10 ms…1 s.
@@ -20,9 +22,14 @@ final class ServerContext: Sendable {
         self.handler = handler
         self.logger = logger
         self.counters = counters
-        self.tls = tls
+        tlsContext = Mutex(tls)
         readTimeoutNanos = configuration.readTimeout.nanoseconds
         idleTimeoutNanos = configuration.idleTimeout.nanoseconds
         deadlineCheckIntervalNanos = min(max(min(readTimeoutNanos, idleTimeoutNanos) / 4, 10_000_000), 1_000_000_000)
     }
+
+    var tls: TLSContext? { tlsContext.withLock { $0 } }
+
+    /// New connections use `context`; established ones keep the one they negotiated with.
+    func replaceTLS(_ context: TLSContext) { tlsContext.withLock { $0 = context } }
 }

@@ -67,6 +67,12 @@ public final class ScoringMetrics: Sendable {
     /// Time from a complete request to its response, by route (so probes never dilute the scoring latency).
     func requestDuration(route: Route) -> DurationHistogram { requestDurations[route]! }
 
+    /// One answered request: its count by route and status, and its duration by route.
+    func record(route: Route, status: Int, since start: ContinuousClock.Instant) {
+        requests(route: route, status: status).increment()
+        requestDuration(route: route).record(ContinuousClock.now - start)
+    }
+
     /// Scoring requests refused or dropped before compute, by reason.
     func rejections(_ reason: String) -> Counter {
         registry.makeCounter(

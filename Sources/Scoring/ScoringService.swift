@@ -61,30 +61,39 @@ public final class ScoringService: HTTPHandler {
         let start = ContinuousClock.now
         let route = Route(path: request.path)
         let metrics = self.metrics
-        let answer: @Sendable (HTTPResponse) -> Void = { response in
-            metrics.requests(route: route, status: response.status).increment()
-            metrics.requestDuration(route: route).record(ContinuousClock.now - start)
-            respond(response)
-        }
-        switch (request.path, request.method) {
-        case ("/v1/score", "POST"):
+        if route == .score && request.method == "POST" {
+            let answer: @Sendable (HTTPResponse) -> Void = { response in
+                metrics.record(route: route, status: response.status, since: start)
+                respond(response)
+            }
             decoding.async { self.score(request, cancellation: cancellation, arrival: start, answer: answer) }
+            return
+        }
+        // Everything else is answered on the caller's thread, without a closure to allocate.
+        let response = immediateResponse(to: request)
+        metrics.record(route: route, status: response.status, since: start)
+        respond(response)
+    }
+
+    private func immediateResponse(to request: HTTPRequest) -> HTTPResponse {
+        switch (request.path, request.method) {
         case ("/healthz", "GET"), ("/healthz", "HEAD"):
-            answer(Self.healthy)
+            return Self.healthy
         case ("/readyz", "GET"), ("/readyz", "HEAD"):
-            answer(readiness())
+            return readiness()
         case ("/metrics", "GET"):
             let transport = transportStatistics()
             metrics.transport(openConnections: transport.connections, openStreams: transport.streams)
-            answer(HTTPResponse(status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer()))
+            return HTTPResponse(
+                status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer())
         case ("/v1/models", "GET"):
-            answer(models())
+            return models()
         case ("/v1/score", _):
-            answer(ScoringError.methodNotAllowed("POST").response.adding(("allow", "POST")))
+            return ScoringError.methodNotAllowed("POST").response.adding(("allow", "POST"))
         case ("/healthz", _), ("/readyz", _), ("/metrics", _), ("/v1/models", _):
-            answer(ScoringError.methodNotAllowed("GET").response.adding(("allow", "GET, HEAD")))
+            return ScoringError.methodNotAllowed("GET").response.adding(("allow", "GET, HEAD"))
         default:
-            answer(ScoringError.notFound.response)
+            return ScoringError.notFound.response
         }
     }
 

@@ -5,8 +5,8 @@ import Testing
 /// TLS on the same port: ALPN picks h2 or http/1.1; the certificate is made here with the openssl CLI.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct TLSTests {
-    private func makeCertificate() throws -> (certificate: URL, key: URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("http2-tls-\(UUID().uuidString)")
+    private func makeCertificate(commonName: String = "localhost", in existing: URL? = nil) throws -> (certificate: URL, key: URL) {
+        let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("http2-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificate = directory.appendingPathComponent("cert.pem")
         let key = directory.appendingPathComponent("key.pem")
@@ -14,7 +14,7 @@ struct TLSTests {
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-                "-subj", "/CN=localhost", "-keyout", key.path, "-out", certificate.path,
+                "-subj", "/CN=\(commonName)", "-keyout", key.path, "-out", certificate.path,
             ])
         try #require(result.status == 0, "\(result.error)")
         return (certificate, key)
@@ -59,6 +59,26 @@ struct TLSTests {
         #expect(try CurlFetch.run(["--http2-prior-knowledge", "\(lenient.base)/echo"]).status == 200)
         #expect(try CurlFetch.run(["--http1.1", "\(lenient.base)/echo"]).status == 200)
         #expect(try CurlFetch.run(["-k", "--http1.1", "https://127.0.0.1:\(lenient.port)/echo"]).status == 200)
+    }
+
+    @Test func certificateReloadAppliesToNewConnections() throws {
+        let (certificate, key) = try makeCertificate(commonName: "first")
+        let directory = certificate.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try TestServer { $0.tls = .init(certificatePath: certificate.path, privateKeyPath: key.path) }
+        func servedSubject() throws -> String {
+            let probe = try Command.run(
+                "/usr/bin/curl", ["-k", "-v", "-s", "-o", "/dev/null", "https://127.0.0.1:\(server.port)/echo"])
+            return probe.error.split(separator: "\n").first { $0.contains("subject:") }.map(String.init) ?? probe.error
+        }
+        #expect(try servedSubject().contains("CN=first"))
+        _ = try makeCertificate(commonName: "second", in: directory)
+        try server.server.reloadTLSCertificate()
+        #expect(try servedSubject().contains("CN=second"))
+        // A broken pair is refused and the one in use keeps serving.
+        try Data("not a certificate".utf8).write(to: certificate)
+        #expect(throws: HTTPServerError.self) { try server.server.reloadTLSCertificate() }
+        #expect(try servedSubject().contains("CN=second"))
     }
 
     @Test func missingCertificateFailsStart() {
