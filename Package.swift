@@ -43,6 +43,7 @@ let package = Package(
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),  // glibc's <malloc.h> (mallopt), for the daemon's memory policy
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(
             name: "CFunnelKernels",
@@ -70,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "FunnelServe",
             dependencies: [
-                "Scoring", "HTTP2", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Scoring", "HTTP2", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -10,6 +10,7 @@ struct Daemon {
     let configuration: ScoringConfiguration
 
     func run() throws -> Never {
+        MemoryPolicy.apply(cores: configuration.effectiveBatchThreads)
         let logger = makeLogger()
         let metrics = ScoringMetrics(registry: PrometheusCollectorRegistry())
         let store = ModelStore(
