@@ -212,12 +212,13 @@ extension HTTP2Session {
         let acceptsGzip = ContentCoding.acceptsGzip(request.header("accept-encoding"))
         let minimum = context.configuration.gzipMinimumBytes
         let queue = connection.queue
+        inlineStreamID = streamID
         inlineThread.store(UInt(pthread_self()), ordering: .relaxed)
         context.handler.handle(request, cancellation: stream.cancellation) { [weak self] response in
             // Compress on the caller's thread, not on the connection's queue.
             let encoded = ContentCoding.encodedResponse(response, clientAcceptsGzip: acceptsGzip, minimumBytes: minimum)
             guard let session = self else { return }  // the connection is gone
-            if session.inlineThread.load(ordering: .relaxed) == UInt(pthread_self()) {
+            if session.inlineThread.load(ordering: .relaxed) == UInt(pthread_self()) && session.inlineStreamID == streamID {
                 session.inlineResponse = encoded  // still inside `handle`, on the connection's queue
                 return
             }

@@ -13,9 +13,11 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
     /// Nesting depth of calls into nghttp2; the session is never deleted from inside one of its callbacks.
     private var nghttp2Depth = 0
     private var isDeletePending = false
-    /// The thread running the application's `handle` for this session, while it runs (0 otherwise): an answer
-    /// given on it is inline (see `dispatch`) and parked in `inlineResponse`.
+    /// The thread running the application's `handle` for this session, while it runs (0 otherwise), and the
+    /// stream it handles: the answer to that stream given on that thread is inline (see `dispatch`) and parked in
+    /// `inlineResponse`. `inlineStreamID` is read only after `inlineThread` matched, i.e. on the queue's thread.
     let inlineThread = Atomic<UInt>(0)
+    var inlineStreamID: Int32 = 0
     var inlineResponse: HTTPResponse?
     /// Reused for every response's header block and every flush's frames (no allocation per request).
     var responseFields = NameValueBuffer()
