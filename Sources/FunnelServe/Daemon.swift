@@ -35,6 +35,7 @@ struct Daemon {
         fflush(nil)
         logger.notice("listening", metadata: ["url": "\(scheme)://\(configuration.host):\(server.boundPort)"])
 
+        let systemd = SystemdNotifier(socketPath: ProcessInfo.processInfo.environment["NOTIFY_SOCKET"])
         let signals = SignalHandlers()
         signals.on(SIGHUP) {
             store.reload(reason: "SIGHUP")
@@ -48,6 +49,7 @@ struct Daemon {
         for signal in [SIGTERM, SIGINT] {
             signals.on(signal) {
                 guard signals.beginShutdownOnce() else { return }
+                systemd.notify("STOPPING=1\nSTATUS=draining")
                 logger.notice("draining", metadata: ["signal": "\(signal)", "grace_seconds": "\(grace.components.seconds)"])
                 service.beginDraining()
                 store.stopPolling()
@@ -59,6 +61,9 @@ struct Daemon {
             }
         }
         signal(SIGPIPE, SIG_IGN)  // a peer closing mid-write must not kill the process
+        // Type=notify: systemd counts the service as started once the port is open and the signals are handled.
+        let model = store.current.map { "\($0.name) v\($0.version)" } ?? "no model yet"
+        systemd.notify("READY=1\nSTATUS=listening on port \(server.boundPort), serving \(model)")
         dispatchMain()
     }
 

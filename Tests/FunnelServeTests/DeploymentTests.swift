@@ -15,7 +15,8 @@ struct DeploymentTests {
 
     @Test func systemdUnitStartsScoresReloadsRollsBackAndDrains() throws {
         let unit = try SystemdUnit(path: Self.deploy.appendingPathComponent("systemd/funnel-serve.service").path)
-        #expect(unit.value("Type") == "simple")
+        #expect(unit.value("Type") == "notify")  // READY=1 is covered by notifiesSystemdWhenListeningAndWhenDraining
+        #expect(unit.value("NotifyAccess") == "main")
         var environment = unit.environment
         // EnvironmentFile=-/etc/default/funnel-serve, as shipped (deploy/systemd/funnel-serve.default).
         #expect(unit.values("EnvironmentFile") == ["-/etc/default/funnel-serve"])

@@ -19,7 +19,7 @@ final class RunningDaemon: @unchecked Sendable {  // used from one test at a tim
     private(set) var scheme = "http"
 
     /// Starts the daemon with `settings` merged into a small test configuration and waits until it is ready.
-    init(settings: [String: Any] = [:], versions: [Int] = [1]) throws {
+    init(settings: [String: Any] = [:], versions: [Int] = [1], environment: [String: String] = [:]) throws {
         directory = NSTemporaryDirectory() + "funnel-serve-\(UUID())"
         repository = directory + "/models"
         for version in versions { try placeModel(version: version) }
@@ -33,6 +33,7 @@ final class RunningDaemon: @unchecked Sendable {  // used from one test at a tim
         try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: configPath))
         process.executableURL = Self.binary
         process.arguments = ["--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = FileHandle.standardError
         try process.run()

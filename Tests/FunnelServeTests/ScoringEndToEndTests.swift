@@ -189,6 +189,33 @@ struct ScoringEndToEndTests {
         #expect(refused.status == 7)  // connection refused
     }
 
+    @Test func notifiesSystemdWhenListeningAndWhenDraining() throws {
+        let socketPath = NSTemporaryDirectory() + "funnel-notify-\(UUID().uuidString.prefix(8))"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd); unlink(socketPath) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(socketPath.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func nextMessage() -> String {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = recv(fd, &buffer, buffer.count, 0)
+            return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+        }
+        let daemon = try RunningDaemon(environment: ["NOTIFY_SOCKET": socketPath])
+        let ready = nextMessage()
+        #expect(ready.split(separator: "\n").contains("READY=1"), "\(ready)")
+        #expect(ready.contains("STATUS=listening on port \(daemon.port), serving funnel-student v1"), "\(ready)")
+        daemon.signal(SIGTERM)
+        #expect(nextMessage().hasPrefix("STOPPING=1"))
+        #expect(daemon.waitForExit(timeout: 15) == 0)
+    }
+
     @Test func tlsNegotiatesH2AndHTTP1WithALPN() throws {
         let directory = NSTemporaryDirectory() + "funnel-tls-\(UUID())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
