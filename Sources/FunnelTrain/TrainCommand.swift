@@ -82,6 +82,11 @@ struct TrainCommand: ParsableCommand {
             "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
                 + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows")
         for error in summary.firstErrors { print("  skipped: \(error)") }
+        if let calibration = summary.calibration {
+            print(
+                "calibrated on \(calibration.rows) held-out rows (\(calibration.clicks) clicks, \(calibration.conversions) "
+                    + "conversions): logit offsets CTR \(calibration.ctrOffset), CVR \(calibration.cvrOffset)")
+        }
         try TrainingStateFile.write(trainer, path: state)
         print("wrote training state \(state)")
         if let test {

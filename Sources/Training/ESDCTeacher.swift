@@ -302,19 +302,23 @@ final class ESDCTeacher {
                 if data.click[row] == 1, data.windowElapsed(row, window: window) { weight[r] = 1 }
             }
         }
-        var visible: [Double]?
-        if let delayTrace {
-            let buckets = schema.delay.count
-            visible = batch.enumerated().map { r, row in
-                let elapsed = Double(data.elapsedHours[row])
-                guard data.conversion[row] == 0, elapsed < window else { return 1 }
-                let (full, fraction) = schema.delay.elapsedBuckets(elapsed)
-                return DelayHazards.visible(
-                    UnsafePointer(delayTrace.output + r * buckets), count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
-            }
-        }
         return TeacherSignals(
             ctr: logitCTR.map { LogisticMath.clamp(LogisticMath.sigmoid($0)) }, cvr: cvr, weight: weight,
-            distillationWeight: distillationWeight, ctrDistillationWeight: ctrDistillationWeight, visible: visible)
+            distillationWeight: distillationWeight, ctrDistillationWeight: ctrDistillationWeight,
+            visible: visibleFractions(data, rows: batch))
+    }
+
+    /// With a delay tower: F(e) of each row of the last forward pass (1 for conversions and elapsed windows).
+    func visibleFractions(_ data: EncodedRows, rows batch: [Int]) -> [Double]? {
+        guard let delayTrace else { return nil }
+        let window = schema.delay.attributionWindowHours
+        let buckets = schema.delay.count
+        return batch.enumerated().map { r, row in
+            let elapsed = Double(data.elapsedHours[row])
+            guard data.conversion[row] == 0, elapsed < window else { return 1 }
+            let (full, fraction) = schema.delay.elapsedBuckets(elapsed)
+            return DelayHazards.visible(
+                UnsafePointer(delayTrace.output + r * buckets), count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
+        }
     }
 }

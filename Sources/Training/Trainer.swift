@@ -18,6 +18,8 @@ public final class Trainer {
     let objective: StudentObjective
     public private(set) var rowsSeen = 0
     public private(set) var steps = 0
+    /// The offsets of the last post-training calibration (already folded into the output biases).
+    public internal(set) var calibration: CalibrationResult?
     /// Steps with distillation weights 0 (ESDC); set from the file size at the start of `train`.
     public var warmUpSteps: Int
     private var random: SplitMix64
@@ -117,7 +119,10 @@ public final class Trainer {
         progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingSummary {
         let total = try CSVReader.countRecords(path: file) * configuration.epochs
-        let plannedSteps = (total + configuration.batchSize - 1) / configuration.batchSize
+        let calibration = configuration.calibration
+        // ≈: the held-out rows are known only while reading.
+        let trained = calibration.isEnabled ? Int((Double(total) * (1 - calibration.holdoutFraction)).rounded(.up)) : total
+        let plannedSteps = (trained + configuration.batchSize - 1) / configuration.batchSize
         warmUpSteps = max(configuration.losses.warmUpSteps, plannedSteps / 10)
         if configuration.losses.model == .esdc { warmUpSteps = min(warmUpSteps, plannedSteps / 2) }
         // The learning-rate schedule ends with this file (a resumed run continues the decay over its new data).
@@ -131,8 +136,14 @@ public final class Trainer {
         for _ in 0..<configuration.epochs {
             let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
             let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
+            var ordinal = 0
             while try reader.read(into: data) {
                 var order = Array(0..<data.count)
+                if calibration.isEnabled {
+                    order.removeAll { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
+                    summary.heldOutRows += data.count - order.count
+                }
+                ordinal += data.count
                 order.shuffle(using: &random)
                 var start = 0
                 while start < order.count {
@@ -156,6 +167,10 @@ public final class Trainer {
             summary.skippedRows += reader.skippedRows
             summary.firstErrors += reader.firstErrors
         }
+        if calibration.isEnabled {
+            self.calibration = try calibrate(file: file, policy: policy)
+            summary.calibration = self.calibration
+        }
         summary.rows = rowsSeen
         summary.steps = steps
         summary.seconds = Self.seconds(since: started)
@@ -163,6 +178,75 @@ public final class Trainer {
         summary.finalLoss = emaLoss ?? .nan
         summary.runningCTRAUC = ctrAUC.value
         return summary
+    }
+
+    /// Fits the per-task logit offsets on the held-out rows of `file` with the trained model and adds them to
+    /// the output biases of the networks that serve p_c and p_v (`Calibration.swift`).
+    func calibrate(file: String, policy: BadRowPolicy) throws -> CalibrationResult {
+        let calibration = configuration.calibration
+        let delay = configuration.losses.delay
+        let window = schema.delay.attributionWindowHours
+        let cvrSource = cvrNetwork ?? student
+        let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
+        let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
+        var ctrLogits: [Double] = [], clickLabels: [Double] = [], clickRows: [OffsetFit.ClickRow] = []
+        var conversions = 0, ordinal = 0
+        while try reader.read(into: data) {
+            let held = (0..<data.count).filter { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
+            ordinal += data.count
+            var start = 0
+            while start < held.count {
+                let batch = Array(held[start..<min(start + configuration.batchSize, held.count)])
+                start += batch.count
+                student.forward(data, rows: batch)
+                for (r, row) in batch.enumerated() {
+                    ctrLogits.append(Double(student.logits(.ctr)[r]))
+                    clickLabels.append(Double(data.click[row]))
+                }
+                let clicked = batch.filter { data.click[$0] == 1 }
+                guard !clicked.isEmpty else { continue }
+                cvrSource.forward(data, rows: clicked)
+                var visible: [Double]?
+                if delay == .model {
+                    if let hazards = cvrSource.delayLogits {
+                        let buckets = schema.delay.count
+                        visible = clicked.enumerated().map { r, row in
+                            let elapsed = Double(data.elapsedHours[row])
+                            guard data.conversion[row] == 0, elapsed < window else { return 1 }
+                            let (full, fraction) = schema.delay.elapsedBuckets(elapsed)
+                            return DelayHazards.visible(
+                                UnsafePointer(hazards + r * buckets), count: buckets, full: full, fraction: fraction, scale: 0,
+                                gradient: nil)
+                        }
+                    } else if let teacher {
+                        teacher.forward(data, rows: clicked, training: false)
+                        visible = teacher.visibleFractions(data, rows: clicked)
+                    }
+                }
+                for (r, row) in clicked.enumerated() {
+                    clickRows.append(
+                        OffsetFit.ClickRow(
+                            logit: Double(cvrSource.logits(.cvr)[r]), converted: data.conversion[row] == 1,
+                            elapsedHours: Double(data.elapsedHours[row]), visible: visible?[r] ?? 1))
+                    conversions += data.conversion[row] == 1 ? 1 : 0
+                }
+            }
+        }
+        let ctrOffset = OffsetFit.minimise { OffsetFit.ctr(logits: ctrLogits, labels: clickLabels, offset: $0) } ?? 0
+        let cvrOffset = OffsetFit.minimise { OffsetFit.cvr(clickRows, offset: $0, delay: delay, buckets: self.schema.delay) } ?? 0
+        Self.addToOutputBias(student, .ctr, ctrOffset)
+        Self.addToOutputBias(cvrSource, .cvr, cvrOffset)
+        return CalibrationResult(
+            ctrOffset: ctrOffset, cvrOffset: cvrOffset, rows: ctrLogits.count, clicks: clickRows.count, conversions: conversions)
+    }
+
+    /// Shifts task `task`'s logit by `offset` in every later forward pass (and in the exported checkpoint).
+    static func addToOutputBias(_ network: MultiTaskNetwork, _ task: Task, _ offset: Double) {
+        guard let bias = network.denseParameters.first(where: { $0.name == NetworkShape.towerLogit(task) + ".bias" }) else {
+            preconditionFailure("no output bias for \(task)")
+        }
+        bias.value.pointer[0] += Float(offset)
+        network.refresh()
     }
 
     private func report(

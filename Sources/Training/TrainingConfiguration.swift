@@ -15,11 +15,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Hidden width of the training-only delay tower.
     public var delayHidden: Int
+    /// Post-training per-task logit offsets fitted on a held-out slice (`Calibration.swift`).
+    public var calibration: CalibrationConfiguration
 
     public init(
         network: NetworkSpec = .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [64, 32], towerLayers: [16]),
         losses: LossConfiguration = LossConfiguration(), optimizer: AdamOptimizer = AdamOptimizer(), batchSize: Int = 1024,
-        shuffleWindow: Int = 65_536, epochs: Int = 1, seed: UInt64 = 1, delayHidden: Int = 32
+        shuffleWindow: Int = 65_536, epochs: Int = 1, seed: UInt64 = 1, delayHidden: Int = 32,
+        calibration: CalibrationConfiguration = CalibrationConfiguration()
     ) {
         self.network = network
         self.losses = losses
@@ -29,6 +32,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         self.epochs = epochs
         self.seed = seed
         self.delayHidden = delayHidden
+        self.calibration = calibration
     }
 
     public func validate() throws(SpecError) {
@@ -40,6 +44,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard optimizer.learningRate > 0, (0...1).contains(optimizer.finalLearningRateFraction) else {
             throw SpecError("learning_rate > 0 and final_learning_rate_fraction in [0, 1] are required")
         }
+        guard (0..<1).contains(calibration.holdoutFraction) else { throw SpecError("calibration.holdout_fraction in [0, 1)") }
     }
 
     public static func load(path: String) throws -> TrainingConfiguration {
@@ -58,7 +63,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case network, losses, optimizer, epochs, seed
+        case network, losses, optimizer, epochs, seed, calibration
         case batchSize = "batch_size"
         case shuffleWindow = "shuffle_window"
         case delayHidden = "delay_hidden"
@@ -75,5 +80,6 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? defaults.epochs
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
         delayHidden = try c.decodeIfPresent(Int.self, forKey: .delayHidden) ?? defaults.delayHidden
+        calibration = try c.decodeIfPresent(CalibrationConfiguration.self, forKey: .calibration) ?? defaults.calibration
     }
 }

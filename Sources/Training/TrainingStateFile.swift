@@ -21,6 +21,8 @@ public enum TrainingStateFile {
         var teacherOptimizer: AdamOptimizer
         /// `naive`'s standalone CVR network.
         var cvrOptimizer: AdamOptimizer?
+        /// The last post-training calibration (its offsets are in the tensors already).
+        var calibration: CalibrationResult?
         var tensors: [TensorEntry]
 
         private enum CodingKeys: String, CodingKey {
@@ -28,6 +30,7 @@ public enum TrainingStateFile {
             case rowsSeen = "rows_seen"
             case teacherOptimizer = "teacher_optimizer"
             case cvrOptimizer = "cvr_optimizer"
+            case calibration
         }
     }
 
@@ -60,7 +63,7 @@ public enum TrainingStateFile {
         let manifest = Manifest(
             schema: trainer.schema, configuration: trainer.configuration, steps: trainer.steps, rowsSeen: trainer.rowsSeen,
             optimizer: trainer.optimizer, teacherOptimizer: trainer.teacherOptimizer,
-            cvrOptimizer: trainer.cvrNetwork == nil ? nil : trainer.cvrOptimizer,
+            cvrOptimizer: trainer.cvrNetwork == nil ? nil : trainer.cvrOptimizer, calibration: trainer.calibration,
             tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
         let json = Array(try JSONEncoder().encode(manifest))
         var prefix = magic
@@ -110,6 +113,7 @@ public enum TrainingStateFile {
         trainer.restore(
             steps: manifest.steps, rowsSeen: manifest.rowsSeen, optimizer: manifest.optimizer,
             teacherOptimizer: manifest.teacherOptimizer, cvrOptimizer: manifest.cvrOptimizer)
+        trainer.calibration = manifest.calibration
         return trainer
     }
 }

@@ -8,4 +8,8 @@ public struct TrainingSummary: Sendable {
     public var runningCTRAUC: Double?
     public var skippedRows = 0
     public var firstErrors: [DataError] = []
+    /// The offsets of the post-training calibration, when enabled.
+    public var calibration: CalibrationResult?
+    /// Rows held out of training for it.
+    public var heldOutRows = 0
 }

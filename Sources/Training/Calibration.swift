@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Ranking
+
+/// Post-training calibration (docs/TRAINING.md, "Calibration"): a slice of the training file is held out of
+/// training, and after the epoch one logit offset per task is fitted on it by maximum likelihood, with the
+/// model's own delay handling; each offset is then added to its task's output bias (`tower.<task>.logit.bias`),
+/// so the exported checkpoint — same format, same serving kernel — computes the calibrated function.
+///
+///   CTR: b_c = argmin Σ_held-out BCE(y, σ(s_c + b)), i.e. Σ σ(s_c + b_c) = Σ y;
+///   CVR: b_v = argmin Σ_held-out clicks ℓ(s_v + b), ℓ = `ClickSpaceLikelihood` under the run's `--delay`
+///        (ignore: BCE on the observed label; mature-only: clicks whose window elapsed; model: the DFM
+///        likelihood −log(1 − σ(s + b)·F(e)) for unconverted clicks whose window is open, F from the model's
+///        own delay tower, or the teacher's for the ESDC student).
+/// CTCVR = p_c·p_v then follows. A monotone shift per task: AUCs of CTR and CVR are unchanged.
+public struct CalibrationConfiguration: Codable, Sendable, Equatable {
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        case none
+        /// Per-task logit offsets folded into the output biases.
+        case offset
+    }
+
+    public var method: Method
+    /// Share of the training rows held out of training for the fit (whole requests when the schema has a
+    /// request id; ignored when `method` is none).
+    public var holdoutFraction: Double
+
+    public init(method: Method = .none, holdoutFraction: Double = 0.1) {
+        self.method = method
+        self.holdoutFraction = holdoutFraction
+    }
+
+    public var isEnabled: Bool { method != .none && holdoutFraction > 0 }
+
+    private enum CodingKeys: String, CodingKey {
+        case method
+        case holdoutFraction = "holdout_fraction"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let defaults = CalibrationConfiguration()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decodeIfPresent(Method.self, forKey: .method) ?? defaults.method
+        holdoutFraction = try c.decodeIfPresent(Double.self, forKey: .holdoutFraction) ?? defaults.holdoutFraction
+    }
+
+    /// Whether row `row` of a chunk (`ordinal` = its position among the file's good rows) is held out: a
+    /// seeded hash of its request id (so a request's candidates stay together), or of the ordinal without ids.
+    func isHeldOut(_ data: EncodedRows, row: Int, ordinal: Int, seed: UInt64) -> Bool {
+        guard isEnabled else { return false }
+        let key = data.requestKey[row] != 0 ? data.requestKey[row] : UInt64(ordinal) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        var mix = SplitMix64(seed: key ^ (seed &* 0xBF58_476D_1CE4_E5B9))
+        return mix.nextUnit() < holdoutFraction
+    }
+}
+
+/// The offsets fitted by one calibration pass.
+public struct CalibrationResult: Codable, Sendable, Equatable {
+    /// Logit offsets added to the CTR and CVR output biases.
+    public var ctrOffset: Double
+    public var cvrOffset: Double
+    /// Held-out rows, clicks and observed conversions the fit used.
+    public var rows: Int
+    public var clicks: Int
+    public var conversions: Int
+
+    private enum CodingKeys: String, CodingKey {
+        case rows, clicks, conversions
+        case ctrOffset = "ctr_offset"
+        case cvrOffset = "cvr_offset"
+    }
+}
+
+/// The one-dimensional maximum-likelihood fits.
+enum OffsetFit {
+    /// One clicked held-out row for the CVR fit.
+    struct ClickRow {
+        var logit: Double
+        var converted: Bool
+        var elapsedHours: Double
+        /// F(e) of the row (1 when no delay model applies).
+        var visible: Double
+    }
+
+    /// Σ BCE(y, σ(s + b)) and its derivative in b.
+    static func ctr(logits: [Double], labels: [Double], offset b: Double) -> (loss: Double, derivative: Double) {
+        var loss = 0.0, derivative = 0.0
+        for (s, y) in zip(logits, labels) {
+            loss += BinaryCrossEntropy.loss(logit: s + b, target: y)
+            derivative += BinaryCrossEntropy.gradient(logit: s + b, target: y)
+        }
+        return (loss, derivative)
+    }
+
+    /// Σ ℓ(s + b) over the click rows (`ClickSpaceLikelihood` with a fixed F) and its derivative in b.
+    static func cvr(
+        _ rows: [ClickRow], offset b: Double, delay: LossConfiguration.DelayHandling, buckets: DelayBuckets
+    ) -> (loss: Double, derivative: Double) {
+        var loss = 0.0, derivative = 0.0
+        for row in rows {
+            guard
+                let term = ClickSpaceLikelihood.evaluate(
+                    logit: row.logit + b, converted: row.converted, delayBucket: -1, elapsedHours: row.elapsedHours,
+                    delay: delay, buckets: buckets, weight: 1, visible: .fixed(row.visible))
+            else { continue }
+            loss += term.loss
+            derivative += term.dLogit
+        }
+        return (loss, derivative)
+    }
+
+    /// A stationary point in [−limit, limit] of a smooth loss of one variable, from its derivative: bisection on
+    /// the sign change of the derivative (negative at −limit when the data hold positives, positive at +limit
+    /// when they hold negatives; both likelihoods here are then minimised there). nil without a sign change
+    /// (no positives or no negatives, or an offset beyond ±limit): the data cannot place the offset.
+    static func minimise(limit: Double = 5, _ f: (Double) -> (loss: Double, derivative: Double)) -> Double? {
+        var low = -limit, high = limit
+        guard f(low).derivative < 0, f(high).derivative > 0 else { return nil }
+        for _ in 0..<60 {
+            let middle = (low + high) / 2
+            if f(middle).derivative < 0 { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
+    }
+}

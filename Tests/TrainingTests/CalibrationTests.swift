@@ -1,0 +1,89 @@
+import Foundation
+import Ranking
+import Testing
+@testable import Training
+
+/// Post-training calibration: the one-dimensional likelihoods and their derivatives (central differences),
+/// the fitted offsets, and the fold into the output biases that the exported checkpoint serves.
+struct CalibrationTests {
+    static func clickRows(seed: UInt64, count: Int) -> [OffsetFit.ClickRow] {
+        var random = SplitMix64(seed: seed)
+        return (0..<count).map { _ in
+            let logit = random.uniform(-3, 1)
+            let converted = random.nextUnit() < LogisticMath.sigmoid(logit + 0.4)
+            // Half the rows inside the 48 h window of TestSupport's buckets, with a fractional F(e).
+            let elapsed = random.nextUnit() < 0.5 ? random.uniform(0, 47) : 60
+            return OffsetFit.ClickRow(
+                logit: logit, converted: converted, elapsedHours: elapsed, visible: elapsed < 48 ? random.uniform(0.2, 0.95) : 1)
+        }
+    }
+
+    static let delays: [LossConfiguration.DelayHandling] = [.ignore, .matureOnly, .model]
+
+    @Test(arguments: delays)
+    func cvrOffsetDerivativeAndFit(delay: LossConfiguration.DelayHandling) throws {
+        let rows = Self.clickRows(seed: 3, count: 400)
+        let buckets = TestSupport.schema.delay
+        func f(_ b: Double) -> (loss: Double, derivative: Double) { OffsetFit.cvr(rows, offset: b, delay: delay, buckets: buckets) }
+        let h = 1e-5
+        for b in [-1.3, -0.2, 0.0, 0.7] {
+            let numeric = (f(b + h).loss - f(b - h).loss) / (2 * h)
+            #expect(abs(numeric - f(b).derivative) < 1e-5 * max(1, abs(numeric)), "\(delay) at \(b): \(numeric) vs \(f(b).derivative)")
+        }
+        let fitted = try #require(OffsetFit.minimise(f))
+        #expect(abs(f(fitted).derivative) < 1e-6)
+        #expect(f(fitted).loss <= f(fitted - 0.05).loss && f(fitted).loss <= f(fitted + 0.05).loss)
+        // The data were drawn with logits 0.4 too low: the fit finds about that.
+        if delay != .model { #expect(abs(fitted - 0.4) < 0.35, "\(delay): \(fitted)") }
+    }
+
+    @Test func ctrOffsetMatchesTheClickCount() throws {
+        var random = SplitMix64(seed: 8)
+        let logits = (0..<2000).map { _ in random.uniform(-4, -1) }
+        let labels = logits.map { random.nextUnit() < LogisticMath.sigmoid($0 - 0.3) ? 1.0 : 0.0 }
+        func f(_ b: Double) -> (loss: Double, derivative: Double) { OffsetFit.ctr(logits: logits, labels: labels, offset: b) }
+        let h = 1e-5
+        for b in [-0.5, 0.2] {
+            let numeric = (f(b + h).loss - f(b - h).loss) / (2 * h)
+            #expect(abs(numeric - f(b).derivative) < 1e-5 * max(1, abs(numeric)))
+        }
+        let fitted = try #require(OffsetFit.minimise(f))
+        let predicted = logits.reduce(0.0) { $0 + LogisticMath.sigmoid($1 + fitted) }
+        #expect(abs(predicted - labels.reduce(0, +)) < 1e-6)
+        // No positives: no offset can be placed.
+        #expect(OffsetFit.minimise { OffsetFit.ctr(logits: logits, labels: labels.map { _ in 0 }, offset: $0) } == nil)
+    }
+
+    /// Held-out rows are not trained on; after training, Σ p_c over them equals their clicks, and the
+    /// exported checkpoint (offsets folded into the output biases) serves exactly the calibrated model.
+    @Test func calibratedModelIsWhatTheCheckpointServes() throws {
+        var configuration = TestSupport.smallConfiguration(.esmm, delay: .model, batchSize: 8)
+        configuration.shuffleWindow = 64
+        configuration.calibration = CalibrationConfiguration(method: .offset, holdoutFraction: 0.4)
+        let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
+        let file = NetworkGradientTests.makeFile()
+        let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)
+        let held = (0..<data.count).filter { configuration.calibration.isHeldOut(data, row: $0, ordinal: $0, seed: configuration.seed) }
+        #expect(held.count > 8 && held.count < 56)
+        // Whole requests (4 rows each here) are held out together.
+        #expect(Set(held.map { data.requestKey[$0] }).count * 4 == held.count)
+        let summary = try trainer.train(file: file)
+        let calibration = try #require(summary.calibration)
+        #expect(summary.heldOutRows == held.count && trainer.rowsSeen == data.count - held.count)
+        #expect(calibration.rows == held.count && calibration.ctrOffset != 0 && calibration.cvrOffset != 0)
+        var ctr = [Float](repeating: 0, count: held.count), cvr = ctr
+        trainer.predictor.predict(data, rows: held, ctr: &ctr, cvr: &cvr)
+        let clicks = held.reduce(0.0) { $0 + Double(data.click[$1]) }
+        #expect(abs(ctr.reduce(0.0) { $0 + Double($1) } - clicks) < 1e-3)
+        let result = try CheckpointExporter(trainer: trainer).export(
+            modelsDirectory: TestSupport.temporaryDirectory("calibrated"), name: "m", version: 1, sample: data)
+        #expect(result.maxDifference <= CheckpointExporter.tolerance)
+        var served = ctr, servedCVR = cvr
+        ServingPredictor(checkpoint: try Checkpoint(contentsOfFile: result.path)).predict(data, rows: held, ctr: &served, cvr: &servedCVR)
+        #expect(abs(served.reduce(0.0) { $0 + Double($1) } - clicks) < 1e-3)
+        // The state keeps the calibrated tensors and the offsets.
+        let path = TestSupport.temporaryDirectory("calibrated-state") + "/state.ftrain"
+        try TrainingStateFile.write(trainer, path: path)
+        #expect(try TrainingStateFile.read(path: path).calibration == calibration)
+    }
+}
