@@ -73,6 +73,23 @@ def newest_clicks(world):
     return n
 
 
+def oracle_pcoc(world):
+    """PCOC of the true probabilities on test.csv (Σ true pCTR / clicks, Σ true pCVR over clicks / conversions,
+    Σ true pCTR·pCVR / conversions): how far the test labels alone put a perfectly calibrated model from 1."""
+    data, truth = open(f"{world}/test.csv"), open(f"{world}/test_truth.csv")
+    header = data.readline().rstrip("\n").split(",")
+    theader = truth.readline().rstrip("\n").split(",")
+    ci, vi = header.index("click"), header.index("conversion")
+    pc, pv = theader.index("true_ctr"), theader.index("true_cvr")
+    ctr = clicks = cvr = ctcvr = conversions = 0.0
+    for line, tline in zip(data, truth):
+        cells, t = line.rstrip("\n").split(","), tline.rstrip("\n").split(",")
+        c, z, tc, tv = float(cells[ci]), float(cells[vi]), float(t[pc]), float(t[pv])
+        ctr += tc; clicks += c; ctcvr += tc * tv; conversions += z
+        if c: cvr += tv
+    return {"ctr_pcoc": ctr / clicks, "cvr_pcoc": cvr / conversions, "ctcvr_pcoc": ctcvr / conversions}
+
+
 def metrics(report):
     def g(task, key):
         return (report.get(task) or {}).get(key)
@@ -100,6 +117,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
     results = {}  # name -> list of dicts
+    oracle = {}  # seed -> PCOC of the true probabilities on the test file
     for seed in args.seeds:
         world = f"{args.out}/seed{seed}"
         cmd = [binary, "simulate", "-o", world, "--seed", str(seed)]
@@ -107,6 +125,7 @@ def main():
         if args.test_rows: cmd += ["--test-rows", str(args.test_rows)]
         print(run(cmd).strip().splitlines()[0], f"(seed {seed})", flush=True)
         newest = newest_clicks(world)
+        oracle[seed] = oracle_pcoc(world)
         for name, losses, _ in rows:
             config = {"losses": losses, "seed": seed}
             with open(f"{world}/{name}.config.json", "w") as f:
@@ -166,11 +185,17 @@ def main():
         gd = statistics.fmean(1 - r["newest_cvr_pcoc"] for r in results["esmm-df"])
         checks.append(f"newest-click pCVR under-estimation (1 − PCOC): delay ignored {gi:.3f}, delayed-feedback term {gd:.3f} "
                       f"({(1 - gd / gi) * 100 if gi > 0 else float('nan'):.0f}% removed)")
+    if "esdc" in results:
+        per_seed = "; ".join(f"seed {seed}: " + ", ".join(f"{k.split('_')[0].upper()} {r[k]:.3f}" for k in ("ctr_pcoc", "cvr_pcoc", "ctcvr_pcoc"))
+                             for seed, r in zip(args.seeds, results["esdc"]))
+        checks.append(f"ESDC PCOC per seed: {per_seed}")
+    checks.append("test-label noise: PCOC of the true probabilities per seed: " + "; ".join(
+        f"seed {seed}: " + ", ".join(f"{k.split('_')[0].upper()} {v:.3f}" for k, v in oracle[seed].items()) for seed in args.seeds))
     lines += [""] + ["- " + c for c in checks]
     text = "\n".join(lines)
     print("\n" + text)
     with open(f"{args.out}/results.json", "w") as f:
-        json.dump(results, f, indent=1)
+        json.dump({"rows": results, "oracle_test_pcoc": oracle}, f, indent=1)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(text + "\n")
