@@ -5,6 +5,7 @@ row (baselines, delay handling, ESDC and its leave-one-out ablations), evaluate 
 mean ± spread (half the max − min range over seeds).
 
 usage: scripts/train_experiments.py [--out DIR] [--seeds 1 2 3] [--train-rows N] [--test-rows N] [--markdown FILE]
+                                   [--rows NAME ...] [--config-json JSON]
 Needs a release build: swift build -c release --scratch-path .build-train --product funnel-train (or set FUNNEL_TRAIN=path).
 """
 import argparse, json, os, statistics, subprocess, sys, time
@@ -108,6 +109,8 @@ def main():
     ap.add_argument("--test-rows", type=int, default=None)
     ap.add_argument("--rows", nargs="+", default=None, help="subset of row names")
     ap.add_argument("--markdown", default=None, help="also write the table here")
+    ap.add_argument("--config-json", default=None,
+                    help='JSON merged into every row\'s configuration, e.g. \'{"calibration": {"method": "none"}}\'')
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binary = os.environ.get("FUNNEL_TRAIN") or os.path.join(root, ".build-train/release/funnel-train")
@@ -128,6 +131,8 @@ def main():
         oracle[seed] = oracle_pcoc(world)
         for name, losses, _ in rows:
             config = {"losses": losses, "seed": seed}
+            for key, value in (json.loads(args.config_json) if args.config_json else {}).items():
+                config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
             with open(f"{world}/{name}.config.json", "w") as f:
                 json.dump(config, f)
             log = run([binary, "train", "--data", f"{world}/train.csv", "--schema", f"{world}/schema.json",

@@ -84,7 +84,8 @@ struct TrainCommand: ParsableCommand {
         for error in summary.firstErrors { print("  skipped: \(error)") }
         if let calibration = summary.calibration {
             print(
-                "calibrated on \(calibration.rows) held-out rows (\(calibration.clicks) clicks, \(calibration.conversions) "
+                "calibrated on \(calibration.rows) \(summary.heldOutRows > 0 ? "held-out" : "training") rows "
+                    + "(\(calibration.clicks) clicks, \(calibration.conversions) "
                     + "conversions): logit offsets CTR \(calibration.ctrOffset), CVR \(calibration.cvrOffset)")
         }
         try TrainingStateFile.write(trainer, path: state)

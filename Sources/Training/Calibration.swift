@@ -5,9 +5,9 @@ import Darwin
 #endif
 import Ranking
 
-/// Post-training calibration (docs/TRAINING.md, "Calibration"): a slice of the training file is held out of
-/// training, and after the epoch one logit offset per task is fitted on it by maximum likelihood, with the
-/// model's own delay handling; each offset is then added to its task's output bias (`tower.<task>.logit.bias`),
+/// Post-training calibration (docs/TRAINING.md, "Calibration"): after the epoch one logit offset per task is
+/// fitted by maximum likelihood, with the model's own delay handling, on a slice of the training file held out of
+/// training (`holdout_fraction` > 0) or on every training row (0); each offset is then added to its task's output bias (`tower.<task>.logit.bias`),
 /// so the exported checkpoint — same format, same serving kernel — computes the calibrated function.
 ///
 ///   CTR: b_c = argmin Σ_held-out BCE(y, σ(s_c + b)), i.e. Σ σ(s_c + b_c) = Σ y;
@@ -25,7 +25,9 @@ public struct CalibrationConfiguration: Codable, Sendable, Equatable {
 
     public var method: Method
     /// Share of the training rows held out of training for the fit (whole requests when the schema has a
-    /// request id; ignored when `method` is none).
+    /// request id; ignored when `method` is none). 0: no row is held out and the offsets are fitted on every
+    /// training row after the epoch — a full-batch fit of the two output biases, which the one-epoch stochastic
+    /// run leaves short of their optimum (docs/TRAINING.md, "Calibration").
     public var holdoutFraction: Double
 
     public init(method: Method = .none, holdoutFraction: Double = 0.1) {
@@ -33,7 +35,7 @@ public struct CalibrationConfiguration: Codable, Sendable, Equatable {
         self.holdoutFraction = holdoutFraction
     }
 
-    public var isEnabled: Bool { method != .none && holdoutFraction > 0 }
+    public var isEnabled: Bool { method != .none }
 
     private enum CodingKeys: String, CodingKey {
         case method
@@ -47,10 +49,11 @@ public struct CalibrationConfiguration: Codable, Sendable, Equatable {
         holdoutFraction = try c.decodeIfPresent(Double.self, forKey: .holdoutFraction) ?? defaults.holdoutFraction
     }
 
-    /// Whether row `row` of a chunk (`ordinal` = its position among the file's good rows) is held out: a
-    /// seeded hash of its request id (so a request's candidates stay together), or of the ordinal without ids.
+    /// Whether row `row` of a chunk (`ordinal` = its position among the file's good rows) is held out of
+    /// training: a seeded hash of its request id (so a request's candidates stay together), or of the ordinal
+    /// without ids.
     func isHeldOut(_ data: EncodedRows, row: Int, ordinal: Int, seed: UInt64) -> Bool {
-        guard isEnabled else { return false }
+        guard isEnabled, holdoutFraction > 0 else { return false }
         let key = data.requestKey[row] != 0 ? data.requestKey[row] : UInt64(ordinal) &* 0x9E37_79B9_7F4A_7C15 &+ 1
         var mix = SplitMix64(seed: key ^ (seed &* 0xBF58_476D_1CE4_E5B9))
         return mix.nextUnit() < holdoutFraction
@@ -62,7 +65,7 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
     /// Logit offsets added to the CTR and CVR output biases.
     public var ctrOffset: Double
     public var cvrOffset: Double
-    /// Held-out rows, clicks and observed conversions the fit used.
+    /// Rows (held out, or all training rows with `holdout_fraction` 0), clicks and observed conversions the fit used.
     public var rows: Int
     public var clicks: Int
     public var conversions: Int

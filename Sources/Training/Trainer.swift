@@ -139,7 +139,7 @@ public final class Trainer {
             var ordinal = 0
             while try reader.read(into: data) {
                 var order = Array(0..<data.count)
-                if calibration.isEnabled {
+                if calibration.isEnabled, calibration.holdoutFraction > 0 {
                     order.removeAll { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
                     summary.heldOutRows += data.count - order.count
                 }
@@ -180,8 +180,9 @@ public final class Trainer {
         return summary
     }
 
-    /// Fits the per-task logit offsets on the held-out rows of `file` with the trained model and adds them to
-    /// the output biases of the networks that serve p_c and p_v (`Calibration.swift`).
+    /// Fits the per-task logit offsets on the held-out rows of `file` (every row with `holdout_fraction` 0) with
+    /// the trained model and adds them to the output biases of the networks that serve p_c and p_v
+    /// (`Calibration.swift`).
     func calibrate(file: String, policy: BadRowPolicy) throws -> CalibrationResult {
         let calibration = configuration.calibration
         let delay = configuration.losses.delay
@@ -192,7 +193,10 @@ public final class Trainer {
         var ctrLogits: [Double] = [], clickLabels: [Double] = [], clickRows: [OffsetFit.ClickRow] = []
         var conversions = 0, ordinal = 0
         while try reader.read(into: data) {
-            let held = (0..<data.count).filter { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
+            let held =
+                calibration.holdoutFraction > 0
+                ? (0..<data.count).filter { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
+                : Array(0..<data.count)
             ordinal += data.count
             var start = 0
             while start < held.count {

@@ -86,4 +86,40 @@ struct CalibrationTests {
         try TrainingStateFile.write(trainer, path: path)
         #expect(try TrainingStateFile.read(path: path).calibration == calibration)
     }
+
+    /// `holdout_fraction` 0: every row is trained on, and the offsets are fitted on all of them afterwards.
+    @Test func inSampleCalibrationUsesEveryTrainingRow() throws {
+        var configuration = TestSupport.smallConfiguration(.naive, delay: .model, batchSize: 64)  // one batch = the file
+        configuration.shuffleWindow = 64
+        configuration.calibration = CalibrationConfiguration(method: .offset, holdoutFraction: 0)
+        let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
+        let file = NetworkGradientTests.makeFile()
+        let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)
+        let summary = try trainer.train(file: file)
+        let calibration = try #require(summary.calibration)
+        #expect(summary.heldOutRows == 0 && trainer.rowsSeen == data.count && calibration.rows == data.count)
+        let clicked = (0..<data.count).filter { data.click[$0] == 1 }
+        #expect(calibration.clicks == clicked.count)
+        var ctr = [Float](repeating: 0, count: data.count), cvr = ctr
+        trainer.predictor.predict(data, rows: Array(0..<data.count), ctr: &ctr, cvr: &cvr)
+        let clicks = Double(clicked.count)
+        #expect(abs(ctr.reduce(0.0) { $0 + Double($1) } - clicks) < 1e-3)
+        // `naive`: the CVR offset went into the CVR network, whose p_v the predictor serves; the fit's condition
+        // (∂/∂b of the click-space likelihood = 0) holds for the calibrated p_v with the network's own F(e).
+        let cvrNetwork = try #require(trainer.cvrNetwork)
+        cvrNetwork.forward(data, rows: clicked)
+        let buckets = TestSupport.schema.delay
+        let rows = clicked.enumerated().map { r, row in
+            let elapsed = Double(data.elapsedHours[row])
+            var visible = 1.0
+            if data.conversion[row] == 0, elapsed < buckets.attributionWindowHours, let hazards = cvrNetwork.delayLogits {
+                let (full, fraction) = buckets.elapsedBuckets(elapsed)
+                visible = DelayHazards.visible(
+                    UnsafePointer(hazards + r * buckets.count), count: buckets.count, full: full, fraction: fraction, scale: 0, gradient: nil)
+            }
+            return OffsetFit.ClickRow(
+                logit: Double(cvrNetwork.logits(.cvr)[r]), converted: data.conversion[row] == 1, elapsedHours: elapsed, visible: visible)
+        }
+        #expect(abs(OffsetFit.cvr(rows, offset: 0, delay: .model, buckets: buckets).derivative) < 1e-3)
+    }
 }
