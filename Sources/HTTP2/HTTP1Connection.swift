@@ -25,7 +25,10 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
         }
     }
 
-    unowned let connection: Connection
+    /// Strong: an answer delivered after the connection closed (a batch finishing for a client that left) may run
+    /// on the queue after the server dropped the connection, and must still find it (found by FuzzHTTP1: an
+    /// `unowned` reference trapped there). The cycle with `Connection.driver` is broken by `Connection.close()`.
+    let connection: Connection
     private var parser: HTTP1Parser
     private var slots: [Slot] = []
     private var nextSequence: UInt64 = 0
