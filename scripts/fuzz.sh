@@ -34,17 +34,21 @@ for target in "${TARGETS[@]}"; do
     log=$SCRATCH/logs/$target.log
     mkdir -p "$work" "$fails" "$(dirname "$log")"
     echo "== $target: ${SECONDS_PER_TARGET}s x $JOBS job(s)"
+    # libFuzzer's -jobs writes fuzz-<n>.log into the working directory: one directory per target, so parallel
+    # runs of different targets never share them.
+    jobdir=$SCRATCH/jobs/$target
+    rm -rf "$jobdir" && mkdir -p "$jobdir"
     set +e
     # detect_leaks=0: Swift runtime metadata and Dispatch's per-queue caches look like leaks to LSan at exit.
     # No malloc fill, short allocation stacks, a smaller quarantine: 1.5x the executions per second on FuzzHTTP2
     # (measured), and fills never find bugs ASan reports (it does not track uninitialised reads).
-    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_malloc_fill_size=0:malloc_context_size=4:quarantine_size_mb=16 \
+    (cd "$jobdir" && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_malloc_fill_size=0:malloc_context_size=4:quarantine_size_mb=16 \
         "$BIN/$target" -max_total_time="$SECONDS_PER_TARGET" -runs="$RUNS" -timeout=10 -rss_limit_mb=3072 -max_len=32768 \
         -print_final_stats=1 -artifact_prefix="$fails/" $([ "$JOBS" -gt 1 ] && echo "-jobs=$JOBS -workers=$JOBS") \
-        "$work" "$ROOT/Tests/Fuzz/Corpus/$target" >"$log" 2>&1
+        "$work" "$ROOT/Tests/Fuzz/Corpus/$target" >"$log" 2>&1)
     rc=$?
     set -e
-    if [ "$JOBS" -gt 1 ]; then cat fuzz-[0-9]*.log >>"$log" 2>/dev/null || true; rm -f fuzz-[0-9]*.log; fi
+    if [ "$JOBS" -gt 1 ]; then cat "$jobdir"/fuzz-[0-9]*.log >>"$log" 2>/dev/null || true; fi
     runs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
     speed=$(grep -h 'stat::average_exec_per_sec' "$log" | awk '{s+=$2} END {print s+0}')
     cov=$(grep -ho 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
