@@ -108,7 +108,9 @@ def main():
                           "expert_layers": [64, 32], "tower_layers": [16]},
               "losses": {"model": "esmm", "delay": "ignore"}, "batch_size": 1024, "seed": 1,
               # torch-rechub's optimizer: Adam at a constant 1e-3 (funnel-train's default is a cosine decay from 3e-3).
-              "optimizer": {"learning_rate": 0.001, "learning_rate_schedule": "constant"}}
+              "optimizer": {"learning_rate": 0.001, "learning_rate_schedule": "constant"},
+              # The training loop only, as for torch (the default post-training calibration pass is left out).
+              "calibration": {"method": "none"}}
     with open(f"{args.out}/config.json", "w") as f:
         json.dump(config, f)
     out = subprocess.run([binary, "train", "--data", csv, "--schema", f"{args.out}/schema.json", "--config",

@@ -86,7 +86,8 @@ struct TrainCommand: ParsableCommand {
             print(
                 "calibrated on \(calibration.rows) \(summary.heldOutRows > 0 ? "held-out" : "training") rows "
                     + "(\(calibration.clicks) clicks, \(calibration.conversions) "
-                    + "conversions): logit offsets CTR \(calibration.ctrOffset), CVR \(calibration.cvrOffset)")
+                    + "conversions) in \(Double(Int(summary.calibrationSeconds * 10)) / 10) s: logit offsets CTR "
+                    + "\(calibration.ctrOffset), CVR \(calibration.cvrOffset)")
         }
         try TrainingStateFile.write(trainer, path: state)
         print("wrote training state \(state)")

@@ -12,4 +12,6 @@ public struct TrainingSummary: Sendable {
     public var calibration: CalibrationResult?
     /// Rows held out of training for it.
     public var heldOutRows = 0
+    /// Wall time of the calibration pass (not in `seconds` and `rowsPerSecond`).
+    public var calibrationSeconds = 0.0
 }
