@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Ranking
 
 /// Post-training calibration (docs/TRAINING.md, "Calibration"): after the epoch one logit offset per task is
