@@ -48,7 +48,7 @@ for target in "${TARGETS[@]}"; do
         "$work" "$ROOT/Tests/Fuzz/Corpus/$target" >"$log" 2>&1)
     rc=$?
     set -e
-    if [ "$JOBS" -gt 1 ]; then cat "$jobdir"/fuzz-[0-9]*.log >>"$log" 2>/dev/null || true; fi
+    # With -jobs the parent copies each job's log into its own output when the job exits: $log has them all.
     runs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
     speed=$(grep -h 'stat::average_exec_per_sec' "$log" | awk '{s+=$2} END {print s+0}')
     cov=$(grep -ho 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
