@@ -7,6 +7,57 @@ import Logging
 /// Entry points for the fuzz targets in `Tests/Fuzz` and their regression replays (no `@testable` needed, so
 /// release + sanitizer builds can call them). Not part of the serving API: nothing in the daemon calls these.
 public enum HTTP2FuzzHooks {
+    /// The FuzzHTTP1 input: byte 0 picks a read size, the rest is what a client sent. The bytes go through the
+    /// parser alone in pieces of that size, then (in reads of at least 512 bytes: each costs queue hops) into a
+    /// server `Connection` with an echo handler.
+    public static func runHTTP1Input(_ input: [UInt8]) {
+        guard let selector = input.first else { return }
+        let bytes = Array(input.dropFirst())
+        let chunk = [Int.max, 1, 2, 3, 7, 16, 100, 1000][Int(selector) % 8]
+        _ = parseHTTP1(bytes, chunkSize: chunk, maxHeaderBytes: 2048, maxBodyBytes: 4096)
+        _ = feedConnection(pieces(bytes, max(chunk, 512)), handler: EchoHandler(), configuration: fuzzConfiguration)
+    }
+
+    /// The FuzzHTTP2 input: byte 0 picks a read size, the rest follows the client preface (so every input reaches
+    /// nghttp2 and our callbacks). Returns the bytes the server wrote.
+    @discardableResult
+    public static func runHTTP2Input(_ input: [UInt8]) -> Int {
+        guard let selector = input.first else { return 0 }
+        let bytes = Connection.http2Preface + input.dropFirst()
+        let chunk = [Int.max, 9, 64, 1000][Int(selector) % 4]
+        return feedConnection(pieces(bytes, chunk), handler: EchoHandler(), configuration: fuzzConfiguration)
+    }
+
+    /// Small limits, so the fuzzer reaches them.
+    private static let fuzzConfiguration: HTTPServerConfiguration = {
+        var configuration = HTTPServerConfiguration()
+        configuration.maxHeaderListBytes = 2048
+        configuration.maxRequestBodyBytes = 4096
+        configuration.maxInflatedBodyBytes = 16384
+        configuration.maxConcurrentStreams = 8
+        configuration.gzipMinimumBytes = 64
+        configuration.http2.maxInvalidFrames = 8
+        configuration.http2.initialStreamWindowBytes = 8192
+        return configuration
+    }()
+
+    /// Answers inline with the request body echoed (so responses have DATA, flow control, trailers), 204 for HEAD.
+    private struct EchoHandler: HTTPHandler {
+        func handle(
+            _ request: HTTPRequest, cancellation: RequestCancellation, respond: @escaping @Sendable (HTTPResponse) -> Void
+        ) {
+            respond(
+                HTTPResponse(
+                    status: request.method == "HEAD" ? 204 : 200, headers: [("x-path", request.path)], body: request.body))
+        }
+    }
+
+    private static func pieces(_ bytes: [UInt8], _ size: Int) -> [[UInt8]] {
+        stride(from: 0, to: bytes.count, by: max(1, min(size, bytes.count))).map {
+            Array(bytes[$0..<min($0 &+ size, bytes.count)])
+        }
+    }
+
     /// Runs the sans-I/O HTTP/1.1 parser over `bytes`, appended in pieces of `chunkSize` bytes, until it needs
     /// more input or fails. Traps (`precondition`) if the parser breaks its own contract: an event after
     /// `.error`, or more events than could possibly be produced from the input. Returns the number of events.

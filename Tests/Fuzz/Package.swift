@@ -7,10 +7,11 @@
 //
 //   swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address \
 //       -Xswiftc -parse-as-library -Xswiftc -DFUZZING                      # fuzzers (libFuzzer drivers)
-//   swift build -c release --scratch-path .build-replay                   # replayers: `<target> FILE…`
+//   swift build -c release --scratch-path .build-replay -Xswiftc -parse-as-library   # replayers: `<target> FILE…`
 //
 // Each target is one file that exports `LLVMFuzzerTestOneInput` and `<Target>_main` with @_cdecl (SwiftPM links
-// executables with `--defsym main=<Target>_main`); without -DFUZZING `<Target>_main` replays files instead.
+// executables with `--defsym main=<Target>_main`; -parse-as-library keeps Swift from emitting a main of its own);
+// `<Target>_main` calls FuzzSupport's `fuzzerMain`, which replays files instead without -DFUZZING.
 import PackageDescription
 
 // The root package's language settings for the library targets (warnings-as-errors is left to the root build).
@@ -24,7 +25,6 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
@@ -41,12 +41,12 @@ let package = Package(
             name: "Scoring",
             dependencies: [
                 "HTTP2", "Ranking", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ], swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzScoreRequest", dependencies: ["Scoring", "Ranking"]),
-        .executableTarget(name: "FuzzCheckpoint", dependencies: ["Ranking"]),
-        .executableTarget(name: "FuzzHTTP1", dependencies: ["HTTP2"]),
-        .executableTarget(name: "FuzzHTTP2", dependencies: ["HTTP2"]),
+        .target(name: "FuzzSupport"),  // libFuzzer's driver, or a replayer without -DFUZZING
+        .executableTarget(name: "FuzzScoreRequest", dependencies: ["FuzzSupport", "Scoring", "Ranking"]),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzSupport", "Ranking"]),
+        .executableTarget(name: "FuzzHTTP1", dependencies: ["FuzzSupport", "HTTP2"]),
+        .executableTarget(name: "FuzzHTTP2", dependencies: ["FuzzSupport", "HTTP2"]),
     ]
 )
