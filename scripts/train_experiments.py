@@ -25,6 +25,7 @@ ROWS = [
     ("esdc-no-twin", {"model": "esdc", "delay": "model", "twin_weight": 0}, "− twin consistency term"),
     ("esdc-no-purchase-weight", {"model": "esdc", "delay": "model", "purchase_weight": 0}, "− purchase-weighted CTR"),
     ("esdc-no-cvr-kd", {"model": "esdc", "delay": "model", "distillation_weight": 0}, "− CVR distillation (λ = 0)"),
+    ("esdc-kd-all-rows", {"model": "esdc", "delay": "model", "distillation_space": "all"}, "CVR distillation on every impression (§10.6 as proposed)"),
     ("esdc-no-ctr-kd", {"model": "esdc", "delay": "model", "ctr_distillation_weight": 0}, "− CTR distillation"),
     ("esdc-no-delay", {"model": "esdc", "delay": "ignore"}, "− delayed feedback (delay ignored)"),
 ]

@@ -2,6 +2,8 @@ import ArgumentParser
 import Ranking
 import Training
 
+extension TeacherPredictor.Output: ExpressibleByArgument {}
+
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
@@ -15,6 +17,14 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Training state to evaluate the trainer's student.")
     var state: String?
+
+    @Option(
+        help: """
+            With --state of an ESDC model, evaluate its teacher instead of the student. soft-labels: p_v uses the \
+            privileged features on clicked rows (what the student is distilled towards); base: the teacher's \
+            serving-feature base CVR on every row.
+            """)
+    var teacher: TeacherPredictor.Output?
 
     @Option(help: "Schema JSON of the CSV (default: the training state's).")
     var schema: String?
@@ -36,8 +46,17 @@ struct EvaluateCommand: ParsableCommand {
         var schema: TrainingSchema?
         if let state {
             let trainer = try TrainingStateFile.read(path: state)
-            predictor = trainer.predictor
+            if let teacher {
+                guard let teacherPredictor = trainer.teacherPredictor(teacher) else {
+                    throw ValidationError("--teacher: the training state is not an ESDC model")
+                }
+                predictor = teacherPredictor
+            } else {
+                predictor = trainer.predictor
+            }
             schema = trainer.schema
+        } else if teacher != nil {
+            throw ValidationError("--teacher needs --state")
         } else if let checkpoint {
             predictor = ServingPredictor(checkpoint: try Checkpoint(contentsOfFile: checkpoint))
         } else {

@@ -24,8 +24,12 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Items in the world.")
     var items = SimulationConfiguration().items
 
+    @Option(help: "Added to every purchase logit; negative makes conversions sparser (0: ≈ 12% of clicks convert).")
+    var conversionLogitShift = SimulationConfiguration().conversionLogitShift
+
     func run() throws {
-        let configuration = SimulationConfiguration(trainRows: trainRows, testRows: testRows, seed: seed, users: users, items: items)
+        let configuration = SimulationConfiguration(
+            trainRows: trainRows, testRows: testRows, seed: seed, users: users, items: items, conversionLogitShift: conversionLogitShift)
         let (train, test) = try WorldSimulator(configuration: configuration).writeFiles(directory: output)
         for (name, s) in [("train", train), ("test", test)] {
             print(

@@ -9,8 +9,11 @@ import Ranking
 ///   CVR: b_v = argmin Σ_held-out clicks ℓ(s_v + b), ℓ = `ClickSpaceLikelihood` under the run's `--delay`
 ///        (ignore: BCE on the observed label; mature-only: clicks whose window elapsed; model: the DFM
 ///        likelihood −log(1 − σ(s + b)·F(e)) for unconverted clicks whose window is open, F from the model's
-///        own delay tower, or the teacher's for the ESDC student).
-/// CTCVR = p_c·p_v then follows. A monotone shift per task: AUCs of CTR and CVR are unchanged.
+///        own delay tower, or the teacher's for the ESDC student);
+///        for models trained with an entire-space term (ESMM, ESCM², ESDC) plus Σ_held-out rows of the CTCVR
+///        likelihood of σ(s_c + b_c)·σ(s_v + b) with the same delay handling: p_v is checked on the clicks and
+///        p_c·p_v on every impression, and fitting one level to both splits the gap between them.
+/// A monotone shift per task: AUCs of CTR and CVR are unchanged.
 public struct CalibrationConfiguration: Codable, Sendable, Equatable {
     public enum Method: String, Codable, Sendable, CaseIterable {
         case none
@@ -90,6 +93,28 @@ enum OffsetFit {
         for (s, y) in zip(logits, labels) {
             loss += BinaryCrossEntropy.loss(logit: s + b, target: y)
             derivative += BinaryCrossEntropy.gradient(logit: s + b, target: y)
+        }
+        return (loss, derivative)
+    }
+
+    /// One row of the entire-space CTCVR term for the CVR fit.
+    struct EntireSpaceRow {
+        var ctrLogit: Double
+        var cvrLogit: Double
+        var converted: Bool
+        /// F(e) of an unconverted row whose window is open (1 otherwise or without a delay model).
+        var visible: Double
+    }
+
+    /// Σ −log P(observed y·z | p_c·σ(s_v + b), F) over the rows (`ProductLikelihood`, p_c from the calibrated CTR
+    /// logit s_c + `ctrOffset`) and its derivative in b.
+    static func entireSpace(_ rows: [EntireSpaceRow], ctrOffset: Double, offset b: Double) -> (loss: Double, derivative: Double) {
+        var loss = 0.0, derivative = 0.0
+        for row in rows {
+            let term = ProductLikelihood.evaluate(
+                logitCTR: row.ctrLogit + ctrOffset, logitCVR: row.cvrLogit + b, target: row.converted ? 1 : 0, visible: row.visible)
+            loss += term.loss
+            derivative += term.dLogitCVR
         }
         return (loss, derivative)
     }

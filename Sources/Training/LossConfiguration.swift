@@ -18,6 +18,19 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         /// PLE teacher with privileged features, twin dropout CVR, delay tower and IPS; student distilled
         /// from it with purchase-weighted CTR (§10).
         case esdc
+
+        /// Whether p_c·p_v is trained over all impressions (the CTCVR term).
+        public var hasEntireSpaceTerm: Bool { self == .esmm || self == .escm2IPS || self == .esdc }
+    }
+
+    /// Which rows the student's CVR is distilled on.
+    public enum DistillationSpace: String, Codable, Sendable, CaseIterable {
+        /// Every impression: q = σ(s_g + r) on clicks, the teacher's base σ(s_g) elsewhere (§10.6 as proposed).
+        case all
+        /// Clicked rows only, where q carries the privileged post-click features (PFD's setting; the default).
+        /// Off the clicks the teacher sees the student's own features, and its base CVR there was no better
+        /// than the student's and ran 11–32% high (docs/TRAINING.md).
+        case clicks
     }
 
     /// What an unconverted click whose attribution window has not elapsed means.
@@ -41,6 +54,8 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
     /// ESDC: distillation weight λ of the student's CVR (PFD default 0.5) and of its CTR.
     public var distillationWeight: Double
     public var ctrDistillationWeight: Double
+    /// ESDC: the rows the CVR distillation term covers.
+    public var distillationSpace: DistillationSpace
     /// ESDC: steps with distillation weights 0 at the start (max with 10% of the run's steps).
     public var warmUpSteps: Int
     /// ESDC: α of the purchase-weighted student CTR loss (1 + α z).
@@ -57,6 +72,7 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
     public init(
         model: Model = .esmm, delay: DelayHandling = .ignore, ctcvrWeight: Double = 1, ipsWeight: Double = 0.5,
         ipsClip: Double = 20, distillationWeight: Double = 0.5, ctrDistillationWeight: Double = 0.25,
+        distillationSpace: DistillationSpace = .clicks,
         warmUpSteps: Int = 1000, purchaseWeight: Double = 1, twinWeight: Double = 0.5, baseClickWeight: Double = 0.25,
         dropout: Double = 0.2, uncertaintyWeighting: Bool = true, privilegedFeatures: Bool = true
     ) {
@@ -67,6 +83,7 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         self.ipsClip = ipsClip
         self.distillationWeight = distillationWeight
         self.ctrDistillationWeight = ctrDistillationWeight
+        self.distillationSpace = distillationSpace
         self.warmUpSteps = warmUpSteps
         self.purchaseWeight = purchaseWeight
         self.twinWeight = twinWeight
@@ -83,6 +100,7 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         case ipsClip = "ips_clip"
         case distillationWeight = "distillation_weight"
         case ctrDistillationWeight = "ctr_distillation_weight"
+        case distillationSpace = "distillation_space"
         case warmUpSteps = "warm_up_steps"
         case purchaseWeight = "purchase_weight"
         case twinWeight = "twin_weight"
@@ -101,6 +119,7 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         ipsClip = try c.decodeIfPresent(Double.self, forKey: .ipsClip) ?? defaults.ipsClip
         distillationWeight = try c.decodeIfPresent(Double.self, forKey: .distillationWeight) ?? defaults.distillationWeight
         ctrDistillationWeight = try c.decodeIfPresent(Double.self, forKey: .ctrDistillationWeight) ?? defaults.ctrDistillationWeight
+        distillationSpace = try c.decodeIfPresent(DistillationSpace.self, forKey: .distillationSpace) ?? defaults.distillationSpace
         warmUpSteps = try c.decodeIfPresent(Int.self, forKey: .warmUpSteps) ?? defaults.warmUpSteps
         purchaseWeight = try c.decodeIfPresent(Double.self, forKey: .purchaseWeight) ?? defaults.purchaseWeight
         twinWeight = try c.decodeIfPresent(Double.self, forKey: .twinWeight) ?? defaults.twinWeight

@@ -79,11 +79,13 @@ struct StudentObjective {
         }
 
         if let teacher {
-            // KD-CVR: λ Σ w BCE(q, p_v) / Σ w over all rows; KD-CTR: λ_ctr mean BCE(q_ctr, p_c).
-            let total = teacher.weight.reduce(0, +)
+            // KD-CVR: λ Σ w BCE(q, p_v) / Σ w over the distilled rows (all, or the clicks); KD-CTR: λ_ctr mean
+            // BCE(q_ctr, p_c).
+            let distilled = configuration.distillationSpace == .all ? Array(batch.indices) : batch.indices.filter { data.click[batch[$0]] == 1 }
+            let total = distilled.reduce(0.0) { $0 + teacher.weight[$1] }
             var cvrLoss = 0.0, ctrLoss = 0.0
             if teacher.distillationWeight > 0, total > 0 {
-                for r in batch.indices {
+                for r in distilled {
                     let w = teacher.distillationWeight * teacher.weight[r] / total
                     cvrLoss += w * BinaryCrossEntropy.loss(logit: Double(sv[r]), target: teacher.cvr[r])
                     dv[r] += Float(w * BinaryCrossEntropy.gradient(logit: Double(sv[r]), target: teacher.cvr[r]))

@@ -68,6 +68,11 @@ public final class Trainer {
         return StudentPredictor(network: student)
     }
 
+    /// The ESDC teacher as a predictor (nil for every other model).
+    public func teacherPredictor(_ output: TeacherPredictor.Output) -> (any ConversionPredictor)? {
+        teacher.map { TeacherPredictor(teacher: $0, output: output) }
+    }
+
     /// Whether the trained model is one serving checkpoint (every model but `naive`'s two networks).
     public var isExportable: Bool { cvrNetwork == nil }
 
@@ -191,9 +196,11 @@ public final class Trainer {
         let delay = configuration.losses.delay
         let window = schema.delay.attributionWindowHours
         let cvrSource = cvrNetwork ?? student
+        let entireSpace = configuration.losses.model.hasEntireSpaceTerm
         let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
         let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
         var ctrLogits: [Double] = [], clickLabels: [Double] = [], clickRows: [OffsetFit.ClickRow] = []
+        var entireSpaceRows: [OffsetFit.EntireSpaceRow] = []
         var conversions = 0, ordinal = 0
         while try reader.read(into: data) {
             let held =
@@ -206,18 +213,20 @@ public final class Trainer {
                 let batch = Array(held[start..<min(start + configuration.batchSize, held.count)])
                 start += batch.count
                 student.forward(data, rows: batch)
+                let firstLogit = ctrLogits.count
                 for (r, row) in batch.enumerated() {
                     ctrLogits.append(Double(student.logits(.ctr)[r]))
                     clickLabels.append(Double(data.click[row]))
                 }
-                let clicked = batch.filter { data.click[$0] == 1 }
-                guard !clicked.isEmpty else { continue }
-                cvrSource.forward(data, rows: clicked)
+                // p_v is needed on the clicks, and on every row for a model with an entire-space term.
+                let scored = entireSpace ? batch : batch.filter { data.click[$0] == 1 }
+                guard !scored.isEmpty else { continue }
+                if cvrSource !== student || scored.count != batch.count { cvrSource.forward(data, rows: scored) }
                 var visible: [Double]?
                 if delay == .model {
                     if let hazards = cvrSource.delayLogits {
                         let buckets = schema.delay.count
-                        visible = clicked.enumerated().map { r, row in
+                        visible = scored.enumerated().map { r, row in
                             let elapsed = Double(data.elapsedHours[row])
                             guard data.conversion[row] == 0, elapsed < window else { return 1 }
                             let (full, fraction) = schema.delay.elapsedBuckets(elapsed)
@@ -226,25 +235,50 @@ public final class Trainer {
                                 gradient: nil)
                         }
                     } else if let teacher {
-                        teacher.forward(data, rows: clicked, training: false)
-                        visible = teacher.visibleFractions(data, rows: clicked)
+                        teacher.forward(data, rows: scored, training: false)
+                        visible = teacher.visibleFractions(data, rows: scored)
                     }
                 }
-                for (r, row) in clicked.enumerated() {
+                for (r, row) in scored.enumerated() {
+                    let cvrLogit = Double(cvrSource.logits(.cvr)[r])
+                    if entireSpace, let entry = entireSpaceRow(
+                        data, row: row, ctrLogit: ctrLogits[firstLogit + r], cvrLogit: cvrLogit, visible: visible?[r])
+                    {
+                        entireSpaceRows.append(entry)
+                    }
+                    guard data.click[row] == 1 else { continue }
                     clickRows.append(
                         OffsetFit.ClickRow(
-                            logit: Double(cvrSource.logits(.cvr)[r]), converted: data.conversion[row] == 1,
+                            logit: cvrLogit, converted: data.conversion[row] == 1,
                             elapsedHours: Double(data.elapsedHours[row]), visible: visible?[r] ?? 1))
                     conversions += data.conversion[row] == 1 ? 1 : 0
                 }
             }
         }
         let ctrOffset = OffsetFit.minimise { OffsetFit.ctr(logits: ctrLogits, labels: clickLabels, offset: $0) } ?? 0
-        let cvrOffset = OffsetFit.minimise { OffsetFit.cvr(clickRows, offset: $0, delay: delay, buckets: self.schema.delay) } ?? 0
+        let cvrOffset =
+            OffsetFit.minimise { b in
+                let clickSpace = OffsetFit.cvr(clickRows, offset: b, delay: delay, buckets: self.schema.delay)
+                let product = OffsetFit.entireSpace(entireSpaceRows, ctrOffset: ctrOffset, offset: b)
+                return (clickSpace.loss + product.loss, clickSpace.derivative + product.derivative)
+            } ?? 0
         Self.addToOutputBias(student, .ctr, ctrOffset)
         Self.addToOutputBias(cvrSource, .cvr, cvrOffset)
         return CalibrationResult(
             ctrOffset: ctrOffset, cvrOffset: cvrOffset, rows: ctrLogits.count, clicks: clickRows.count, conversions: conversions)
+    }
+
+    /// Row `row`'s entry in the entire-space CTCVR fit, with the delay handling of `StudentObjective.entireSpaceTerm`:
+    /// nil when that term leaves the row out (mature-only: window open; an immature unconverted click with no F(e)).
+    func entireSpaceRow(_ data: EncodedRows, row: Int, ctrLogit: Double, cvrLogit: Double, visible: Double?) -> OffsetFit.EntireSpaceRow? {
+        let delay = configuration.losses.delay, window = schema.delay.attributionWindowHours
+        let converted = data.conversion[row] == 1, clicked = data.click[row] == 1
+        if delay == .matureOnly, !data.windowElapsed(row, window: window) { return nil }
+        var fraction = 1.0
+        if !converted, delay == .model, Double(data.elapsedHours[row]) < window {
+            if let visible { fraction = visible } else if clicked { return nil }
+        }
+        return OffsetFit.EntireSpaceRow(ctrLogit: ctrLogit, cvrLogit: cvrLogit, converted: converted, visible: fraction)
     }
 
     /// Shifts task `task`'s logit by `offset` in every later forward pass (and in the exported checkpoint).

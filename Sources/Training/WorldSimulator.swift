@@ -10,7 +10,8 @@ import Ranking
 /// What makes it hard, on purpose:
 /// - *Selection bias*: an item's hidden "clickbait" trait κ raises its click logit (+0.8κ) and lowers its
 ///   purchase logit (−0.9κ), so the clicked population over-represents items that rarely sell.
-/// - *Sparse conversions*: ≈ 4% of impressions are clicked and ≈ 8% of clicks convert.
+/// - *Sparse conversions*: ≈ 4% of impressions are clicked and ≈ 12% of clicks convert (fewer with a negative
+///   `conversionLogitShift`).
 /// - *Delays*: each category has its own log-normal click → purchase delay (medians 0.5 h … 60 h, σ = 1),
 ///   capped by the 7-day window; training labels are read at the end of the training days, so late
 ///   conversions of recent clicks are not yet visible (censored).
@@ -176,7 +177,7 @@ public struct WorldSimulator {
                 let favourite = user.favourites.contains(item.category) ? 1.0 : 0.0
                 let ctrLogit = -3.4 + 0.6 * affinity + 0.8 * item.clickbait - 0.1 * Double(position) + 0.3 * user.activity
                     + 0.2 * (device == 1 ? 1 : 0) + 0.4 * favourite
-                let cvrLogit = -2.4 + 0.7 * item.quality - 0.9 * item.clickbait + 0.5 * affinity
+                let cvrLogit = -2.4 + configuration.conversionLogitShift + 0.7 * item.quality - 0.9 * item.clickbait + 0.5 * affinity
                     - 0.6 * user.priceSensitivity * log(item.price / category.medianPrice) + 0.5 * favourite
                 let pCTR = LogisticMath.sigmoid(ctrLogit), pCVR = LogisticMath.sigmoid(cvrLogit)
                 let clickDraw = random.nextUnit() < pCTR
@@ -233,7 +234,7 @@ public struct WorldSimulator {
 
     /// Writes train.csv, train_truth.csv, test.csv, test_truth.csv and schema.json into `directory`.
     public func writeFiles(directory: String) throws -> (train: Summary, test: Summary) {
-        mkdir(directory, 0o755)
+        try CheckpointExporter.makeDirectories(directory)
         let trainEnd = Double(configuration.trainDays) * 24
         let testEnd = trainEnd + Double(configuration.testDays) * 24
         let train = try write(

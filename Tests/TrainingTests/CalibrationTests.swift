@@ -37,6 +37,28 @@ struct CalibrationTests {
         if delay != .model { #expect(abs(fitted - 0.4) < 0.35, "\(delay): \(fitted)") }
     }
 
+    /// The entire-space CTCVR term of the CVR fit: its derivative against central differences, and a fit that
+    /// recovers about the shift the conversions were drawn with.
+    @Test func entireSpaceOffsetDerivativeAndFit() throws {
+        var random = SplitMix64(seed: 12)
+        let rows = (0..<4000).map { _ in
+            let ctr = random.uniform(-4, -1), cvr = random.uniform(-3, 0)
+            let converted = random.nextUnit() < LogisticMath.sigmoid(ctr) * LogisticMath.sigmoid(cvr + 0.5)
+            let open = !converted && random.nextUnit() < 0.3
+            return OffsetFit.EntireSpaceRow(ctrLogit: ctr, cvrLogit: cvr, converted: converted, visible: open ? random.uniform(0.2, 0.9) : 1)
+        }
+        func f(_ b: Double) -> (loss: Double, derivative: Double) { OffsetFit.entireSpace(rows, ctrOffset: 0.1, offset: b) }
+        let h = 1e-5
+        for b in [-1.0, 0.0, 0.6] {
+            let numeric = (f(b + h).loss - f(b - h).loss) / (2 * h)
+            #expect(abs(numeric - f(b).derivative) < 1e-5 * max(1, abs(numeric)), "at \(b): \(numeric) vs \(f(b).derivative)")
+        }
+        let fitted = try #require(OffsetFit.minimise(f))
+        #expect(abs(f(fitted).derivative) < 1e-6)
+        // Drawn 0.5 too low on s_v (and 0.1 too high on s_c, which the fixed CTR offset adds): about 0.4.
+        #expect(abs(fitted - 0.4) < 0.35, "\(fitted)")
+    }
+
     @Test func ctrOffsetMatchesTheClickCount() throws {
         var random = SplitMix64(seed: 8)
         let logits = (0..<2000).map { _ in random.uniform(-4, -1) }

@@ -121,15 +121,17 @@ struct NetworkGradientTests {
         #expect(ctrLogit.map { p in (0..<p.count).allSatisfy { p.gradient.pointer[$0] == 0 } } ?? true)
     }
 
-    @Test func studentDistillationBackward() {
+    @Test(arguments: LossConfiguration.DistillationSpace.allCases)
+    func studentDistillationBackward(space: LossConfiguration.DistillationSpace) {
         let data = Self.makeData()
         let rows = Array(0..<data.count)
         let schema = TestSupport.schema
         let student = MultiTaskNetwork(
             shape: NetworkShape(features: schema.features, network: .sharedBottom(layers: [6], towerLayers: [4])), capacity: 64, seed: 5)
-        let objective = StudentObjective(configuration: LossConfiguration(model: .esdc, delay: .matureOnly), delay: schema.delay)
+        let objective = StudentObjective(
+            configuration: LossConfiguration(model: .esdc, delay: .matureOnly, distillationSpace: space), delay: schema.delay)
         var values = SplitMix64(seed: 9)
-        let signals = TeacherSignals(
+        var signals = TeacherSignals(
             ctr: rows.map { _ in values.uniform(0.05, 0.9) }, cvr: rows.map { _ in values.uniform(0.01, 0.6) },
             weight: rows.map { _ in values.uniform(0.05, 1) }, distillationWeight: 0.5, ctrDistillationWeight: 0.25)
         func loss() -> Double {
@@ -144,7 +146,13 @@ struct NetworkGradientTests {
         #expect(breakdown.terms["kd_cvr"]! > 0 && breakdown.terms["kd_ctr"]! > 0 && breakdown.terms["ips"]! > 0)
         student.backward(data)
         let check = sampledCheck(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
-        #expect(check.relativeError < 2e-2, "relative error \(check.relativeError)")
+        #expect(check.relativeError < 2e-2, "\(space): relative error \(check.relativeError)")
+        // Soft labels of unclicked rows count only when distilling on every row.
+        let kdCVR = breakdown.terms["kd_cvr"]!
+        for r in rows where data.click[r] == 0 { signals.cvr[r] = 0.99 }
+        student.forward(data, rows: rows)
+        let changed = objective.apply(student, data, rows: rows, teacher: signals).terms["kd_cvr"]!
+        #expect(space == .all ? changed != kdCVR : changed == kdCVR)
     }
 
     static let teacherDelays: [LossConfiguration.DelayHandling] = [.model, .matureOnly]

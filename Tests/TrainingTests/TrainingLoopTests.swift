@@ -40,6 +40,27 @@ struct TrainingLoopTests {
         #expect(try trained(seed: 2) != first)
     }
 
+    /// `evaluate --teacher`: the soft labels use the privileged residual on clicked rows only; the base output
+    /// is σ(s_g) everywhere; p_c is the teacher's in both; only ESDC has a teacher.
+    @Test func teacherPredictorOutputs() throws {
+        let data = NetworkGradientTests.makeData()
+        let rows = Array(0..<data.count)
+        let trainer = try Trainer(schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32))
+        for start in [0, 32] { trainer.step(data, rows: Array(start..<start + 32)) }
+        func scores(_ output: TeacherPredictor.Output) -> (ctr: [Float], cvr: [Float]) {
+            var ctr = [Float](repeating: 0, count: rows.count), cvr = ctr
+            trainer.teacherPredictor(output)!.predict(data, rows: rows, ctr: &ctr, cvr: &cvr)
+            return (ctr, cvr)
+        }
+        let soft = scores(.softLabels), base = scores(.base)
+        #expect(soft.ctr == base.ctr)
+        for r in rows {
+            if data.click[r] == 1 { #expect(soft.cvr[r] != base.cvr[r]) } else { #expect(soft.cvr[r] == base.cvr[r]) }
+        }
+        let esmm = try Trainer(schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.esmm, batchSize: 32))
+        #expect(esmm.teacherPredictor(.base) == nil)
+    }
+
     @Test func stateRoundTripResumesExactly() throws {
         let data = NetworkGradientTests.makeData()
         let configuration = TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32)
