@@ -15,6 +15,19 @@ struct SimulatorTests {
         }
     }
 
+    /// `conversionLogitShift` thins conversions without touching clicks; the output directory may be nested.
+    @Test func conversionLogitShiftMakesConversionsSparser() throws {
+        func summary(_ shift: Double) throws -> WorldSimulator.Summary {
+            let configuration = SimulationConfiguration(
+                trainRows: 20_000, testRows: 100, seed: 4, users: 500, items: 400, conversionLogitShift: shift)
+            let directory = TestSupport.temporaryDirectory("sim-shift") + "/nested/\(shift)"
+            return try WorldSimulator(configuration: configuration).writeFiles(directory: directory).train
+        }
+        let plain = try summary(0), sparse = try summary(-1.5)
+        #expect(plain.clicks == sparse.clicks)
+        #expect(Double(sparse.conversionsEventual) < 0.5 * Double(plain.conversionsEventual))
+    }
+
     @Test func worldHasSelectionBiasDelaysAndPrivilegedSignals() throws {
         let (directory, schema) = TestSupport.smallWorld
         let data = try TrainingDataReader.readAll(path: directory + "/train.csv", schema: schema)
