@@ -6,7 +6,7 @@
 #   bash scripts/abuse.sh [--scale 0.2] [case …]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -c 'import h2, hpack' 2>/dev/null || pip install --quiet h2
+bash scripts/python_tools.sh
 [ -x .build-rel/release/funnel-serve ] && [ "${FUNNEL_REBUILD:-1}" = 0 ] ||
     swift build -c release --scratch-path .build-rel --product funnel-serve 2>&1 | tail -1
 exec python3 Tests/Abuse/abuse.py "$@"

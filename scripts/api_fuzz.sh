@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 EXAMPLES=${1:-1000}
-python3 -c 'import schemathesis, h2' 2>/dev/null || pip install --quiet schemathesis h2
+bash scripts/python_tools.sh
 [ -x .build-rel/release/funnel-serve ] && [ "${FUNNEL_REBUILD:-1}" = 0 ] ||
     swift build -c release --scratch-path .build-rel --product funnel-serve 2>&1 | tail -1
 OUT=$(mktemp -d)

@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${RELIABILITY_FUZZ_SECONDS:-10}
 SOAK_SECONDS=${RELIABILITY_SOAK_SECONDS:-60}
-python3 -c 'import h2, hpack, schemathesis' 2>/dev/null || pip install --quiet h2 schemathesis
+bash scripts/python_tools.sh
 
 echo "== release daemon (.build-rel)"
 swift build -c release --scratch-path .build-rel --product funnel-serve 2>&1 | tail -1 || exit 1

@@ -4,7 +4,7 @@
 #   bash scripts/reload_under_load.sh [flags]     # defaults: --swaps 100 --seconds 30   (Tests/Abuse/load.py reload --help)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -c 'import h2, hpack' 2>/dev/null || pip install --quiet h2
+bash scripts/python_tools.sh
 [ -x .build-rel/release/funnel-serve ] && [ "${FUNNEL_REBUILD:-1}" = 0 ] ||
     swift build -c release --scratch-path .build-rel --product funnel-serve 2>&1 | tail -1
 [ $# -gt 0 ] || set -- --swaps 100 --seconds 30

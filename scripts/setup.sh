@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian 12 machine with the Swift toolchain lacks for building and testing Funnel.
+# Installs the apt packages a fresh Debian 12 machine with the Swift toolchain lacks for building and testing
+# Funnel (the PyPI test tools: scripts/python_tools.sh, which test.sh calls).
 # Idempotent: packages already present are skipped. Run as root (apt).
 set -euo pipefail
 
@@ -12,6 +13,8 @@ packages=(
     curl openssl gzip
     prometheus                      # promtool checks the /metrics exposition
     valgrind                        # allocation counting (scripts/check_allocations.sh)
+    systemd                         # systemd-analyze verify of deploy/systemd (scripts/validate_deploy.sh)
+    python3 python3-pip             # the Python test tools below, and the scripts' clients
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/python_tools.sh                   # h2, schemathesis, openapi-spec-validator, deploy validators (pinned)
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --explicit-target-dependency-import-check error
-python3 -m pip install -q --disable-pip-version-check openapi-spec-validator
 python3 -c 'from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; validate(read_from_filename("docs/openapi.yaml")[0]); print("docs/openapi.yaml: valid OpenAPI 3")'
 bash scripts/check_allocations.sh
 bash scripts/validate_deploy.sh --build        # deploy/: schemas, systemd-analyze, promtool, envoy API, static build + ldd

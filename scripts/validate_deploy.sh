@@ -25,20 +25,8 @@ for argument in "$@"; do
 done
 
 # --- tools --------------------------------------------------------------------------------------------------
-apt_missing=()
-command -v systemd-analyze >/dev/null || apt_missing+=(systemd)
-command -v promtool >/dev/null || apt_missing+=(prometheus)
-if ((${#apt_missing[@]})); then
-    echo "validate_deploy: installing ${apt_missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
-fi
-python_packages=(kubernetes-validate==1.37.0 envoy-data-plane==2.2.0 pyyaml)
-if ! python3 -c 'import kubernetes_validate, envoy_data_plane, yaml' 2>/dev/null; then
-    echo "validate_deploy: pip install ${python_packages[*]}"
-    python3 -m pip install --disable-pip-version-check --quiet "${python_packages[@]}"
-fi
+bash scripts/setup.sh          # systemd-analyze and promtool (apt), when missing
+bash scripts/python_tools.sh   # kubernetes-validate, envoy-data-plane, PyYAML, when missing
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
