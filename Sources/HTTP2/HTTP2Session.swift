@@ -6,9 +6,7 @@ import Synchronization
 /// gathered into one buffer per flush, so TLS makes one record batch, SWIFT-NOTES pitfall 10).
 /// All state is confined to the connection's queue.
 final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
-    /// Strong: an answer delivered after the connection closed (a batch finishing for a client that left) may run
-    /// on the queue after the server dropped the connection, and must still find it (found by FuzzHTTP1: an
-    /// `unowned` reference trapped there). The cycle with `Connection.driver` is broken by `Connection.close()`.
+    /// Strong, for the reason given at `HTTP1Connection.connection`; `Connection.close()` breaks the cycle.
     let connection: Connection
     private(set) var session: OpaquePointer?
     var streams: [Int32: HTTP2Stream] = [:]

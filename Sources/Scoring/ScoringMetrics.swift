@@ -105,14 +105,7 @@ enum Route: Int, CaseIterable, Sendable {
     case score, models, healthz, readyz, metrics, other
 
     init(path: String) {
-        switch path {
-        case "/v1/score": self = .score
-        case "/v1/models": self = .models
-        case "/healthz": self = .healthz
-        case "/readyz": self = .readyz
-        case "/metrics": self = .metrics
-        default: self = .other
-        }
+        self = Self.allCases.first { $0 != .other && $0.label == path } ?? .other
     }
 
     var label: String {

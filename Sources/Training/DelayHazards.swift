@@ -42,3 +42,16 @@ enum DelayHazards {
         return 1 - survival * inside
     }
 }
+
+extension DelayBuckets {
+    /// F(e) of each of `rows`, from their hazard logits (`count` per row, in `rows` order): 1 for a conversion or an
+    /// elapsed window, else the visible fraction at the row's elapsed time.
+    func visibleFractions(_ hazards: UnsafePointer<Float>, _ data: EncodedRows, rows: [Int]) -> [Double] {
+        rows.enumerated().map { r, row in
+            let elapsed = Double(data.elapsedHours[row])
+            guard data.conversion[row] == 0, elapsed < attributionWindowHours else { return 1 }
+            let (full, fraction) = elapsedBuckets(elapsed)
+            return DelayHazards.visible(hazards + r * count, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
+        }
+    }
+}

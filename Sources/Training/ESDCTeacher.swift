@@ -310,15 +310,6 @@ final class ESDCTeacher {
 
     /// With a delay tower: F(e) of each row of the last forward pass (1 for conversions and elapsed windows).
     func visibleFractions(_ data: EncodedRows, rows batch: [Int]) -> [Double]? {
-        guard let delayTrace else { return nil }
-        let window = schema.delay.attributionWindowHours
-        let buckets = schema.delay.count
-        return batch.enumerated().map { r, row in
-            let elapsed = Double(data.elapsedHours[row])
-            guard data.conversion[row] == 0, elapsed < window else { return 1 }
-            let (full, fraction) = schema.delay.elapsedBuckets(elapsed)
-            return DelayHazards.visible(
-                UnsafePointer(delayTrace.output + r * buckets), count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
-        }
+        delayTrace.map { schema.delay.visibleFractions(UnsafePointer($0.output), data, rows: batch) }
     }
 }

@@ -194,7 +194,6 @@ public final class Trainer {
     func calibrate(file: String, policy: BadRowPolicy) throws -> CalibrationResult {
         let calibration = configuration.calibration
         let delay = configuration.losses.delay
-        let window = schema.delay.attributionWindowHours
         let cvrSource = cvrNetwork ?? student
         let entireSpace = configuration.losses.model.hasEntireSpaceTerm
         let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
@@ -225,15 +224,7 @@ public final class Trainer {
                 var visible: [Double]?
                 if delay == .model {
                     if let hazards = cvrSource.delayLogits {
-                        let buckets = schema.delay.count
-                        visible = scored.enumerated().map { r, row in
-                            let elapsed = Double(data.elapsedHours[row])
-                            guard data.conversion[row] == 0, elapsed < window else { return 1 }
-                            let (full, fraction) = schema.delay.elapsedBuckets(elapsed)
-                            return DelayHazards.visible(
-                                UnsafePointer(hazards + r * buckets), count: buckets, full: full, fraction: fraction, scale: 0,
-                                gradient: nil)
-                        }
+                        visible = schema.delay.visibleFractions(UnsafePointer(hazards), data, rows: scored)
                     } else if let teacher {
                         teacher.forward(data, rows: scored, training: false)
                         visible = teacher.visibleFractions(data, rows: scored)

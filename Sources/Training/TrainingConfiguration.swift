@@ -15,7 +15,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Hidden width of the training-only delay tower.
     public var delayHidden: Int
-    /// Post-training per-task logit offsets fitted on a held-out slice (`Calibration.swift`).
+    /// Post-training per-task logit offsets, fitted on the training rows or a held-out slice (`Calibration.swift`).
     public var calibration: CalibrationConfiguration
 
     public init(

@@ -131,17 +131,37 @@ struct CalibrationTests {
         let cvrNetwork = try #require(trainer.cvrNetwork)
         cvrNetwork.forward(data, rows: clicked)
         let buckets = TestSupport.schema.delay
+        let visible = buckets.visibleFractions(UnsafePointer(try #require(cvrNetwork.delayLogits)), data, rows: clicked)
         let rows = clicked.enumerated().map { r, row in
-            let elapsed = Double(data.elapsedHours[row])
-            var visible = 1.0
-            if data.conversion[row] == 0, elapsed < buckets.attributionWindowHours, let hazards = cvrNetwork.delayLogits {
-                let (full, fraction) = buckets.elapsedBuckets(elapsed)
-                visible = DelayHazards.visible(
-                    UnsafePointer(hazards + r * buckets.count), count: buckets.count, full: full, fraction: fraction, scale: 0, gradient: nil)
-            }
-            return OffsetFit.ClickRow(
-                logit: Double(cvrNetwork.logits(.cvr)[r]), converted: data.conversion[row] == 1, elapsedHours: elapsed, visible: visible)
+            OffsetFit.ClickRow(
+                logit: Double(cvrNetwork.logits(.cvr)[r]), converted: data.conversion[row] == 1,
+                elapsedHours: Double(data.elapsedHours[row]), visible: visible[r])
         }
         #expect(abs(OffsetFit.cvr(rows, offset: 0, delay: .model, buckets: buckets).derivative) < 1e-3)
+    }
+
+    /// A model with an entire-space term: the CVR offset is stationary for the click-space plus the CTCVR
+    /// likelihood together (not for either alone), on the calibrated model.
+    @Test func entireSpaceModelsFitTheCVROffsetJointly() throws {
+        var configuration = TestSupport.smallConfiguration(.esmm, delay: .ignore, batchSize: 64)  // one batch = the file
+        configuration.shuffleWindow = 64
+        let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
+        let file = NetworkGradientTests.makeFile()
+        let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)
+        _ = try trainer.train(file: file)
+        let all = Array(0..<data.count)
+        trainer.student.forward(data, rows: all)
+        let ctr = trainer.student.logits(.ctr), cvr = trainer.student.logits(.cvr)
+        let clickRows = all.filter { data.click[$0] == 1 }.map {
+            OffsetFit.ClickRow(logit: Double(cvr[$0]), converted: data.conversion[$0] == 1, elapsedHours: Double(data.elapsedHours[$0]), visible: 1)
+        }
+        let entireRows = all.compactMap {
+            trainer.entireSpaceRow(data, row: $0, ctrLogit: Double(ctr[$0]), cvrLogit: Double(cvr[$0]), visible: nil)
+        }
+        #expect(entireRows.count == data.count)
+        let clickSpace = OffsetFit.cvr(clickRows, offset: 0, delay: .ignore, buckets: TestSupport.schema.delay).derivative
+        let product = OffsetFit.entireSpace(entireRows, ctrOffset: 0, offset: 0).derivative
+        #expect(abs(clickSpace + product) < 1e-3)
+        #expect(abs(clickSpace) > 1e-3 || abs(product) > 1e-3, "the two terms alone would both be stationary: nothing tested")
     }
 }
