@@ -81,12 +81,12 @@ public final class ScoringService: HTTPHandler {
             return Self.healthy
         case ("/readyz", "GET"), ("/readyz", "HEAD"):
             return readiness()
-        case ("/metrics", "GET"):
+        case ("/metrics", "GET"), ("/metrics", "HEAD"):
             let transport = transportStatistics()
             metrics.transport(openConnections: transport.connections, openStreams: transport.streams)
             return HTTPResponse(
                 status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer())
-        case ("/v1/models", "GET"):
+        case ("/v1/models", "GET"), ("/v1/models", "HEAD"):
             return models()
         case ("/v1/score", _):
             return ScoringError.methodNotAllowed("POST").response.adding(("allow", "POST"))

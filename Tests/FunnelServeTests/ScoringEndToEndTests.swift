@@ -74,6 +74,13 @@ struct ScoringEndToEndTests {
         let wrongMethod = try daemon.curl(["--http2-prior-knowledge", "-i", "\(daemon.url)/v1/score"])
         #expect(wrongMethod.output.hasPrefix("HTTP/2 405"))
         #expect(wrongMethod.output.lowercased().contains("allow: post"))
+        // Every GET route answers HEAD too (as its 405 `Allow: GET, HEAD` says), with no body.
+        for path in ["/healthz", "/readyz", "/metrics", "/v1/models"] {
+            let head = try daemon.curl(["--http2-prior-knowledge", "-s", "-I", "\(daemon.url)\(path)"])
+            #expect(head.output.hasPrefix("HTTP/2 200"), "HEAD \(path): \(head.output)")
+        }
+        let deleteMetrics = try daemon.curl(["--http2-prior-knowledge", "-s", "-i", "-X", "DELETE", "\(daemon.url)/metrics"])
+        #expect(deleteMetrics.output.hasPrefix("HTTP/2 405") && deleteMetrics.output.lowercased().contains("allow: get, head"))
     }
 
     @Test func overloadAndDeadlinesAnswer503And504() throws {
