@@ -6,13 +6,13 @@ import Prometheus
 struct BatchScorer: Sendable {
     let metrics: ScoringMetrics
 
-    func run(_ batch: [ScoringJob], workspace: InferenceWorkspace) {
-        let model = batch[0].request.model
+    func run(_ batch: BatchQueue.Batch, workspace: InferenceWorkspace) {
+        let model = batch.model
         let start = ContinuousClock.now
         workspace.reset()
         var placed: [(job: ScoringJob, firstRow: Int)] = []
-        placed.reserveCapacity(batch.count)
-        for job in batch {
+        placed.reserveCapacity(batch.jobs.count)
+        for job in batch.jobs {
             metrics.queueWait.record(start - job.arrival)
             let request = job.request
             let slots = workspace.appendRequest(candidates: request.candidateCount)!

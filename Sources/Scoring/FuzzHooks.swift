@@ -33,7 +33,7 @@ public enum ScoringFuzzHooks {
         let job = ScoringJob(
             request: request, cancellation: RequestCancellation(), arrival: .now, deadline: nil,
             respond: { result in answer.withLock { $0 = try? result.get() } })
-        BatchScorer(metrics: metrics).run([job], workspace: workspace)
+        BatchScorer(metrics: metrics).run(.init(model: model, jobs: [job]), workspace: workspace)
         guard let response = answer.withLock({ $0 }) else { preconditionFailure("the batch gave no answer") }
         let expected = min(request.candidateCount, request.topK ?? Int.max)
         precondition(response.results.count == expected, "\(response.results.count) results for \(expected)")

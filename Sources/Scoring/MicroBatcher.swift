@@ -20,35 +20,23 @@ final class MicroBatcher: Sendable {
         var workers: Int
     }
 
-    private struct Queue {
-        var jobs: [ScoringJob] = []
-        var head = 0
-        var rows = 0
-        var stopped = false
-
-        var count: Int { jobs.count - head }
-
-        mutating func popFirst() -> ScoringJob {
-            let job = jobs[head]
-            head += 1
-            rows -= job.rows
-            if head > 1024, head * 2 > jobs.count {  // compact now and then, not per pop
-                jobs.removeFirst(head)
-                head = 0
-            }
-            return job
-        }
-    }
-
     let configuration: Configuration
-    private let queue = Mutex(Queue())
+    private let queue: Mutex<BatchQueue>
     private let wakeUp = NSCondition()
+    /// Jobs accepted so far, plus one for `stop`; a worker about to sleep compares it with what it saw before it
+    /// looked at the queue.
+    private let submissions = Atomic<UInt64>(0)
     private let metrics: ScoringMetrics
     private let scorer: BatchScorer
 
     init(configuration: Configuration, metrics: ScoringMetrics) {
         self.configuration = configuration
         self.metrics = metrics
+        queue = Mutex(
+            BatchQueue(
+                limits: .init(
+                    maxBatchRows: configuration.maxBatchRows, maxQueueDelay: configuration.maxQueueDelay,
+                    maxQueuedRows: configuration.maxQueuedRows)))
         scorer = BatchScorer(metrics: metrics)
     }
 
@@ -64,14 +52,10 @@ final class MicroBatcher: Sendable {
     /// Queues a job, or refuses it (false) when the queue already holds `maxQueuedRows` rows.
     func submit(_ job: ScoringJob) -> Bool {
         precondition(job.rows <= configuration.maxBatchRows, "requests are limited to max_batch_rows candidates")
-        let accepted = queue.withLock { queue in
-            guard !queue.stopped, queue.rows + job.rows <= configuration.maxQueuedRows else { return false }
-            queue.jobs.append(job)
-            queue.rows += job.rows
-            return true
-        }
+        let accepted = queue.withLock { $0.append(job) }
         if accepted {
             metrics.queuedRequests.increment()
+            submissions.add(1, ordering: .releasing)
             wakeUp.lock()
             wakeUp.signal()
             wakeUp.unlock()
@@ -81,7 +65,8 @@ final class MicroBatcher: Sendable {
 
     /// Lets queued jobs finish, then stops the workers.
     func stop() {
-        queue.withLock { $0.stopped = true }
+        queue.withLock { $0.stop() }
+        submissions.add(1, ordering: .releasing)
         wakeUp.lock()
         wakeUp.broadcast()
         wakeUp.unlock()
@@ -90,94 +75,67 @@ final class MicroBatcher: Sendable {
     private func work(worker: Int) {
         var workspaces = WorkspaceCache(maxRows: configuration.maxBatchRows)
         while let batch = nextBatch() {
-            scorer.run(batch, workspace: workspaces.workspace(for: batch[0].request.model))
+            scorer.run(batch, workspace: workspaces.workspace(for: batch.model))
         }
     }
 
     /// Blocks until a batch is ready; nil once stopped and drained.
-    private func nextBatch() -> [ScoringJob]? {
+    private func nextBatch() -> BatchQueue.Batch? {
         while true {
-            var dropped: [(ScoringJob, ScoringError?)] = []
-            let outcome: BatchOutcome = queue.withLock { queue in
-                let now = ContinuousClock.now
-                // Drop what nobody waits for any more, from the head.
-                while queue.count > 0 {
-                    let job = queue.jobs[queue.head]
-                    if job.cancellation.isCancelled {
-                        dropped.append((queue.popFirst(), nil))
-                    } else if let deadline = job.deadline, deadline <= now {
-                        dropped.append((queue.popFirst(), .deadlineExceeded))
-                    } else {
-                        break
-                    }
-                }
-                guard queue.count > 0 else { return queue.stopped ? .stop : .wait(nil) }
-                let first = queue.jobs[queue.head]
-                // With a queue delay, hold a partial batch until it fills or the oldest job waited long enough.
-                if configuration.maxQueueDelay > .zero, queue.rows < configuration.maxBatchRows, !queue.stopped {
-                    let release = first.arrival + configuration.maxQueueDelay
-                    if release > now { return .wait(release) }
-                }
-                var batch: [ScoringJob] = []
-                var rows = 0
-                while queue.count > 0 {
-                    let job = queue.jobs[queue.head]
-                    guard job.request.model === first.request.model, rows + job.rows <= configuration.maxBatchRows
-                    else { break }
-                    if job.cancellation.isCancelled {
-                        dropped.append((queue.popFirst(), nil))
-                        continue
-                    }
-                    batch.append(queue.popFirst())
-                    rows += job.rows
-                }
-                return .run(batch)
+            // Read before looking at the queue: a submission after the look bumps it, so the wait below cannot
+            // miss it (a lost wakeup would hold a full batch for the whole queue delay).
+            let seenSubmissions = submissions.load(ordering: .acquiring)
+            var dropped: [(job: ScoringJob, error: ScoringError?)] = []
+            let decision = queue.withLock {
+                $0.nextBatch(now: .now, isCancelled: { $0.cancellation.isCancelled }, dropped: &dropped)
             }
             for (job, error) in dropped {
                 metrics.queuedRequests.decrement()
                 metrics.rejections(error == nil ? "cancelled" : "deadline").increment()
                 if let error { job.respond(.failure(error)) }
             }
-            switch outcome {
+            switch decision {
             case .stop:
                 return nil
             case .run(let batch):
-                metrics.queuedRequests.decrement(by: Double(batch.count))
+                metrics.queuedRequests.decrement(by: Double(batch.jobs.count))
                 return batch
-            case .wait(let until):
-                wakeUp.lock()
-                if let until {
-                    let seconds = (until - ContinuousClock.now).seconds
-                    if seconds > 0 { _ = wakeUp.wait(until: Date(timeIntervalSinceNow: seconds)) }
-                } else if queue.withLock({ $0.count == 0 && !$0.stopped }) {
-                    wakeUp.wait()
-                }
-                wakeUp.unlock()
+            case .wait(until: let until):
+                waitForSubmission(after: seenSubmissions, until: until)
             }
         }
     }
 
-    private enum BatchOutcome {
-        case run([ScoringJob])
-        case wait(ContinuousClock.Instant?)
-        case stop
+    /// Sleeps until a job was submitted after `seen` (or the batcher stopped, which counts as one), or `until`.
+    private func waitForSubmission(after seen: UInt64, until: ContinuousClock.Instant?) {
+        wakeUp.lock()
+        defer { wakeUp.unlock() }
+        while submissions.load(ordering: .acquiring) == seen {
+            guard let until else {
+                wakeUp.wait()
+                continue
+            }
+            let seconds = (until - ContinuousClock.now).seconds
+            if seconds <= 0 || !wakeUp.wait(until: Date(timeIntervalSinceNow: seconds)) { return }
+        }
     }
 }
 
-/// Each worker's workspaces, one per model it has run; a workspace for a replaced model is dropped when the
-/// next model's first batch arrives.
+/// Each worker's workspace, sized for the model it last ran; replaced when a batch for another model arrives.
+/// The model is held weakly, not by address: a replaced model is freed at once, and reads as nil afterwards, whereas
+/// its address can be reused by the next model loaded.
 struct WorkspaceCache {
     let maxRows: Int
-    private var model: ObjectIdentifier?
+    private weak var model: ServableModel?
     private var workspace: InferenceWorkspace?
 
     init(maxRows: Int) { self.maxRows = maxRows }
 
     mutating func workspace(for servable: ServableModel) -> InferenceWorkspace {
-        if model != ObjectIdentifier(servable) || workspace == nil {
-            workspace = servable.network.makeWorkspace(maxRows: maxRows, maxRequests: maxRows)
-            model = ObjectIdentifier(servable)
-        }
-        return workspace!
+        if let workspace, model === servable { return workspace }
+        let fresh = servable.network.makeWorkspace(maxRows: maxRows, maxRequests: maxRows)
+        model = servable
+        workspace = fresh
+        return fresh
     }
 }

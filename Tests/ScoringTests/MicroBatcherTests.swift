@@ -123,4 +123,188 @@ struct MicroBatcherTests {
         #expect(results.count == 5)
         #expect(zip(results, results.dropFirst()).allSatisfy { $0.score >= $1.score })
     }
+
+    /// A client resetting its stream right after sending it flips the flag while a worker forms a batch. The head
+    /// job must ride or be dropped whole: this once returned an empty batch and trapped at `batch[0]`.
+    @Test func cancellationsRacingBatchFormationNeverCrashAWorker() throws {
+        let batcher = MicroBatcher(
+            configuration: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 1 << 20, workers: 2),
+            metrics: metrics)
+        batcher.start()
+        defer { batcher.stop() }
+        let request = try decoder.decode(TestModel.body(candidates: 1), model: model)
+        let answered = Atomic<Int>(0)
+        let rounds = 100_000
+        let cancellations = (0..<rounds).map { _ in RequestCancellation() }
+        let submitted = Atomic<Int>(0)
+        // One thread submits, the other cancels each job as soon as it is queued (as a reset after END_STREAM).
+        let canceller = Thread {
+            for index in 0..<rounds {
+                while submitted.load(ordering: .acquiring) <= index {}
+                cancellations[index].cancel()
+            }
+        }
+        canceller.start()
+        for index in 0..<rounds {
+            let job = ScoringJob(
+                request: request, cancellation: cancellations[index], arrival: .now, deadline: nil,
+                respond: { _ in answered.add(1, ordering: .relaxed) })
+            #expect(batcher.submit(job))
+            submitted.store(index + 1, ordering: .releasing)
+        }
+        // The batcher still serves: a fresh job is answered.
+        let answers = Answers()
+        #expect(batcher.submit(try job(0, candidates: 3, model: model, answers: answers)))
+        #expect(answers.done.wait(timeout: .now() + 30) == .success)
+        #expect(try answers.results.withLock { $0 }[0]!.get().results.count == 3)
+    }
+
+    /// A batch that fills while the worker is deciding to wait is released at once, not after the queue delay.
+    @Test func aBatchThatFillsDuringTheQueueDelayLeavesAtOnce() throws {
+        let delay = Duration.seconds(1)
+        let batcher = MicroBatcher(
+            configuration: .init(maxBatchRows: 20, maxQueueDelay: delay, maxQueuedRows: 1000, workers: 1),
+            metrics: metrics)
+        batcher.start()
+        defer { batcher.stop() }
+        // The second half arrives 0–100 µs after the first, sweeping the moment the worker, woken by the first,
+        // has looked at the queue but not yet gone to sleep: its wakeup was lost there, and the batch waited.
+        var generator = SystemRandomNumberGenerator()
+        var slowest = Duration.zero
+        for _ in 0..<2000 {
+            let answers = Answers()
+            let first = try job(0, candidates: 10, model: model, answers: answers)
+            let second = try job(1, candidates: 10, model: model, answers: answers)
+            let start = ContinuousClock.now
+            #expect(batcher.submit(first))
+            let gap = Duration.microseconds(Int.random(in: 0...100, using: &generator))
+            while ContinuousClock.now - start < gap {}
+            #expect(batcher.submit(second))
+            #expect(answers.done.wait(timeout: .now() + 30) == .success)
+            slowest = max(slowest, ContinuousClock.now - start)
+        }
+        #expect(slowest < delay / 2, "a full batch waited \(slowest) of its \(delay) queue delay")
+    }
+}
+
+/// The queue's rules, driven without threads: the cases a race produces, made to happen every time.
+struct BatchQueueTests {
+    let model: ServableModel
+    let request: ScoreRequest
+
+    init() throws {
+        model = try TestModel.servable()
+        request = try ScoreRequestDecoder(maxCandidates: 100, ignoreUnknownFeatures: false)
+            .decode(TestModel.body(candidates: 2), model: model)
+    }
+
+    func job(_ cancellation: RequestCancellation = .init()) -> ScoringJob {
+        ScoringJob(request: request, cancellation: cancellation, arrival: .now, deadline: nil, respond: { _ in })
+    }
+
+    /// A client resets its only queued request while a worker forms the batch: the flag reads false when the head
+    /// is inspected and true just after. The batch must not come out empty (it once did, and the worker trapped).
+    @Test func aHeadCancelledWhileTheBatchFormsStillMakesANonEmptyBatch() {
+        var queue = BatchQueue(limits: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 1000))
+        let flipping = RequestCancellation()
+        let appended = queue.append(job(flipping))
+        #expect(appended)
+        var reads = 0
+        var dropped: [(job: ScoringJob, error: ScoringError?)] = []
+        let decision = queue.nextBatch(
+            now: .now,
+            isCancelled: { job in
+                guard job.cancellation === flipping else { return job.cancellation.isCancelled }
+                reads += 1
+                return reads > 1  // cancelled from the second look on
+            }, dropped: &dropped)
+        guard case .run(let batch) = decision else {
+            Issue.record("expected a batch, got \(decision)")
+            return
+        }
+        #expect(batch.jobs.count == 1)
+        #expect(reads == 1)
+        #expect(queue.count == 0)
+    }
+
+    @Test func cancelledAndExpiredJobsAreDroppedAndTheRestBatched() {
+        var queue = BatchQueue(limits: .init(maxBatchRows: 5, maxQueueDelay: .zero, maxQueuedRows: 1000))
+        let cancelled = RequestCancellation()
+        cancelled.cancel()
+        let expired = ScoringJob(
+            request: request, cancellation: .init(), arrival: .now, deadline: .now - .seconds(1), respond: { _ in })
+        for next in [job(cancelled), expired, job(), job(cancelled), job(), job()] {
+            let appended = queue.append(next)
+            #expect(appended)
+        }
+        var dropped: [(job: ScoringJob, error: ScoringError?)] = []
+        let decision = queue.nextBatch(now: .now, isCancelled: { $0.cancellation.isCancelled }, dropped: &dropped)
+        guard case .run(let batch) = decision else {
+            Issue.record("expected a batch, got \(decision)")
+            return
+        }
+        #expect(batch.jobs.count == 2)  // 2 rows each, 5 rows at most: the cancelled one between them is dropped
+        #expect(dropped.map { $0.error } == [nil, .deadlineExceeded, nil])
+        #expect(queue.count == 1)
+    }
+
+    @Test func aPartialBatchWaitsForTheQueueDelayUnlessStopped() {
+        var queue = BatchQueue(limits: .init(maxBatchRows: 64, maxQueueDelay: .seconds(5), maxQueuedRows: 1000))
+        let waiting = job()
+        let appended = queue.append(waiting)
+        #expect(appended)
+        var dropped: [(job: ScoringJob, error: ScoringError?)] = []
+        guard case .wait(let until) = queue.nextBatch(now: .now, isCancelled: { _ in false }, dropped: &dropped) else {
+            Issue.record("a partial batch should wait")
+            return
+        }
+        #expect(until == waiting.arrival + .seconds(5))
+        queue.stop()
+        let refused = !queue.append(job())
+        #expect(refused)
+        guard case .run = queue.nextBatch(now: .now, isCancelled: { _ in false }, dropped: &dropped) else {
+            Issue.record("a stopped queue releases what it holds at once")
+            return
+        }
+        guard case .stop = queue.nextBatch(now: .now, isCancelled: { _ in false }, dropped: &dropped) else {
+            Issue.record("a stopped, empty queue stops its workers")
+            return
+        }
+    }
+}
+
+/// Workers keep one workspace per model; it must never outlive the model it was sized for.
+struct WorkspaceCacheTests {
+    /// Model objects are all the same size, so the allocator hands a freed model's address to the next one: a cache
+    /// keyed by address then served the new model a workspace sized for the old one, and the kernel trapped.
+    @Test func aNewModelAtAFreedModelsAddressGetsItsOwnWorkspace() throws {
+        var cache = WorkspaceCache(maxRows: 16)
+        var old: ServableModel? = try TestModel.servable(path: TestModel.trainedCheckpoint, version: 2)
+        let oldAddress = ObjectIdentifier(old!)
+        let stale = ObjectIdentifier(cache.workspace(for: old!))
+        // Everything but the model object exists before the old one is freed, so the next allocation of that size
+        // on this thread (glibc's per-thread cache is last in, first out) is the new model, at the old address.
+        let checkpoint = try Checkpoint(contentsOfFile: TestModel.defaultCheckpoint)
+        var kept: [ServableModel] = []
+        var reused: ServableModel?
+        old = nil
+        for _ in 0..<100 {
+            let candidate = ServableModel(
+                name: "funnel-student", version: 1, path: TestModel.defaultCheckpoint, checkpoint: checkpoint,
+                scoreOverride: nil)
+            if ObjectIdentifier(candidate) == oldAddress {
+                reused = candidate
+                break
+            }
+            kept.append(candidate)
+        }
+        let model = try #require(reused, "the allocator never reused the freed address; the case was not exercised")
+        let workspace = cache.workspace(for: model)
+        #expect(ObjectIdentifier(workspace) != stale)
+        // And it runs: a stale workspace would trap on the owner check or write past its buffers.
+        workspace.reset()
+        _ = workspace.appendRequest(candidates: 4)
+        model.network.run(workspace)
+        #expect((0..<4).allSatisfy { workspace.prediction(row: $0).ctr > 0 })
+    }
 }

@@ -10,6 +10,8 @@ enum TestModel {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let defaultCheckpoint = root.appendingPathComponent("models/funnel-student/1/model.fckpt").path
+    /// Version 2, trained: a different network shape from version 1.
+    static let trainedCheckpoint = root.appendingPathComponent("models/funnel-student/2/model.fckpt").path
 
     static func servable(path: String = defaultCheckpoint, version: Int = 1) throws -> ServableModel {
         ServableModel(
