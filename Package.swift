@@ -10,6 +10,7 @@
 //        │      │    └──────► Ranking ◄──┘ ◄─────────────────────┘
 //        ▼      ▼                   │
 //         HTTP2               CFunnelKernels  (C: AVX2/FMA GEMM, CRC32C; no external libraries)
+//           │                 CPrivateFile    (C: O_TMPFILE, reflink / copy_file_range for private model copies)
 //           │
 //           ▼
 //   CNghttp2, COpenSSL, CZlib  (system libraries via pkg-config)
@@ -52,7 +53,11 @@ let package = Package(
                 .unsafeFlags(["-O3", "-Wall", "-Wextra"]),
             ]
         ),
-        .target(name: "Ranking", dependencies: ["CFunnelKernels"], swiftSettings: swiftSettings),
+        .target(
+            name: "CPrivateFile",
+            cSettings: [.treatAllWarnings(as: .error), .unsafeFlags(["-Wall", "-Wextra"])]
+        ),
+        .target(name: "Ranking", dependencies: ["CFunnelKernels", "CPrivateFile"], swiftSettings: swiftSettings),
         .target(
             name: "HTTP2",
             dependencies: ["CNghttp2", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log")],

@@ -15,16 +15,17 @@ struct Daemon {
         let metrics = ScoringMetrics(registry: PrometheusCollectorRegistry())
         let store = ModelStore(
             repository: ModelRepository(root: configuration.modelRepository, modelName: configuration.modelName),
-            scoreOverride: configuration.score, warmUpRows: min(configuration.maxBatchRows, 256), logger: logger,
+            copyDirectory: configuration.effectiveModelCopyDirectory, scoreOverride: configuration.score, warmUpRows: min(configuration.maxBatchRows, 256), logger: logger,
             metrics: metrics)
         if store.reloadNow(reason: "startup") == nil {
             logger.error("no loadable model yet: serving /healthz, /readyz answers 503 until one appears")
         }
         let statistics = TransportStatistics()
+        let memoryBudget = MemoryBudget(limitBytes: configuration.memoryBudgetBytes)
         let service = ScoringService(
-            configuration: configuration, store: store, metrics: metrics, logger: logger,
+            configuration: configuration, store: store, metrics: metrics, logger: logger, memoryBudget: memoryBudget,
             transportStatistics: { statistics.read() })
-        let server = HTTPServer(configuration: httpConfiguration, handler: service, logger: logger)
+        let server = HTTPServer(configuration: httpConfiguration(memoryBudget: memoryBudget), handler: service, logger: logger)
         statistics.server = server
         service.start()
         try server.start()
@@ -67,15 +68,15 @@ struct Daemon {
         dispatchMain()
     }
 
-    private var httpConfiguration: HTTPServerConfiguration {
+    private func httpConfiguration(memoryBudget: MemoryBudget) -> HTTPServerConfiguration {
         var http = HTTPServerConfiguration()
+        http.memoryBudget = memoryBudget
         http.host = configuration.host
         http.port = configuration.port
         http.maxConnections = configuration.maxConnections
         http.maxConcurrentStreams = configuration.maxConcurrentStreams
         http.maxHeaderListBytes = configuration.maxHeaderListBytes
         http.maxRequestBodyBytes = configuration.maxRequestBodyBytes
-        http.maxInflatedBodyBytes = configuration.maxInflatedBodyBytes
         http.idleTimeout = .seconds(configuration.idleTimeoutSeconds)
         http.readTimeout = .seconds(configuration.readTimeoutSeconds)
         http.maxOutputBufferBytes = configuration.maxOutputBufferBytes

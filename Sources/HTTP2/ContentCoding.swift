@@ -1,20 +1,51 @@
+/// Why a request body could not be decoded; `response` is the answer to send (400, 413 or 415).
+public struct BodyDecodingError: Error, Sendable {
+    let error: TransportError
+
+    public var status: Int { error.status }
+    public var code: String { error.code }
+    public var response: HTTPResponse { error.response }
+}
+
+extension HTTPRequest {
+    /// Whether the body has a content coding to undo (the transport hands bodies over as sent).
+    public var isBodyEncoded: Bool {
+        if case .success(let coding) = ContentCoding.coding(of: headers) { return coding != nil }
+        return true
+    }
+
+    /// The body with its `Content-Encoding` undone: gzip inflated to at most `limit` bytes (the application sets
+    /// the limit from what a valid request can hold, so a gzip bomb stops there), identity as is.
+    public func decodedBody(limit: Int) -> Result<[UInt8], BodyDecodingError> {
+        ContentCoding.decodedBody(body, headers: headers, inflatedLimit: limit).mapError { BodyDecodingError(error: $0) }
+    }
+}
+
 /// Content-Encoding on both directions: inflate gzip request bodies (bounded), gzip responses the client accepts.
 enum ContentCoding {
-    /// The request body as the handler should see it, and the headers without `content-encoding` once decoded.
-    static func decodedRequest(
-        body: [UInt8], headers: [(name: String, value: String)], inflatedLimit: Int
-    ) -> Result<(body: [UInt8], headers: [(name: String, value: String)]), TransportError> {
-        guard headers.contains(where: { $0.name == "content-encoding" }) else { return .success((body, headers)) }
+    /// The one coding named by `content-encoding` (nil: none or identity), or why it is not acceptable.
+    static func coding(of headers: [(name: String, value: String)]) -> Result<String?, TransportError> {
+        guard headers.contains(where: { $0.name == "content-encoding" }) else { return .success(nil) }
         let codings = headers.filter { $0.name == "content-encoding" }.map(\.value)
         let coding = codings.joined(separator: ",").split(separator: ",")
             .map { $0.trimmingWhitespace().lowercased() }.filter { !$0.isEmpty && $0 != "identity" }
-        if coding.isEmpty { return .success((body, headers)) }
+        if coding.isEmpty { return .success(nil) }
         guard coding.count == 1, coding[0] == "gzip" || coding[0] == "x-gzip" else {
             return .failure(.unsupportedContentEncoding(coding.joined(separator: ", ")))
         }
+        return .success("gzip")
+    }
+
+    static func decodedBody(
+        _ body: [UInt8], headers: [(name: String, value: String)], inflatedLimit: Int
+    ) -> Result<[UInt8], TransportError> {
+        switch coding(of: headers) {
+        case .failure(let error): return .failure(error)
+        case .success(nil): return .success(body)
+        case .success: break
+        }
         do {
-            let inflated = try Gzip.decompress(body, limit: inflatedLimit)
-            return .success((inflated, headers.filter { $0.name != "content-encoding" && $0.name != "content-length" }))
+            return .success(try Gzip.decompress(body, limit: inflatedLimit))
         } catch .tooLarge {
             return .failure(.inflatedBodyTooLarge(limit: inflatedLimit))
         } catch {

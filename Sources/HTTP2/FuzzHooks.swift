@@ -33,7 +33,7 @@ public enum HTTP2FuzzHooks {
         var configuration = HTTPServerConfiguration()
         configuration.maxHeaderListBytes = 2048
         configuration.maxRequestBodyBytes = 4096
-        configuration.maxInflatedBodyBytes = 16384
+        configuration.memoryBudget = MemoryBudget(limitBytes: 64 * 1024)
         configuration.maxConcurrentStreams = 8
         configuration.gzipMinimumBytes = 64
         configuration.http2.maxInvalidFrames = 8
@@ -41,14 +41,20 @@ public enum HTTP2FuzzHooks {
         return configuration
     }()
 
-    /// Answers inline with the request body echoed (so responses have DATA, flow control, trailers), 204 for HEAD.
+    /// Answers inline with the (inflated) request body echoed (so responses have DATA, flow control, trailers), 204
+    /// for HEAD.
     private struct EchoHandler: HTTPHandler {
         func handle(
             _ request: HTTPRequest, cancellation: RequestCancellation, respond: @escaping @Sendable (HTTPResponse) -> Void
         ) {
-            respond(
-                HTTPResponse(
-                    status: request.method == "HEAD" ? 204 : 200, headers: [("x-path", request.path)], body: request.body))
+            switch request.decodedBody(limit: 16384) {  // gzip bodies are inflated, as the daemon does
+            case .success(let body):
+                respond(
+                    HTTPResponse(
+                        status: request.method == "HEAD" ? 204 : 200, headers: [("x-path", request.path)], body: body))
+            case .failure(let error):
+                respond(error.response)
+            }
         }
     }
 

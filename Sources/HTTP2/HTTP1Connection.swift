@@ -32,7 +32,7 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
     private var parser: HTTP1Parser
     private var slots: [Slot] = []
     private var nextSequence: UInt64 = 0
-    private var current: (head: HTTP1RequestHead, body: [UInt8])?
+    private var current: (head: HTTP1RequestHead, body: [UInt8], memory: MemoryReservation)?
     private var requestStartedAt: UInt64?
     /// False after an error, a request that closes the connection, or an upgrade: remaining input is ignored.
     private var acceptsRequests = true
@@ -99,7 +99,13 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
         while acceptsRequests && !isPipelineFull, let event = parser.next() {
             switch event {
             case .head(let head): begin(head)
-            case .body(let chunk): current?.body.append(contentsOf: chunk)
+            case .body(let chunk):
+                guard let memory = current?.memory, memory.grow(by: chunk.count) else {
+                    // Past the memory budget: answer 503 and close, as the rest of the body cannot be kept.
+                    stopAccepting(answering: TransportError.memoryBudgetExhausted.response)
+                    break
+                }
+                current?.body.append(contentsOf: chunk)
             case .end:
                 requestStartedAt = nil
                 if finishRequest() { return }  // upgraded: this driver is done
@@ -125,7 +131,7 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
     }
 
     private func begin(_ head: HTTP1RequestHead) {
-        current = (head, [])
+        current = (head, [], MemoryReservation(budget: context.configuration.memoryBudget))
         requestStartedAt = requestStartedAt ?? connection.now
         // 100 Continue only when it cannot overtake an earlier answer and the body is acceptable.
         if head.expectsContinue && head.hasBody && slots.isEmpty
@@ -137,7 +143,7 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
 
     /// Returns `true` when the connection switched to HTTP/2.
     private func finishRequest() -> Bool {
-        guard let (head, body) = current else { return false }
+        guard let (head, body, memory) = current else { return false }
         current = nil
         if let settings = head.http2Settings, !head.hasBody, slots.isEmpty, !isShuttingDown, connection.tls == nil,
             let payload = Base64URL.decode(settings), upgrade(head, settingsPayload: payload)
@@ -148,20 +154,13 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
         if closes { acceptsRequests = false }
         let sequence = nextSequence
         nextSequence += 1
-        switch ContentCoding.decodedRequest(
-            body: body, headers: head.headers, inflatedLimit: context.configuration.maxInflatedBodyBytes)
-        {
-        case .failure(let error):
-            slots.append(Slot(sequence: sequence, head: head, closesConnection: closes, response: error.response))
-        case .success(let (decodedBody, headers)):
-            let slot = Slot(sequence: sequence, head: head, closesConnection: closes, response: nil)
-            slots.append(slot)
-            context.counters.openStreams.add(1, ordering: .relaxed)
-            let request = HTTPRequest(
-                method: head.method, path: head.path, query: head.query, headers: headers, body: decodedBody,
-                version: .http1)
-            dispatch(request, sequence: sequence, cancellation: slot.cancellation!)
-        }
+        let slot = Slot(sequence: sequence, head: head, closesConnection: closes, response: nil)
+        slots.append(slot)
+        context.counters.openStreams.add(1, ordering: .relaxed)
+        let request = HTTPRequest(
+            method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
+            version: .http1, memory: memory)
+        dispatch(request, sequence: sequence, cancellation: slot.cancellation!)
         return false
     }
 

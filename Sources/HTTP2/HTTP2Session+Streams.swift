@@ -47,11 +47,11 @@ extension HTTP2Session {
     }
 
     func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {
-        connection.lastActivity = connection.readAt
         let type = frame.hd.type
-        guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue),
-            let stream = streams[frame.hd.stream_id]
-        else { return 0 }
+        guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue) else { return 0 }
+        // Only requests keep a connection alive: a PING or SETTINGS now and then must not hold a slot forever.
+        connection.lastActivity = connection.readAt
+        guard let stream = streams[frame.hd.stream_id] else { return 0 }
         if type == UInt8(NGHTTP2_HEADERS.rawValue) && frame.headers.cat == NGHTTP2_HCAT_REQUEST {
             if let error = earlyError(for: stream) { respond(to: stream, with: error.response) }
         }
@@ -72,6 +72,14 @@ extension HTTP2Session {
             if stream.receivedBodyBytes > limit + drainableRemainder {
                 respond(to: stream, with: TransportError.bodyTooLarge(limit: limit).response)
             }
+            return 0
+        }
+        let memory = stream.memory ?? MemoryReservation(budget: context.configuration.memoryBudget)
+        stream.memory = memory
+        guard memory.grow(by: data.count) else {
+            stream.body = []
+            stream.memory = nil
+            respond(to: stream, with: TransportError.memoryBudgetExhausted.response)
             return 0
         }
         stream.body.append(contentsOf: data)
@@ -183,25 +191,19 @@ extension HTTP2Session {
             respond(to: stream, with: TransportError.malformedRequest("missing :method or :path").response)
             return
         }
-        switch ContentCoding.decodedRequest(
-            body: stream.body, headers: stream.headers, inflatedLimit: context.configuration.maxInflatedBodyBytes)
-        {
-        case .failure(let error):
-            respond(to: stream, with: error.response)
-        case .success(let (body, decodedHeaders)):
-            stream.body = []
-            var headers = decodedHeaders
-            // :authority stands in for Host (RFC 9113 §8.3.1); give the application one name for both protocols.
-            if let authority = stream.authority, !headers.contains(where: { $0.name == "host" }) {
-                headers.append(("host", authority))
-            }
-            let questionMark = target.utf8.firstIndex(of: UInt8(ascii: "?"))
-            let request = HTTPRequest(
-                method: method, path: String(target[..<(questionMark ?? target.endIndex)]),
-                query: questionMark.map { String(target[target.index(after: $0)...]) }, headers: headers, body: body,
-                version: .http2)
-            dispatch(request, on: stream)
+        var headers = stream.headers
+        // :authority stands in for Host (RFC 9113 §8.3.1); give the application one name for both protocols.
+        if let authority = stream.authority, !headers.contains(where: { $0.name == "host" }) {
+            headers.append(("host", authority))
         }
+        let questionMark = target.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let request = HTTPRequest(
+            method: method, path: String(target[..<(questionMark ?? target.endIndex)]),
+            query: questionMark.map { String(target[target.index(after: $0)...]) }, headers: headers, body: stream.body,
+            version: .http2, memory: stream.memory)
+        stream.body = []
+        stream.memory = nil
+        dispatch(request, on: stream)
     }
 
     /// Hands a complete request to the application; its answer comes back through the connection's queue, or,

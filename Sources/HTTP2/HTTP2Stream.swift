@@ -13,6 +13,8 @@ final class HTTP2Stream {
     var headerBytes = 0
     var headersTooLarge = false
     var body: [UInt8] = []
+    /// What `body` holds against the server's memory budget; handed to the application with the request.
+    var memory: MemoryReservation?
     /// The body passed the limit; the rest is drained and the request answered 413 when it ends.
     var bodyTooLarge = false
     /// DATA payload bytes received, kept or not.

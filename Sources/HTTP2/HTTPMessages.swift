@@ -1,7 +1,8 @@
 import Synchronization
 
-/// A complete request as the transport hands it to the application: headers parsed, body received, and a
-/// `Content-Encoding: gzip` body already inflated (within the configured bound).
+/// A complete request as the transport hands it to the application: headers parsed and body received as sent.
+/// A `Content-Encoding: gzip` body is still compressed: the application inflates it with `decodedBody(limit:)`, off
+/// the connection's thread and within a limit of its own choosing.
 public struct HTTPRequest: Sendable {
     public enum Version: String, Sendable {
         case http1 = "HTTP/1.1"
@@ -17,10 +18,13 @@ public struct HTTPRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     public var version: Version
+    /// What the body holds against the server's memory budget; the application may grow it for the work the body
+    /// makes (inflating, decoding) and keeps it until it answers.
+    public var memory: MemoryReservation?
 
     public init(
         method: String, path: String, query: String? = nil, headers: [(name: String, value: String)] = [],
-        body: [UInt8] = [], version: Version = .http2
+        body: [UInt8] = [], version: Version = .http2, memory: MemoryReservation? = nil
     ) {
         self.method = method
         self.path = path
@@ -28,6 +32,7 @@ public struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         self.version = version
+        self.memory = memory
     }
 
     /// The first value of the header `name` (lower-case).

@@ -53,9 +53,11 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxHeaderListBytes: Int = 16 * 1024
     /// Bound on the request body as received on the wire, bytes. Above it: 413.
     public var maxRequestBodyBytes: Int = 4 * 1024 * 1024
-    /// Bound on the request body after gzip inflation, bytes. Above it: 413.
-    public var maxInflatedBodyBytes: Int = 16 * 1024 * 1024
-    /// A connection with no open request and no received traffic for this long is closed (h2: GOAWAY first).
+    /// Shared by every connection (and by the application, which adds decode work to it): request bodies are held
+    /// against it as they arrive; past it, a request gets 503 with `Retry-After`.
+    public var memoryBudget = MemoryBudget(limitBytes: 256 * 1024 * 1024)
+    /// A connection with no open request and no request traffic (h2: HEADERS or DATA; PING does not count) for this
+    /// long is closed (h2: GOAWAY first).
     /// Also bounds how long queued output may make no progress (zero-window clients).
     public var idleTimeout: Duration = .seconds(60)
     /// A request must be received completely within this time after its first byte (slowloris defence);

@@ -10,6 +10,8 @@ enum TransportError: Error, Equatable {
     case requestTimeout
     case shuttingDown
     case tlsRequired
+    /// The memory budget cannot hold this request's body now.
+    case memoryBudgetExhausted
 
     var status: Int {
         switch self {
@@ -19,7 +21,7 @@ enum TransportError: Error, Equatable {
         case .unsupportedContentEncoding: 415
         case .headersTooLarge: 431
         case .unsupportedTransferEncoding: 501
-        case .shuttingDown: 503
+        case .shuttingDown, .memoryBudgetExhausted: 503
         }
     }
 
@@ -35,6 +37,7 @@ enum TransportError: Error, Equatable {
         case .requestTimeout: "request_timeout"
         case .shuttingDown: "shutting_down"
         case .tlsRequired: "tls_required"
+        case .memoryBudgetExhausted: "overloaded"
         }
     }
 
@@ -50,8 +53,13 @@ enum TransportError: Error, Equatable {
         case .requestTimeout: "Request was not received in time"
         case .shuttingDown: "Server is shutting down"
         case .tlsRequired: "This port requires TLS: connect with https://"
+        case .memoryBudgetExhausted: "The server holds as many request bodies as its memory budget allows; retry later"
         }
     }
 
-    var response: HTTPResponse { ErrorBody.response(status: status, code: code, message: message) }
+    var response: HTTPResponse {
+        var response = ErrorBody.response(status: status, code: code, message: message)
+        if status == 503 { response.headers.append(("retry-after", "1")) }
+        return response
+    }
 }

@@ -22,9 +22,16 @@ public final class Checkpoint: Sendable {
     private let storage: CheckpointStorage
     private let index: [String: Int]
 
-    /// Maps the file at `path` and validates it.
+    /// Maps the file at `path` and validates it. The map shows later writes to the file: for tools reading a file
+    /// nobody changes; a server uses `init(privateCopyOf:in:)`.
     public convenience init(contentsOfFile path: String) throws(CheckpointError) {
         try self.init(storage: CheckpointStorage(mapping: path))
+    }
+
+    /// Maps and validates a private copy of the file, made in `directory` (see `CheckpointStorage(privateCopyOf:)`):
+    /// what a server loads, so that writes to the file never reach the model it serves.
+    public convenience init(privateCopyOf path: String, in directory: String) throws(CheckpointError) {
+        try self.init(storage: CheckpointStorage(privateCopyOf: path, in: directory))
     }
 
     /// Validates a checkpoint held in memory (copied into aligned storage).

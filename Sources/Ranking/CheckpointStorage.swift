@@ -4,21 +4,45 @@ import Glibc
 import Darwin
 #endif
 
-/// The bytes of a checkpoint: a read-only memory map of the file, or an aligned copy of bytes handed in.
-/// Tensors are views into it, so a mapped 1 GiB table costs page cache, not a copy.
+import CPrivateFile
+
+/// The bytes of a checkpoint: a read-only memory map of the file, a map of a private copy of it, or an aligned copy of
+/// bytes handed in. Tensors are views into it, so a mapped 1 GiB table costs page cache, not a heap copy.
 final class CheckpointStorage: @unchecked Sendable {  // immutable after init
     let base: UnsafeRawPointer
     let count: Int
     private let isMapped: Bool
 
-    init(mapping path: String) throws(CheckpointError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }
+    /// Maps the file itself: cheap, but a later write to the file shows through the map, and truncating it turns
+    /// reads past the new end into SIGBUS. For tools that read a file nobody is changing.
+    convenience init(mapping path: String) throws(CheckpointError) {
+        let fd = try Self.openRegularFile(path)
         defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, message: "not a regular file") }
-        count = Int(status.st_size)
+        try self.init(mappingDescriptor: fd, count: Self.size(of: fd, path: path), path: path)
+    }
+
+    /// Copies the file into an unnamed file in `directory` (a reflink where the file system can, otherwise an
+    /// in-kernel copy; never through the heap) and maps the copy, which nothing else can reach. The daemon serves
+    /// from these: an operator's `cp` over the served file, or a truncation, then changes nothing already loaded.
+    /// A file that changes while it is being copied is refused; the next attempt sees it settled.
+    convenience init(privateCopyOf path: String, in directory: String) throws(CheckpointError) {
+        let source = try Self.openRegularFile(path)
+        defer { close(source) }
+        let before = try Self.identity(of: source, path: path)
+        let copy = funnel_private_file(directory)
+        guard copy >= 0 else { throw .io(path: directory, message: "private copy: \(String(cString: strerror(errno)))") }
+        defer { close(copy) }
+        guard funnel_copy_file(source, copy, Int64(before.size)) == 0 else {
+            throw .io(path: path, message: "private copy: \(String(cString: strerror(errno)))")
+        }
+        guard try Self.identity(of: source, path: path) == before else {
+            throw .io(path: path, message: "the file changed while it was being copied")
+        }
+        try self.init(mappingDescriptor: copy, count: before.size, path: path)
+    }
+
+    private init(mappingDescriptor fd: Int32, count: Int, path: String) throws(CheckpointError) {
+        self.count = count
         isMapped = count > 0
         if count == 0 {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
@@ -29,6 +53,39 @@ final class CheckpointStorage: @unchecked Sendable {  // immutable after init
             throw .io(path: path, message: "mmap: \(String(cString: strerror(errno)))")
         }
         base = UnsafeRawPointer(address)
+    }
+
+    private static func openRegularFile(_ path: String) throws(CheckpointError) -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .io(path: path, message: "not a regular file")
+        }
+        return fd
+    }
+
+    private static func size(of fd: Int32, path: String) throws(CheckpointError) -> Int {
+        try identity(of: fd, path: path).size
+    }
+
+    /// What a writer cannot avoid changing: size, modification and status-change times.
+    private struct Identity: Equatable {
+        let size: Int
+        let modified: timespec
+        let changed: timespec
+
+        static func == (a: Identity, b: Identity) -> Bool {
+            a.size == b.size && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+                && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+        }
+    }
+
+    private static func identity(of fd: Int32, path: String) throws(CheckpointError) -> Identity {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }
+        return Identity(size: Int(status.st_size), modified: status.st_mtim, changed: status.st_ctim)
     }
 
     init(copying bytes: some Collection<UInt8>) {

@@ -8,9 +8,14 @@ import Prometheus
 /// policy). The highest version in the repository serves; a version that fails to load is logged, counted
 /// and remembered (by file identity) so it is not retried until the file changes, and the current model keeps
 /// serving. Batches hold a reference to the model they started with, so a swap never disturbs them.
+///
+/// Each version is served from a private copy of its file (see `Checkpoint(privateCopyOf:in:)`), so writing over or
+/// truncating a served file changes nothing that serves. The changed file is a new candidate at the next reload: it
+/// is validated and swapped in, or rejected (logged, counted) while the copy loaded before keeps serving.
 public final class ModelStore: Sendable {
+    /// What changes whenever the file is replaced or written in place (the status-change time even under `cp -p`).
     private struct FileIdentity: Equatable {
-        let device: UInt64, inode: UInt64, size: Int64, modified: Int
+        let device: UInt64, inode: UInt64, size: Int64, modified: Int, changed: Int
 
         init?(path: String) {
             var info = stat()
@@ -19,6 +24,7 @@ public final class ModelStore: Sendable {
             inode = UInt64(info.st_ino)
             size = Int64(info.st_size)
             modified = info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec
+            changed = info.st_ctim.tv_sec * 1_000_000_000 + info.st_ctim.tv_nsec
         }
     }
 
@@ -29,6 +35,8 @@ public final class ModelStore: Sendable {
     }
 
     public let repository: ModelRepository
+    /// Where the private copies of served checkpoints live (as unnamed files).
+    private let copyDirectory: String
     private let scoreOverride: ScoreFormula?
     private let warmUpRows: Int
     private let logger: Logger
@@ -43,10 +51,11 @@ public final class ModelStore: Sendable {
     }
 
     public init(
-        repository: ModelRepository, scoreOverride: ScoreFormula?, warmUpRows: Int, logger: Logger,
-        metrics: ScoringMetrics
+        repository: ModelRepository, copyDirectory: String, scoreOverride: ScoreFormula?, warmUpRows: Int,
+        logger: Logger, metrics: ScoringMetrics
     ) {
         self.repository = repository
+        self.copyDirectory = copyDirectory
         self.scoreOverride = scoreOverride
         self.warmUpRows = warmUpRows
         self.logger = logger
@@ -130,7 +139,7 @@ public final class ModelStore: Sendable {
 
     private func load(_ version: ModelRepository.Version) throws -> ServableModel {
         let start = ContinuousClock.now
-        let checkpoint = try Checkpoint(contentsOfFile: version.path)
+        let checkpoint = try Checkpoint(privateCopyOf: version.path, in: copyDirectory)
         guard checkpoint.header.model.name == version.name else {
             throw RepositoryError(
                 "checkpoint names model '\(checkpoint.header.model.name)' but sits under '\(version.name)'")

@@ -11,6 +11,9 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
     public var modelName: String?
     /// Seconds between repository polls for new versions; 0 disables polling (SIGHUP still reloads).
     public var reloadPollSeconds = 10.0
+    /// Where served checkpoints are privately copied (unnamed files: nothing is left behind); nil: `$TMPDIR`, else
+    /// /var/tmp. On the repository's file system the copy is a reflink where supported (btrfs, XFS).
+    public var modelCopyDirectory: String?
     /// Replaces the checkpoint's score formula.
     public var score: ScoreFormula?
 
@@ -23,6 +26,8 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
     public var maxQueuedRows = 65536
     /// Batch worker threads (TF Serving `num_batch_threads`); 0 = one per core.
     public var numBatchThreads = 0
+    /// Threads that inflate, parse and encode request bodies, apart from connection I/O; 0 = one per core.
+    public var numDecodeThreads = 0
     public var maxCandidatesPerRequest = 1000
     /// Accept and ignore feature names the model does not read, instead of answering 400.
     public var ignoreUnknownFeatures = false
@@ -31,7 +36,10 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
     public var maxConcurrentStreams = 128
     public var maxHeaderListBytes = 16384
     public var maxRequestBodyBytes = 4 << 20
-    public var maxInflatedBodyBytes = 16 << 20
+    /// Bound on a gzip body after inflating; nil follows the candidate limit (see `effectiveInflatedBodyLimit`).
+    public var maxInflatedBodyBytes: Int?
+    /// Bytes of request bodies, inflated bodies and decode work the daemon holds at once, over all connections.
+    public var memoryBudgetBytes = 256 << 20
     public var idleTimeoutSeconds = 60.0
     public var readTimeoutSeconds = 10.0
     public var maxOutputBufferBytes = 4 << 20
@@ -54,24 +62,51 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         numBatchThreads > 0 ? numBatchThreads : ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// Throws a message naming the first inconsistent key.
+    public var effectiveDecodeThreads: Int {
+        numDecodeThreads > 0 ? numDecodeThreads : ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// A valid request's JSON needs far less than 4 KiB per candidate (the default model's take about 120 bytes),
+    /// plus the user and context: a gzip body inflating beyond that is refused before it is parsed.
+    public var effectiveInflatedBodyLimit: Int {
+        maxInflatedBodyBytes ?? (maxCandidatesPerRequest * 4096 + 64 * 1024)
+    }
+
+    public var effectiveModelCopyDirectory: String {
+        modelCopyDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "/var/tmp"
+    }
+
+    /// Throws a message naming the first key out of range or inconsistent with another.
     public func validate() throws {
         func require(_ condition: Bool, _ message: String) throws {
             if !condition { throw ConfigurationError(description: message) }
         }
-        try require((0...65535).contains(port), "port must be in 0...65535")
-        try require(maxBatchRows >= 1, "max_batch_rows must be at least 1")
-        try require(
-            (1...maxBatchRows).contains(maxCandidatesPerRequest),
-            "max_candidates_per_request must be in 1...max_batch_rows (\(maxBatchRows))")
-        try require(maxQueuedRows >= maxBatchRows, "max_queued_rows must be at least max_batch_rows")
-        try require(batchTimeoutMicros >= 0 && numBatchThreads >= 0, "batch_timeout_micros and num_batch_threads must be ≥ 0")
-        try require(reloadPollSeconds >= 0 && shutdownGraceSeconds >= 0, "durations must be ≥ 0")
-        try require(idleTimeoutSeconds > 0 && readTimeoutSeconds > 0, "timeouts must be > 0")
-        try require(
-            maxConnections >= 1 && maxConcurrentStreams >= 1 && maxHeaderListBytes >= 1024
-                && maxRequestBodyBytes >= 1024 && maxInflatedBodyBytes >= maxRequestBodyBytes,
-            "connection and size limits are too small (max_inflated_body_bytes must be ≥ max_request_body_bytes)")
+        func range<T: Comparable>(_ key: String, _ value: T, _ allowed: ClosedRange<T>) throws {
+            try require(allowed.contains(value), "\(key) must be in \(allowed.lowerBound)...\(allowed.upperBound), not \(value)")
+        }
+        let gibibyte = 1 << 30
+        try range("port", port, 0...65535)
+        try range("reload_poll_seconds", reloadPollSeconds, 0...86_400)
+        try range("max_batch_rows", maxBatchRows, 1...1 << 20)
+        try range("batch_timeout_micros", batchTimeoutMicros, 0...10_000_000)
+        try range("max_queued_rows", maxQueuedRows, maxBatchRows...1 << 30)
+        try range("num_batch_threads", numBatchThreads, 0...1024)
+        try range("num_decode_threads", numDecodeThreads, 0...1024)
+        try range("max_candidates_per_request", maxCandidatesPerRequest, 1...maxBatchRows)
+        try range("max_connections", maxConnections, 1...1 << 20)
+        try range("max_concurrent_streams", maxConcurrentStreams, 1...65_536)
+        try range("max_header_list_bytes", maxHeaderListBytes, 1024...1 << 20)
+        try range("max_request_body_bytes", maxRequestBodyBytes, 1024...gibibyte)
+        if let maxInflatedBodyBytes { try range("max_inflated_body_bytes", maxInflatedBodyBytes, 1024...gibibyte) }
+        // A budget smaller than one allowed body would refuse every request of the allowed size.
+        try range("memory_budget_bytes", memoryBudgetBytes, maxRequestBodyBytes...1 << 40)
+        try range("idle_timeout_seconds", idleTimeoutSeconds, 0.01...86_400)
+        try range("read_timeout_seconds", readTimeoutSeconds, 0.01...86_400)
+        // Below one HTTP/2 frame and its headers, a connection could never queue an answer, so it would never read.
+        try range("max_output_buffer_bytes", maxOutputBufferBytes, 64 * 1024...gibibyte)
+        try range("gzip_minimum_bytes", gzipMinimumBytes, 0...gibibyte)
+        try range("shutdown_grace_seconds", shutdownGraceSeconds, 0...3600)
         try require((tlsCertificate == nil) == (tlsPrivateKey == nil), "set both tls_certificate and tls_private_key, or neither")
         try require(["text", "json"].contains(logFormat), "log_format must be text or json")
     }
@@ -81,10 +116,12 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         case modelRepository = "model_repository"
         case modelName = "model_name"
         case reloadPollSeconds = "reload_poll_seconds"
+        case modelCopyDirectory = "model_copy_directory"
         case maxBatchRows = "max_batch_rows"
         case batchTimeoutMicros = "batch_timeout_micros"
         case maxQueuedRows = "max_queued_rows"
         case numBatchThreads = "num_batch_threads"
+        case numDecodeThreads = "num_decode_threads"
         case maxCandidatesPerRequest = "max_candidates_per_request"
         case ignoreUnknownFeatures = "ignore_unknown_features"
         case maxConnections = "max_connections"
@@ -92,6 +129,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         case maxHeaderListBytes = "max_header_list_bytes"
         case maxRequestBodyBytes = "max_request_body_bytes"
         case maxInflatedBodyBytes = "max_inflated_body_bytes"
+        case memoryBudgetBytes = "memory_budget_bytes"
         case idleTimeoutSeconds = "idle_timeout_seconds"
         case readTimeoutSeconds = "read_timeout_seconds"
         case maxOutputBufferBytes = "max_output_buffer_bytes"
@@ -115,18 +153,21 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         modelRepository = try value(.modelRepository, defaults.modelRepository)
         modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
         reloadPollSeconds = try value(.reloadPollSeconds, defaults.reloadPollSeconds)
+        modelCopyDirectory = try c.decodeIfPresent(String.self, forKey: .modelCopyDirectory)
         score = try c.decodeIfPresent(ScoreFormula.self, forKey: .score)
         maxBatchRows = try value(.maxBatchRows, defaults.maxBatchRows)
         batchTimeoutMicros = try value(.batchTimeoutMicros, defaults.batchTimeoutMicros)
         maxQueuedRows = try value(.maxQueuedRows, defaults.maxQueuedRows)
         numBatchThreads = try value(.numBatchThreads, defaults.numBatchThreads)
+        numDecodeThreads = try value(.numDecodeThreads, defaults.numDecodeThreads)
         maxCandidatesPerRequest = try value(.maxCandidatesPerRequest, defaults.maxCandidatesPerRequest)
         ignoreUnknownFeatures = try value(.ignoreUnknownFeatures, defaults.ignoreUnknownFeatures)
         maxConnections = try value(.maxConnections, defaults.maxConnections)
         maxConcurrentStreams = try value(.maxConcurrentStreams, defaults.maxConcurrentStreams)
         maxHeaderListBytes = try value(.maxHeaderListBytes, defaults.maxHeaderListBytes)
         maxRequestBodyBytes = try value(.maxRequestBodyBytes, defaults.maxRequestBodyBytes)
-        maxInflatedBodyBytes = try value(.maxInflatedBodyBytes, defaults.maxInflatedBodyBytes)
+        maxInflatedBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxInflatedBodyBytes)
+        memoryBudgetBytes = try value(.memoryBudgetBytes, defaults.memoryBudgetBytes)
         idleTimeoutSeconds = try value(.idleTimeoutSeconds, defaults.idleTimeoutSeconds)
         readTimeoutSeconds = try value(.readTimeoutSeconds, defaults.readTimeoutSeconds)
         maxOutputBufferBytes = try value(.maxOutputBufferBytes, defaults.maxOutputBufferBytes)

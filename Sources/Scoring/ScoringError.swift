@@ -41,6 +41,10 @@ struct ScoringError: Error, Equatable {
     static let queueFull = ScoringError(
         status: 503, code: "overloaded", message: "the scoring queue is full; retry later", retryAfterSeconds: 1)
 
+    static let memoryBudgetExhausted = ScoringError(
+        status: 503, code: "overloaded", message: "the server's memory budget for request bodies is in use; retry later",
+        retryAfterSeconds: 1)
+
     static let notReady = ScoringError(
         status: 503, code: "not_ready", message: "no model is loaded yet", retryAfterSeconds: 1)
 

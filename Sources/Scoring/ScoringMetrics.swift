@@ -98,6 +98,16 @@ public final class ScoringMetrics: Sendable {
             descriptor: Self.name("open_streams", "Requests being received or answered."), labels: [])
             .set(Double(openStreams))
     }
+
+    /// The memory budget at scrape time (see `MemoryBudget`).
+    func memoryBudget(used: Int, limit: Int) {
+        registry.makeGauge(
+            descriptor: Self.name("memory_budget_used", unit: "bytes", "Bytes of request bodies and decode work held against the memory budget."), labels: [])
+            .set(Double(used))
+        registry.makeGauge(
+            descriptor: Self.name("memory_budget_limit", unit: "bytes", "The memory budget (memory_budget_bytes)."), labels: [])
+            .set(Double(limit))
+    }
 }
 
 /// Route label for metrics: the daemon's paths as themselves, everything else "other" (bounded cardinality).

@@ -20,19 +20,25 @@ public final class ScoringService: HTTPHandler {
     private let decoder: ScoreRequestDecoder
     private let metrics: ScoringMetrics
     private let logger: Logger
+    private let memoryBudget: MemoryBudget
     private let draining = Atomic<Bool>(false)
-    private let decoding = DispatchQueue(label: "funnel.decode", attributes: .concurrent)
+    private let decoding: DecodePool
+    /// Bound on a gzip body after inflating; follows the candidate limit (see `ScoringConfiguration`).
+    private let inflatedBodyLimit: Int
     /// Reads the transport's open connections and streams at scrape time.
     private let transportStatistics: @Sendable () -> (connections: Int, streams: Int)
 
     public init(
         configuration: ScoringConfiguration, store: ModelStore, metrics: ScoringMetrics, logger: Logger,
-        transportStatistics: @escaping @Sendable () -> (connections: Int, streams: Int)
+        memoryBudget: MemoryBudget, transportStatistics: @escaping @Sendable () -> (connections: Int, streams: Int)
     ) {
         self.store = store
+        self.memoryBudget = memoryBudget
         self.metrics = metrics
         self.logger = logger
         self.transportStatistics = transportStatistics
+        decoding = DecodePool(threads: configuration.effectiveDecodeThreads)
+        inflatedBodyLimit = configuration.effectiveInflatedBodyLimit
         decoder = ScoreRequestDecoder(
             maxCandidates: configuration.maxCandidatesPerRequest,
             ignoreUnknownFeatures: configuration.ignoreUnknownFeatures)
@@ -44,14 +50,20 @@ public final class ScoringService: HTTPHandler {
             metrics: metrics)
     }
 
-    /// Starts the batch workers.
-    public func start() { batcher.start() }
+    /// Starts the decode and batch workers.
+    public func start() {
+        decoding.start()
+        batcher.start()
+    }
 
     /// Readiness turns false; queued requests are still answered.
     public func beginDraining() { draining.store(true, ordering: .relaxed) }
 
-    /// After the transport finished: stops the workers once the queue is empty.
-    public func stop() { batcher.stop() }
+    /// After the transport finished: stops the workers once their queues are empty.
+    public func stop() {
+        decoding.stop()
+        batcher.stop()
+    }
 
     public var isReady: Bool { store.current != nil && !draining.load(ordering: .relaxed) }
 
@@ -66,7 +78,7 @@ public final class ScoringService: HTTPHandler {
                 metrics.record(route: route, status: response.status, since: start)
                 respond(response)
             }
-            decoding.async { self.score(request, cancellation: cancellation, arrival: start, answer: answer) }
+            decoding.submit { self.score(request, cancellation: cancellation, arrival: start, answer: answer) }
             return
         }
         // Everything else is answered on the caller's thread, without a closure to allocate.
@@ -84,6 +96,7 @@ public final class ScoringService: HTTPHandler {
         case ("/metrics", "GET"), ("/metrics", "HEAD"):
             let transport = transportStatistics()
             metrics.transport(openConnections: transport.connections, openStreams: transport.streams)
+            metrics.memoryBudget(used: memoryBudget.usedBytes, limit: memoryBudget.limitBytes)
             return HTTPResponse(
                 status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer())
         case ("/v1/models", "GET"), ("/v1/models", "HEAD"):
@@ -97,21 +110,50 @@ public final class ScoringService: HTTPHandler {
         }
     }
 
+    /// On a decode thread: inflate, parse and encode within the memory budget, then queue for a batch. The
+    /// request's memory reservation is held until it is answered.
     private func score(
         _ request: HTTPRequest, cancellation: RequestCancellation, arrival: ContinuousClock.Instant,
         answer: @escaping @Sendable (HTTPResponse) -> Void
     ) {
+        // Reset while it waited for a decode thread: nobody reads the answer, so do no work for it.
+        guard !cancellation.isCancelled else { return metrics.rejections("cancelled").increment() }
         if let type = request.header("content-type"), !Self.isJSON(type) {
             return answer(ScoringError.unsupportedMediaType(type).response)
         }
         guard let model = store.current else { return answer(ScoringError.notReady.response) }
+        let memory = request.memory ?? MemoryReservation(budget: memoryBudget)
+        let answer: @Sendable (HTTPResponse) -> Void = { response in
+            withExtendedLifetime(memory) { answer(response) }
+        }
+        // Inflating may take up to its limit, and the parse tree a few times the body: hold both before starting.
+        let held = memory.bytes
+        guard memory.grow(by: request.isBodyEncoded ? inflatedBodyLimit : 0) else {
+            metrics.rejections("memory").increment()
+            return answer(ScoringError.memoryBudgetExhausted.response)
+        }
+        let body: [UInt8]
+        switch request.decodedBody(limit: inflatedBodyLimit) {
+        case .success(let decoded): body = decoded
+        case .failure(let error):
+            metrics.rejections(error.code).increment()
+            return answer(error.response)
+        }
+        memory.shrink(to: held)
+        guard memory.grow(by: body.count * Self.decodeBytesPerBodyByte) else {
+            metrics.rejections("memory").increment()
+            return answer(ScoringError.memoryBudgetExhausted.response)
+        }
         let decoded: ScoreRequest
         do {
-            decoded = try decoder.decode(request.body, model: model)
+            decoded = try decoder.decode(body, model: model)
         } catch {
             metrics.rejections(error.code).increment()
             return answer(error.response)
         }
+        // What waits for the batch is the encoded request, smaller than its body: keep the body's share.
+        memory.shrink(to: held + (request.isBodyEncoded ? body.count : 0))
+        guard !cancellation.isCancelled else { return metrics.rejections("cancelled").increment() }
         metrics.candidatesPerRequest.record(Double(decoded.candidateCount))
         let job = ScoringJob(
             request: decoded, cancellation: cancellation, arrival: arrival,
@@ -159,6 +201,10 @@ public final class ScoringService: HTTPHandler {
         encoder.outputFormatting = [.sortedKeys]
         return JSONResponse.make(status: 200, body: Array((try? encoder.encode(listing)) ?? Data()))
     }
+
+    /// Budget held per body byte while a body is parsed and encoded: the parse tree (objects, strings, numbers as
+    /// Swift values) is several times the text, plus the encoded request.
+    private static let decodeBytesPerBodyByte = 8
 
     private static func isJSON(_ contentType: String) -> Bool {
         let type = contentType.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()

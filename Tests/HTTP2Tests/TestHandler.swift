@@ -4,12 +4,14 @@ import Synchronization
 
 /// The application used by the transport tests.
 ///
-/// - `/echo`: 200, the request body back, with `x-method`, `x-path`, `x-query`, `x-version` headers.
+/// - `/echo`: 200, the request body back (a gzip body inflated, to at most `echoInflateLimit` bytes), with `x-method`,
+///   `x-path`, `x-query`, `x-version` headers.
 /// - `/delay?ms=N`: 200 "delayed" after N ms, answered from another queue.
 /// - `/hang`: never answers; records its cancellation so tests can see it signalled.
 /// - `/big?bytes=N`: N bytes of compressible text.
 /// - anything else: 404.
 final class TestHandler: HTTPHandler {
+    static let echoInflateLimit = 10_000
     let requestCount = Atomic<Int>(0)
     private let hanging = Mutex<[RequestCancellation]>([])
 
@@ -28,13 +30,18 @@ final class TestHandler: HTTPHandler {
         }
         switch request.path {
         case "/echo":
-            respond(
-                HTTPResponse(
-                    status: 200,
-                    headers: [
-                        ("x-method", request.method), ("x-path", request.path), ("x-query", request.query ?? ""),
-                        ("x-version", request.version.rawValue),
-                    ], body: request.body))
+            switch request.decodedBody(limit: Self.echoInflateLimit) {
+            case .success(let body):
+                respond(
+                    HTTPResponse(
+                        status: 200,
+                        headers: [
+                            ("x-method", request.method), ("x-path", request.path), ("x-query", request.query ?? ""),
+                            ("x-version", request.version.rawValue),
+                        ], body: body))
+            case .failure(let error):
+                respond(error.response)
+            }
         case "/delay":
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(parameter ?? 100)) {
                 respond(HTTPResponse(status: 200, body: Array("delayed".utf8)))

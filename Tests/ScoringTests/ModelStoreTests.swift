@@ -21,8 +21,8 @@ struct ModelStoreTests {
 
     func makeStore() -> ModelStore {
         ModelStore(
-            repository: ModelRepository(root: root), scoreOverride: nil, warmUpRows: 16, logger: TestModel.logger,
-            metrics: metrics)
+            repository: ModelRepository(root: root), copyDirectory: NSTemporaryDirectory(), scoreOverride: nil,
+            warmUpRows: 16, logger: TestModel.logger, metrics: metrics)
     }
 
     func counter(_ text: String) -> Bool { metrics.registry.emitToString().contains(text) }
@@ -49,6 +49,39 @@ struct ModelStoreTests {
         // Rolling back: delete v3; v2 is known bad, so v1 serves again.
         try FileManager.default.removeItem(atPath: "\(root)/funnel-student/3")
         #expect(store.reloadNow(reason: "test")?.version == 1)
+    }
+
+    /// Operators, sync sidecars and `kubectl cp` write over the served file in place (same inode). Serving a map of
+    /// the file itself, the daemon then answered as the same version with the new file's bytes mixed in, and died
+    /// of SIGBUS once the file was truncated. The served model must not change, and the changed file is a candidate
+    /// like any other: rejected while invalid, swapped in once valid.
+    @Test func writingOverOrTruncatingTheServedFileChangesNothingServed() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try place(version: 1)
+        let store = makeStore()
+        let served = try #require(store.reloadNow(reason: "test"))
+        let before = try TestModel.predictions(served)
+        let path = "\(root)/funnel-student/1/model.fckpt"
+        let other = try Data(contentsOf: URL(fileURLWithPath: TestModel.trainedCheckpoint))
+        func writeInPlace(_ bytes: Data) throws {
+            let file = try #require(FileHandle(forWritingAtPath: path))  // O_WRONLY on the same inode, as cp does
+            try file.truncate(atOffset: 0)
+            try file.write(contentsOf: bytes)
+            try file.close()
+        }
+
+        try writeInPlace(other)
+        #expect(try TestModel.predictions(served) == before)
+        #expect(truncate(path, 100) == 0)
+        #expect(try TestModel.predictions(served) == before)
+        #expect(store.reloadNow(reason: "test") === served)  // the truncated file is rejected; the copy serves
+        #expect(counter(#"funnel_model_reloads_total{result="failure"} 1"#))
+
+        try writeInPlace(other)
+        let replaced = try #require(store.reloadNow(reason: "test"))
+        #expect(replaced !== served && replaced.version == 1)
+        #expect(try TestModel.predictions(replaced) != before)
+        #expect(try TestModel.predictions(served) == before)  // batches still holding the old model are unaffected
     }
 
     @Test func startupWalksDownPastABadNewestVersion() throws {

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import Prometheus
+import HTTP2
 import Ranking
+import Synchronization
 
 @testable import Scoring
 
@@ -17,6 +19,23 @@ enum TestModel {
         ServableModel(
             name: "funnel-student", version: version, path: path, checkpoint: try Checkpoint(contentsOfFile: path),
             scoreOverride: nil)
+    }
+
+    /// pCTR and pCVR of a fixed 5-candidate request, scored as a batch worker scores it (features a model does not
+    /// read are ignored, so any model can score it).
+    static func predictions(_ model: ServableModel) throws -> [Float] {
+        let request = try ScoreRequestDecoder(maxCandidates: 100, ignoreUnknownFeatures: true)
+            .decode(body(candidates: 5), model: model)
+        let answer = Mutex<[Float]>([])
+        let job = ScoringJob(
+            request: request, cancellation: RequestCancellation(), arrival: .now, deadline: nil,
+            respond: { result in
+                let results = (try? result.get().results) ?? []
+                answer.withLock { $0 = results.flatMap { [$0.prediction.ctr, $0.prediction.cvr] } }
+            })
+        BatchScorer(metrics: metrics()).run(
+            .init(model: model, jobs: [job]), workspace: model.network.makeWorkspace(maxRows: 16, maxRequests: 1))
+        return answer.withLock { $0 }
     }
 
     static func metrics() -> ScoringMetrics { ScoringMetrics(registry: PrometheusCollectorRegistry()) }
