@@ -22,7 +22,9 @@ struct BatchQueue {
     }
 
     let limits: Limits
-    private var jobs: [ScoringJob] = []
+    /// Popped slots are nil until the next compaction: a job that left must not keep its request (and the memory it
+    /// holds against the budget) alive.
+    private var jobs: [ScoringJob?] = []
     private var head = 0
     private(set) var rows = 0
     private(set) var isStopped = false
@@ -50,7 +52,7 @@ struct BatchQueue {
         dropped: inout [(job: ScoringJob, error: ScoringError?)]
     ) -> Decision {
         while count > 0 {
-            let job = jobs[head]
+            let job = jobs[head]!
             if isCancelled(job) {
                 dropped.append((popFirst(), nil))
             } else if let deadline = job.deadline, deadline <= now {
@@ -60,7 +62,7 @@ struct BatchQueue {
             }
         }
         guard count > 0 else { return isStopped ? .stop : .wait(until: nil) }
-        let first = jobs[head]
+        let first = jobs[head]!
         // With a queue delay, hold a partial batch until it fills or the oldest job waited long enough.
         if limits.maxQueueDelay > .zero, rows < limits.maxBatchRows, !isStopped {
             let release = first.arrival + limits.maxQueueDelay
@@ -70,7 +72,7 @@ struct BatchQueue {
         var batch = Batch(model: first.request.model, jobs: [popFirst()])
         var batchRows = first.rows
         while count > 0 {
-            let job = jobs[head]
+            let job = jobs[head]!
             guard job.request.model === batch.model, batchRows + job.rows <= limits.maxBatchRows else { break }
             if isCancelled(job) {
                 dropped.append((popFirst(), nil))
@@ -83,7 +85,8 @@ struct BatchQueue {
     }
 
     private mutating func popFirst() -> ScoringJob {
-        let job = jobs[head]
+        let job = jobs[head]!
+        jobs[head] = nil
         head += 1
         rows -= job.rows
         if head > 1024, head * 2 > jobs.count {  // compact now and then, not per pop

@@ -83,6 +83,61 @@ struct ScoringEndToEndTests {
         #expect(deleteMetrics.output.hasPrefix("HTTP/2 405") && deleteMetrics.output.lowercased().contains("allow: get, head"))
     }
 
+    /// The memory budget counts a body's decode work, not only its bytes: with a 64 KiB budget a small request is
+    /// scored, a 38 KB one (whose parse would need ~8x its size) is refused with 503 and Retry-After, and what it
+    /// held is given back, so the next small request and /healthz are served.
+    @Test func requestsPastTheMemoryBudgetGet503AndTheRestAreServed() throws {
+        let daemon = try RunningDaemon(settings: ["memory_budget_bytes": 65536, "max_request_body_bytes": 65536])
+        #expect(try daemon.score(scoreBody(candidates: 5)).status == 200)
+        let large = scoreBody(candidates: 400)
+        #expect(large.utf8.count > 30_000 && large.utf8.count < 65536)
+        let path = daemon.directory + "/large.json"
+        try Data(large.utf8).write(to: URL(fileURLWithPath: path))
+        for flag in ["--http2-prior-knowledge", "--http1.1"] {
+            let refused = try daemon.curl([
+                flag, "-s", "-i", "-H", "content-type: application/json", "--data-binary", "@" + path,
+                "\(daemon.url)/v1/score",
+            ]).output.lowercased()
+            #expect(refused.contains(" 503") && refused.contains("retry-after: 1"), "\(flag): \(refused.prefix(300))")
+            #expect(refused.contains("\"overloaded\""), "\(flag): \(refused.prefix(300))")
+            #expect(try daemon.score(scoreBody(candidates: 5), flags: [flag]).status == 200)
+        }
+        let health = try daemon.curl(["--http2-prior-knowledge", "-s", "-o", "/dev/null", "-w", "%{http_code}", "\(daemon.url)/healthz"])
+        #expect(health.output == "200")
+        // A worker gives a request's reservation back just after its answer left: poll briefly.
+        var metrics = ""
+        for _ in 0..<50 {
+            metrics = try daemon.curl(["--http2-prior-knowledge", "-s", "\(daemon.url)/metrics"]).output
+            if metrics.contains("funnel_memory_budget_used_bytes 0.0\n") { break }
+            usleep(100_000)
+        }
+        #expect(metrics.contains("funnel_memory_budget_used_bytes 0.0\n"), "every reservation was returned")
+        #expect(metrics.contains("funnel_memory_budget_limit_bytes 65536.0\n"))
+        #expect(metrics.contains(#"funnel_rejections_total{reason="memory"} 2"#))
+    }
+
+    /// A value that would make the daemon useless (a connection that never reads, a budget below one request) stops
+    /// it at start with a message naming the key.
+    @Test func outOfRangeConfigurationValuesAreRefusedByName() throws {
+        let directory = NSTemporaryDirectory() + "funnel-config-\(UUID())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cases: [(String, Any, String)] = [
+            ("max_output_buffer_bytes", 0, "max_output_buffer_bytes must be in 65536...1073741824, not 0"),
+            ("memory_budget_bytes", 1024, "memory_budget_bytes must be in 4194304"),
+            ("idle_timeout_seconds", -1, "idle_timeout_seconds must be in"),
+            ("num_decode_threads", -2, "num_decode_threads must be in 0...1024, not -2"),
+            ("max_inflated_body_bytes", 10, "max_inflated_body_bytes must be in 1024"),
+        ]
+        for (key, value, message) in cases {
+            let path = directory + "/\(key).json"
+            try JSONSerialization.data(withJSONObject: [key: value, "port": 0]).write(to: URL(fileURLWithPath: path))
+            let result = try run(RunningDaemon.binary.path, ["--config", path])
+            #expect(result.status != 0, "\(key)")
+            #expect(result.error.contains(message), "\(key): \(result.error)")
+        }
+    }
+
     @Test func overloadAndDeadlinesAnswer503And504() throws {
         // A 400 ms queue delay holds the first batch, so the queue fills and deadlines pass.
         let daemon = try RunningDaemon(settings: [
