@@ -115,14 +115,14 @@ let package = Package(
         .testTarget(
             name: "ScoringTests",
             dependencies: [
-                "Scoring", "HTTP2", "Ranking", .product(name: "Prometheus", package: "swift-prometheus"),
+                "Scoring", "HTTP2", "Ranking", "CMalloc", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FunnelServeTests",
-            dependencies: ["FunnelServe"],  // so `swift test` builds the daemon it starts
+            dependencies: ["FunnelServe", "HTTP2"],  // FunnelServe: so `swift test` builds the daemon it starts
             swiftSettings: swiftSettings
         ),
         .testTarget(

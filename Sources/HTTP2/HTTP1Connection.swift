@@ -32,7 +32,8 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
     private var parser: HTTP1Parser
     private var slots: [Slot] = []
     private var nextSequence: UInt64 = 0
-    private var current: (head: HTTP1RequestHead, body: [UInt8], memory: MemoryReservation)?
+    /// The request being received; `memory` is what its body holds against the budget (nil until a body byte came).
+    private var current: (head: HTTP1RequestHead, body: [UInt8], memory: MemoryReservation?)?
     private var requestStartedAt: UInt64?
     /// False after an error, a request that closes the connection, or an upgrade: remaining input is ignored.
     private var acceptsRequests = true
@@ -100,7 +101,9 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
             switch event {
             case .head(let head): begin(head)
             case .body(let chunk):
-                guard let memory = current?.memory, memory.grow(by: chunk.count) else {
+                let memory = current?.memory ?? MemoryReservation(budget: context.configuration.memoryBudget)
+                current?.memory = memory
+                guard memory.grow(by: chunk.count) else {
                     // Past the memory budget: answer 503 and close, as the rest of the body cannot be kept.
                     stopAccepting(answering: TransportError.memoryBudgetExhausted.response)
                     break
@@ -131,7 +134,7 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
     }
 
     private func begin(_ head: HTTP1RequestHead) {
-        current = (head, [], MemoryReservation(budget: context.configuration.memoryBudget))
+        current = (head, [], nil)
         requestStartedAt = requestStartedAt ?? connection.now
         // 100 Continue only when it cannot overtake an earlier answer and the body is acceptable.
         if head.expectsContinue && head.hasBody && slots.isEmpty

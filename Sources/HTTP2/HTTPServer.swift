@@ -31,7 +31,7 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let counters = ServerCounters()
     private let acceptQueue = DispatchQueue(label: "funnel.http.accept")
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(
         configuration: HTTPServerConfiguration, handler: any HTTPHandler, logger: Logger = Logger(label: "funnel.http")

@@ -38,7 +38,7 @@ public final class MemoryBudget: Sendable {
 /// bytes back when the last reference to it goes, however the request ends: answered, reset, or failed.
 public final class MemoryReservation: Sendable {
     public let budget: MemoryBudget
-    private let held = Mutex(0)
+    private let held = Locked(0)
 
     public init(budget: MemoryBudget) { self.budget = budget }
 

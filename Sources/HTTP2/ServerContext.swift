@@ -8,7 +8,7 @@ final class ServerContext: Sendable {
     let handler: any HTTPHandler
     let logger: Logger
     let counters: ServerCounters
-    private let tlsContext: Mutex<TLSContext?>
+    private let tlsContext: Locked<TLSContext?>
     let readTimeoutNanos: UInt64
     let idleTimeoutNanos: UInt64
     /// How often each connection checks its deadlines: a quarter of the shortest timeout, 10 ms…1 s.
@@ -22,7 +22,7 @@ final class ServerContext: Sendable {
         self.handler = handler
         self.logger = logger
         self.counters = counters
-        tlsContext = Mutex(tls)
+        tlsContext = Locked(tls)
         readTimeoutNanos = configuration.readTimeout.nanoseconds
         idleTimeoutNanos = configuration.idleTimeout.nanoseconds
         deadlineCheckIntervalNanos = min(max(min(readTimeoutNanos, idleTimeoutNanos) / 4, 10_000_000), 1_000_000_000)

@@ -29,7 +29,7 @@ public enum ScoringFuzzHooks {
         }
         precondition(request.itemIndices.count == request.candidateCount * model.encoder.layout.item.slotCount)
         let workspace = model.network.makeWorkspace(maxRows: max(1, request.candidateCount), maxRequests: 1)
-        let answer = Mutex<ScoreResponse?>(nil)
+        let answer = Locked<ScoreResponse?>(nil)
         let job = ScoringJob(
             request: request, cancellation: RequestCancellation(), arrival: .now, deadline: nil,
             respond: { result in answer.withLock { $0 = try? result.get() } })

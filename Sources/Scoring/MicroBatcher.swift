@@ -21,7 +21,7 @@ final class MicroBatcher: Sendable {
     }
 
     let configuration: Configuration
-    private let queue: Mutex<BatchQueue>
+    private let queue: Locked<BatchQueue>
     private let wakeUp = NSCondition()
     /// Jobs accepted so far, plus one for `stop`; a worker about to sleep compares it with what it saw before it
     /// looked at the queue.
@@ -32,7 +32,7 @@ final class MicroBatcher: Sendable {
     init(configuration: Configuration, metrics: ScoringMetrics) {
         self.configuration = configuration
         self.metrics = metrics
-        queue = Mutex(
+        queue = Locked(
             BatchQueue(
                 limits: .init(
                     maxBatchRows: configuration.maxBatchRows, maxQueueDelay: configuration.maxQueueDelay,

@@ -1,3 +1,4 @@
+import HTTP2
 import Foundation
 import Logging
 import Ranking
@@ -41,7 +42,7 @@ public final class ModelStore: Sendable {
     private let warmUpRows: Int
     private let logger: Logger
     private let metrics: ScoringMetrics
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let reloads = DispatchQueue(label: "funnel.model-store")
     private let poller = PollTimer()
 

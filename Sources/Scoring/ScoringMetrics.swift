@@ -1,3 +1,4 @@
+import HTTP2
 import Prometheus
 import Synchronization
 
@@ -22,7 +23,7 @@ public final class ScoringMetrics: Sendable {
     let batchExecutions: Counter
     let inferences: Counter
     /// Keyed by `Route.rawValue * 1000 + status`: an integer key, so counting a request costs one hash of an Int.
-    private let requestCounters = Mutex<[Int: Counter]>([:])
+    private let requestCounters = Locked<[Int: Counter]>([:])
 
     /// `funnel_<name>_<unit>` with its help text.
     private static func name(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {

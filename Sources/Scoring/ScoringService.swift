@@ -78,7 +78,18 @@ public final class ScoringService: HTTPHandler {
                 metrics.record(route: route, status: response.status, since: start)
                 respond(response)
             }
-            decoding.submit { self.score(request, cancellation: cancellation, arrival: start, answer: answer) }
+            // Every queued request holds at least its bookkeeping against the budget, so the budget bounds the decode
+            // queue even for requests without a body.
+            let memory = request.memory ?? MemoryReservation(budget: memoryBudget)
+            guard memory.grow(by: Self.queuedRequestBytes) else {
+                metrics.rejections("memory").increment()
+                return answer(ScoringError.memoryBudgetExhausted.response)
+            }
+            var admitted = request
+            admitted.memory = memory
+            decoding.submit { [admitted] in
+                self.score(admitted, cancellation: cancellation, arrival: start, answer: answer)
+            }
             return
         }
         // Everything else is answered on the caller's thread, without a closure to allocate.
@@ -122,7 +133,7 @@ public final class ScoringService: HTTPHandler {
             return answer(ScoringError.unsupportedMediaType(type).response)
         }
         guard let model = store.current else { return answer(ScoringError.notReady.response) }
-        let memory = request.memory ?? MemoryReservation(budget: memoryBudget)
+        let memory = request.memory!  // set by `handle`
         let answer: @Sendable (HTTPResponse) -> Void = { response in
             withExtendedLifetime(memory) { answer(response) }
         }
@@ -201,6 +212,9 @@ public final class ScoringService: HTTPHandler {
         encoder.outputFormatting = [.sortedKeys]
         return JSONResponse.make(status: 200, body: Array((try? encoder.encode(listing)) ?? Data()))
     }
+
+    /// Budget held by a request from its arrival to its answer besides its body: header fields, closures, the job.
+    private static let queuedRequestBytes = 1024
 
     /// Budget held per body byte while a body is parsed and encoded: the parse tree (objects, strings, numbers as
     /// Swift values) is several times the text, plus the encoded request.

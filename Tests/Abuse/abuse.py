@@ -6,19 +6,26 @@ alive, /healthz must answer, and the well-behaved client's error count must stil
 
     python3 Tests/Abuse/abuse.py [--port P] [--scale 1.0] [case …]     # no --port: starts .build-rel's daemon
 """
-import argparse, os, socket, sys, threading, time
+import argparse, gzip, json, os, random, re, signal, socket, sys, threading, time
 
 import hpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from funnel_client import (ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE,
-                           PRIORITY, RST_STREAM, SETTINGS, WINDOW_UPDATE, Daemon, GoodClient, frame, http1,
-                           score_body)
+                           PRIORITY, ROOT, RST_STREAM, SETTINGS, WINDOW_UPDATE, Daemon, GoodClient, H2Client,
+                           check_scores, frame, http1, score_body)
 
 # The daemon these cases expect (scripts/abuse.sh starts it so): short timeouts keep the run short.
+# The memory budget is small so that the RSS bound the memory cases check (baseline + budget + slack) means something.
 SETTINGS_FOR_ABUSE = {"read_timeout_seconds": 3, "idle_timeout_seconds": 6, "max_connections": 256,
-                      "max_concurrent_streams": 128, "max_header_list_bytes": 16384}
+                      "max_concurrent_streams": 128, "max_header_list_bytes": 16384, "memory_budget_bytes": 64 << 20}
 SCALE = 1.0
+# Set by main when it starts the daemon (None with --port): the cases that signal it, write its repository or
+# watch its RSS use them. RSS0 is its RSS (KiB) before the first case.
+DAEMON = None
+GOOD = None
+RSS0 = 0
+RSS_SLACK_KIB = 64 << 10
 
 
 def n(count):
@@ -374,10 +381,465 @@ def count_frames(buf, ftype):
     return count
 
 
+# ------------------------------------------------------------------------------- memory, keep-alive, reload
+
+class Peer(Raw):
+    """A raw HTTP/2 connection that also reads what the server sends, without blocking: ACKs its SETTINGS, gives
+    the DATA it receives back to the connection window, tracks the send windows the server grants, and notes the
+    :status, error code and resets of each stream and GOAWAY/EOF."""
+
+    def __init__(self, port):
+        super().__init__(port)
+        self.dec = hpack.Decoder()
+        self.buf = b""
+        self.window, self.initial_window, self.stream_windows = 65535, 65535, {}
+        self.unacked = 0
+        self.statuses, self.bodies, self.resets = {}, {}, set()
+        self.goaway = self.eof = False
+        self.next_sid = 1
+
+    @property
+    def closed(self):
+        return self.goaway or self.eof
+
+    def pump(self, timeout=0.0):
+        """Reads and handles whatever has arrived; waits up to `timeout` for the first bytes."""
+        if timeout > 0:
+            self.sock.settimeout(timeout)
+        else:
+            self.sock.setblocking(False)
+        try:
+            while True:
+                chunk = self.sock.recv(262144)
+                if not chunk:
+                    self.eof = True
+                    break
+                self.buf += chunk
+                self.sock.setblocking(False)
+        except (BlockingIOError, socket.timeout):
+            pass
+        except OSError:
+            self.eof = True
+        self.sock.settimeout(5)
+        out = b""
+        while len(self.buf) >= 9:
+            length = int.from_bytes(self.buf[:3], "big")
+            if len(self.buf) < 9 + length:
+                break
+            ftype, flags, sid = self.buf[3], self.buf[4], int.from_bytes(self.buf[5:9], "big") & 0x7FFFFFFF
+            payload, self.buf = self.buf[9:9 + length], self.buf[9 + length:]
+            if ftype == SETTINGS and not flags & ACK:
+                for i in range(0, len(payload) - 5, 6):
+                    if int.from_bytes(payload[i:i + 2], "big") == 4:  # INITIAL_WINDOW_SIZE
+                        delta = int.from_bytes(payload[i + 2:i + 6], "big") - self.initial_window
+                        self.initial_window += delta
+                        self.stream_windows = {k: v + delta for k, v in self.stream_windows.items()}
+                out += frame(SETTINGS, ACK, 0)
+            elif ftype == WINDOW_UPDATE:
+                increment = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
+                if sid == 0:
+                    self.window += increment
+                elif sid in self.stream_windows:
+                    self.stream_windows[sid] += increment
+            elif ftype == HEADERS:
+                self.statuses.setdefault(sid, dict(self.dec.decode(payload)).get(":status"))
+            elif ftype == DATA:
+                self.unacked += length
+                if len(self.bodies.get(sid, b"")) < 4096:
+                    self.bodies[sid] = self.bodies.get(sid, b"") + payload
+            elif ftype == RST_STREAM:
+                self.resets.add(sid)
+            elif ftype == GOAWAY:
+                self.goaway = True
+        if self.unacked >= 32768:
+            out += frame(WINDOW_UPDATE, 0, 0, self.unacked.to_bytes(4, "big"))
+            self.unacked = 0
+        if out:
+            self.eof |= not self.send(out)
+
+    def open_stream(self, path, content_length, extra=()):
+        """HEADERS (without END_STREAM) for a POST with a body of `content_length` bytes; returns the stream id."""
+        sid, self.next_sid = self.next_sid, self.next_sid + 2
+        self.stream_windows[sid] = self.initial_window
+        headers = [("content-type", "application/json"), ("content-length", str(content_length))] + list(extra)
+        self.eof |= not self.send(frame(HEADERS, END_HEADERS, sid, request_headers(self.enc, path, "POST", headers)))
+        return sid
+
+    def send_body(self, sid, data, end, wait=2.0):
+        """DATA frames within the send windows (waiting up to `wait` for WINDOW_UPDATE); returns bytes sent."""
+        sent, deadline = 0, time.time() + wait
+        while sent < len(data) and not self.closed and sid not in self.resets and time.time() < deadline:
+            size = min(len(data) - sent, 16384, self.window, self.stream_windows[sid])
+            if size <= 0:
+                self.pump(0.05)
+                continue
+            last = end and sent + size == len(data)
+            if not self.send(frame(DATA, END_STREAM if last else 0, sid, data[sent:sent + size])):
+                self.eof = True
+                break
+            self.window -= size
+            self.stream_windows[sid] -= size
+            sent += size
+        return sent
+
+    def error_code(self, sid):
+        try:
+            return json.loads(self.bodies.get(sid, b"{}"))["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class RssWatch:
+    """Samples the daemon's RSS (and, optionally, the memory budget in use from /metrics) in the background while a
+    case runs; `report` gives before/peak/after and whether the peak stayed under RSS0 + budget + slack."""
+
+    def __init__(self, daemon, port, scrape_budget=False):
+        self.daemon, self.port, self.scrape = daemon, port, scrape_budget
+        self.before = self.peak = daemon.rss_kib() if daemon else 0
+        self.budget_peak = 0
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop_event.wait(0.05 if not self.scrape else 0.2):
+            if self.daemon and self.daemon.alive():
+                self.peak = max(self.peak, self.daemon.rss_kib())
+            if self.scrape:
+                try:
+                    self.budget_peak = max(self.budget_peak, metric(self.port, "funnel_memory_budget_used_bytes"))
+                except (OSError, ValueError):
+                    pass
+
+    def report(self):
+        self.stop_event.set()
+        self.thread.join()
+        if not self.daemon or not self.daemon.alive():
+            return "RSS n/a", self.daemon is None
+        after = self.daemon.rss_kib()
+        self.peak = max(self.peak, after)
+        bound = RSS0 + SETTINGS_FOR_ABUSE["memory_budget_bytes"] // 1024 + RSS_SLACK_KIB
+        text = (f"RSS KiB before {self.before} / peak {self.peak} / after {after} (bound {bound} = first {RSS0} + "
+                f"budget {SETTINGS_FOR_ABUSE['memory_budget_bytes'] >> 20} MiB + slack {RSS_SLACK_KIB >> 10} MiB)")
+        if self.scrape:
+            text += f"; budget in use peak {self.budget_peak / 2**20:.1f} MiB"
+        return text, self.peak <= bound
+
+
+def metric(port, name):
+    """The value of one sample on /metrics (`name` with its labels, as printed); 0 when absent."""
+    status, text = http1(port, "GET", "/metrics")
+    for line in text.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def good_counts():
+    return GOOD.counts() if GOOD else (0, 0)
+
+
+def served_version(port):
+    return json.loads(http1(port, "GET", "/readyz")[1])["model"]["version"]
+
+
+def repository_versions():
+    d = os.path.join(DAEMON.repo, "funnel-student")
+    return sorted(int(v) for v in os.listdir(d) if v.isdigit())
+
+
+def reset_after_end_stream(port):
+    """Complete requests (END_STREAM sent) reset with RST_STREAM(CANCEL) 0-2 ms later, so the reset lands while
+    the request is being decoded, queued or batched, on 6 connections, with model reloads (SIGHUP) in the middle.
+    This race used to trap the batch worker (SIGILL). nghttp2's reset rate limit may GOAWAY a connection: the
+    client then reconnects."""
+    body = score_body(100)
+    seconds = max(4.0, 10 * SCALE)
+    stop = threading.Event()
+    totals = {"requests": 0, "reconnects": 0, "answered": 0, "refused": 0}
+    failures = []
+    lock = threading.Lock()
+
+    def worker(seed):
+        rng, c, mine = random.Random(seed), None, {"requests": 0, "reconnects": 0, "answered": 0, "refused": 0}
+        while not stop.is_set():
+            if c is None or c.closed:
+                if c is not None:
+                    mine["answered"] += sum(1 for v in c.statuses.values() if v == "200")
+                    c.close()
+                    mine["reconnects"] += 1
+                try:
+                    c = Peer(port)
+                except OSError as e:
+                    failures.append(f"connect: {e!r}")
+                    time.sleep(0.1)
+                    c = None
+                    continue
+            sid = c.open_stream("/v1/score", len(body))
+            if c.send_body(sid, body, end=True) < len(body):
+                continue  # closed on us (GOAWAY/EOF): reconnect
+            time.sleep(rng.uniform(0, 0.002))
+            c.eof |= not c.send(frame(RST_STREAM, 0, sid, (8).to_bytes(4, "big")))  # CANCEL
+            c.stream_windows.pop(sid, None)
+            c.pump()
+            mine["requests"] += 1
+        if c is not None:
+            mine["answered"] += sum(1 for v in c.statuses.values() if v == "200")
+            c.close()
+        with lock:
+            for k, v in mine.items():
+                totals[k] += v
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    placed = []
+    time.sleep(seconds / 3)
+    if DAEMON:  # reloads in the middle: new versions (the same model, so the good client's scores stand) + SIGHUP
+        for _ in range(4):
+            version = repository_versions()[-1] + 1
+            DAEMON.place(version, atomic=True)
+            os.kill(DAEMON.proc.pid, signal.SIGHUP)
+            placed.append(version)
+            time.sleep(seconds / 12)
+    time.sleep(max(0.0, seconds * 2 / 3 - seconds / 12 * len(placed)))
+    stop.set()
+    for t in threads:
+        t.join()
+    serving = None
+    deadline = time.time() + 10
+    while time.time() < deadline:  # the last reload may still be warming up
+        serving = served_version(port)
+        if not placed or serving == placed[-1]:
+            break
+        time.sleep(0.1)
+    reloads = f"reloads to versions {placed} (SIGHUP each), serving {serving} after" if placed else "no reloads (no daemon)"
+    return (f"{totals['requests']} requests reset 0-2 ms after END_STREAM on 6 connections in {seconds:.0f}s "
+            f"({totals['answered']} answered 200 before the reset), {totals['reconnects']} reconnects after "
+            f"GOAWAY/EOF; {reloads}; connect failures {len(failures)}"), (not placed or serving == placed[-1]) and not failures
+
+
+def slow_large_bodies(port):
+    """Many clients each announcing a ~1 MiB body and sending it in 64 KiB pieces with pauses: together they offer
+    more than the memory budget. Past it a request must get 503 overloaded (not the memory); the rest end as usual
+    (400 for the filler JSON, or 408 at the read timeout)."""
+    budget = SETTINGS_FOR_ABUSE["memory_budget_bytes"]
+    count = min(max(n(200), 100), SETTINGS_FOR_ABUSE["max_connections"] - 16)  # room for the good client
+    size = 1 << 20
+    body = b'{"pad":"' + b"x" * (size - 10) + b'"}'
+    conns, sids = [], []
+    for _ in range(count):
+        try:
+            c = Peer(port)
+        except OSError:
+            break
+        conns.append(c)
+        sids.append(c.open_stream("/v1/score", len(body)))
+    ok0, err0 = good_counts()
+    start = time.time()
+    sent = [0] * len(conns)
+    # 64 KiB every 0.15 s: 1 MiB in ~2.4 s, inside the 3 s read timeout if the server keeps up
+    while time.time() - start < SETTINGS_FOR_ABUSE["read_timeout_seconds"] + 3:
+        active = 0
+        for i, c in enumerate(conns):
+            c.pump()
+            if c.closed or sids[i] in c.statuses or sids[i] in c.resets:
+                continue
+            active += 1
+            if sent[i] < len(body):
+                piece = body[sent[i]:sent[i] + 65536]
+                sent[i] += c.send_body(sids[i], piece, end=sent[i] + len(piece) == len(body), wait=0.02)
+        if not active:
+            break
+        time.sleep(0.15)
+    for c in conns:
+        c.pump(0.01)
+    ok1, err1 = good_counts()
+    hist = {}
+    for c, sid in zip(conns, sids):
+        status = c.statuses.get(sid)
+        key = f"{status} {c.error_code(sid)}" if status else ("reset" if sid in c.resets else "closed" if c.closed else "none")
+        hist[key] = hist.get(key, 0) + 1
+        c.close()
+    offered = len(conns) * len(body)
+    overloaded = sum(v for k, v in hist.items() if k.startswith("503"))
+    return (f"{len(conns)} clients x {len(body) >> 10} KiB in 64 KiB pieces every 0.15 s (offered {offered >> 20} MiB, "
+            f"budget {budget >> 20} MiB, {sum(sent) >> 20} MiB sent); answers {dict(sorted(hist.items()))}; good client "
+            f"during the uploads +{ok1 - ok0} ok +{err1 - err0} errors"), overloaded > 0 or offered <= budget
+
+
+def ping_keepalive(port):
+    """Connections that send nothing but a PING a second: PING is not request traffic, so each must be closed at
+    the idle timeout (GOAWAY or EOF) like any idle connection."""
+    idle = SETTINGS_FOR_ABUSE["idle_timeout_seconds"]
+    conns, opened = [], []
+    for _ in range(n(100)):
+        conns.append(Peer(port))
+        opened.append(time.time())
+    closed_at = [None] * len(conns)
+    last_ping = 0.0
+    start = time.time()
+    while time.time() - start < idle + 5 and None in closed_at:
+        ping = time.time() - last_ping >= 1.0
+        if ping:
+            last_ping = time.time()
+        for i, c in enumerate(conns):
+            if closed_at[i] is not None:
+                continue
+            if ping:
+                c.eof |= not c.send(frame(PING, 0, 0, b"keepaliv"))
+            c.pump()
+            if c.closed:
+                closed_at[i] = time.time() - opened[i]
+        time.sleep(0.05)
+    for c in conns:
+        c.close()
+    done = [t for t in closed_at if t is not None]
+    goaways = sum(c.goaway for c in conns)
+    return (f"{len(conns)} connections sending only PING every 1 s: closed {len(done)}/{len(conns)} "
+            f"({goaways} with GOAWAY) after {min(done, default=0):.1f}-{max(done, default=0):.1f}s "
+            f"(idle timeout {idle}s, limit {idle + 4}s)"), None not in closed_at and max(done) <= idle + 4
+
+
+def gzip_amplification(port):
+    """gzip request bodies of ~64 KB that inflate to 64 MiB of zeros, from several connections at once, repeated:
+    each must be refused with 413 inflated_body_too_large at the inflate limit, never inflated whole."""
+    bomb = gzip.compress(b"\0" * (64 << 20), compresslevel=9)
+    workers, repeats = max(3, n(8)), max(2, n(20))
+    answers, lock = {}, threading.Lock()
+
+    def worker():
+        c = None
+        for _ in range(repeats):
+            try:
+                c = c or H2Client(port, timeout=10)
+                status, data = c.request("POST", "/v1/score", bomb, [("content-type", "application/json"),
+                                                                       ("content-encoding", "gzip")])
+                try:
+                    key = f"{status} {json.loads(data)['error']['code']}"
+                except (ValueError, KeyError, TypeError):
+                    key = f"{status} {data[:60]!r}"
+            except Exception as e:  # noqa: BLE001 - recorded, fails the case
+                key = f"error {e!r}"[:80]
+                if c:
+                    c.sock.close()
+                c = None
+            with lock:
+                answers[key] = answers.get(key, 0) + 1
+        if c:
+            c.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = workers * repeats
+    good = answers.get("413 inflated_body_too_large", 0)
+    return (f"{total} gzip bombs ({len(bomb) >> 10} KiB -> 64 MiB) on {workers} connections: {answers}"), good == total
+
+
+def checkpoint_overwrite(port):
+    """The served checkpoint written over in place (same inode, as `cp` does) with another valid model, then with
+    garbage, then truncated to 100 bytes: what serves must not change until a reload, and the reload must reject
+    the truncated file and keep serving; with the other valid model written in place again, the reload swaps it in
+    under the same version. The original is restored (and reloaded) at the end for the good client's sake."""
+    if not DAEMON:
+        return "skipped: needs the daemon abuse.py starts", True
+    version = served_version(port)
+    path = os.path.join(DAEMON.repo, "funnel-student", str(version), "model.fckpt")
+    with open(path, "rb") as f:
+        original = f.read()
+    with open(os.path.join(ROOT, "models/funnel-student/2/model.fckpt"), "rb") as f:
+        other = f.read()
+    inode = os.stat(path).st_ino
+    log_path = os.path.join(DAEMON.dir, "stderr.log")
+    request = score_body(50, seed=7)
+
+    def scores():
+        status, data = http1(port, "POST", "/v1/score", request, [("content-type", "application/json")])
+        check_scores(status, data, 50)
+        doc = json.loads(data)
+        return doc["model"]["version"], doc["results"]
+
+    def same_as_base():
+        v, results = scores()
+        try:
+            check_scores(200, json.dumps({"model": {"name": "funnel-student", "version": v}, "results": results}).encode(), 50, base)
+            return v == version
+        except ValueError:
+            return False
+
+    def write_in_place(data):
+        with open(path, "wb") as f:  # O_WRONLY|O_TRUNC on the served inode, as cp does
+            f.write(data)
+        assert os.stat(path).st_ino == inode
+
+    def reload(result):
+        """SIGHUP, then wait for the reload counter `result` (success/failure) to move; True if it did."""
+        name = f'funnel_model_reloads_total{{result="{result}"}}'
+        before = metric(port, name)
+        os.kill(DAEMON.proc.pid, signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if metric(port, name) > before:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def rejections():
+        with open(log_path) as f:
+            return f.read().count("rejected model version")
+
+    _, base = scores()
+    steps = []
+    write_in_place(other)
+    steps.append(("other model in place", same_as_base()))
+    write_in_place(os.urandom(len(original) // 2))
+    steps.append(("garbage in place", same_as_base()))
+    os.truncate(path, 100)
+    steps.append(("truncated to 100 B", same_as_base()))
+    logged = rejections()
+    rejected = reload("failure")
+    steps.append(("SIGHUP rejected", rejected and same_as_base() and served_version(port) == version))
+    if GOOD:
+        GOOD.lenient.value = 1
+    loose0 = good_counts()
+    try:
+        write_in_place(other)
+        swapped = reload("success")
+        deadline = time.time() + 2
+        while GOOD and good_counts()[0] < loose0[0] + 3 and time.time() < deadline:
+            time.sleep(0.05)  # let the good client be answered by the other model a few times
+        v, results = scores()
+        changed = max(abs(a["pctr"] - b["pctr"]) for a, b in zip(results, base))
+        listed = [m["version"] for m in json.loads(http1(port, "GET", "/v1/models")[1])["models"]]
+        steps.append((f"SIGHUP swapped in (max |d pctr| {changed:.3f}, /v1/models versions {listed})",
+                      swapped and changed > 1e-3 and v == version and served_version(port) == version
+                      and listed == [version]))
+        write_in_place(original)
+        restored = reload("success")
+        steps.append(("original restored", restored and same_as_base()))
+    finally:
+        if GOOD:
+            GOOD.lenient.value = 0
+    loose1 = good_counts()
+    logged = rejections() - logged
+    return (f"version {version} ({len(original) >> 10} KiB) overwritten in place with the other model "
+            f"({len(other) >> 10} KiB), garbage, 100 bytes: " + ", ".join(f"{k} {'ok' if v else 'WRONG'}" for k, v in steps)
+            + f"; rejection logged {logged}x; good client while the other model could serve (form checked only): "
+            f"+{loose1[0] - loose0[0]} ok +{loose1[1] - loose0[1]} errors"), all(v for _, v in steps) and logged >= 1
+
+
 # ----------------------------------------------------------------------------------------------------- driver
 
+# checkpoint_overwrite first: it then writes over version 1, before reset_after_end_stream places newer versions.
+MEMORY_CASES = ["checkpoint_overwrite", "reset_after_end_stream", "slow_large_bodies", "ping_keepalive",
+                "gzip_amplification"]
+
+
 def main():
-    global SCALE
+    global SCALE, DAEMON, GOOD, RSS0
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int)
     p.add_argument("--scale", type=float, default=1.0, help="multiplies every count (0.2 for CI)")
@@ -390,12 +852,14 @@ def main():
     good = GoodClient(port, candidates=20)
     time.sleep(1)
     rss0 = daemon.rss_kib() if daemon else 0
+    DAEMON, GOOD, RSS0 = daemon, good, rss0
     all_cases = ["rapid_reset", "continuation_flood", "settings_flood", "ping_flood", "hpack_bomb", "malformed_frames",
-                 "zero_window", "slowloris", "too_many_connections", "too_many_streams"]
+                 "zero_window", "slowloris", "too_many_connections", "too_many_streams"] + MEMORY_CASES
     failed = []
     for name in a.cases or all_cases:
         ok0, err0 = good.counts()
         start = time.time()
+        watch = RssWatch(daemon, port, scrape_budget=name == "slow_large_bodies") if name in MEMORY_CASES else None
         if name == "zero_window":
             conns = zero_window(port)
             time.sleep(1.0)
@@ -445,6 +909,9 @@ def main():
         else:
             detail, passed = globals()[name](port)
         time.sleep(0.5)
+        if watch:  # the memory cases: RSS before/peak/after against the bound
+            rss, within = watch.report()
+            detail, passed = f"{detail}; {rss}", passed and within
         alive = daemon.alive() if daemon else True
         try:
             health = http1(port, "GET", "/healthz")[0]

@@ -212,7 +212,7 @@ def check_scores(status, data, n, baseline=None):
     return doc["model"]["version"]
 
 
-def _good_client_loop(port, stop, ok, errors, candidates, log_errors):
+def _good_client_loop(port, stop, ok, errors, lenient, candidates, log_errors):
     body = score_body(candidates)
     baseline = None
     client = None
@@ -220,9 +220,11 @@ def _good_client_loop(port, stop, ok, errors, candidates, log_errors):
         try:
             if client is None:
                 client = H2Client(port, timeout=5)
+            loose = lenient.value  # read before sending: a request sent after it is cleared meets the restored model
             status, data = client.request("POST", "/v1/score", body, [("content-type", "application/json")])
-            check_scores(status, data, candidates, baseline)
-            if baseline is None:
+            loose = loose or lenient.value
+            check_scores(status, data, candidates, None if loose else baseline)
+            if baseline is None and not loose:
                 baseline = json.loads(data)["results"]
             with ok.get_lock():
                 ok.value += 1
@@ -241,15 +243,18 @@ def _good_client_loop(port, stop, ok, errors, candidates, log_errors):
 
 class GoodClient:
     """A separate process scoring `candidates` candidates in a loop on one persistent h2 connection, checking
-    every answer; `ok`/`errors` are shared counters."""
+    every answer; `ok`/`errors` are shared counters. Answers must equal the first one (same model, same scores),
+    except while `lenient` is set: a case that deliberately serves another model under the same version sets it,
+    and clears it only once the original model serves again; meanwhile answers are checked for form only."""
 
     def __init__(self, port, candidates=20, log_errors=True):
         self.stop_event = multiprocessing.Event()
         self.ok = multiprocessing.Value("l", 0)
         self.errors = multiprocessing.Value("l", 0)
+        self.lenient = multiprocessing.Value("b", 0)
         self.proc = multiprocessing.Process(
-            target=_good_client_loop, args=(port, self.stop_event, self.ok, self.errors, candidates, log_errors),
-            daemon=True)
+            target=_good_client_loop,
+            args=(port, self.stop_event, self.ok, self.errors, self.lenient, candidates, log_errors), daemon=True)
         self.proc.start()
 
     def counts(self):

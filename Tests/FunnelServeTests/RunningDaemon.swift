@@ -124,7 +124,7 @@ func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws
     process.standardError = error
     try process.run()
     // Read both pipes concurrently so a chatty client cannot block on a full pipe.
-    let errorData = Mutex<Data>(Data())
+    let errorData = Locked<Data>(Data())
     let reader = Thread { errorData.withLock { $0 = error.fileHandleForReading.readDataToEndOfFile() } }
     reader.start()
     let out = output.fileHandleForReading.readDataToEndOfFile()
@@ -148,4 +148,5 @@ func scoreBody(candidates count: Int, extra: String = "") -> String {
     return #"{"user": {"user_id": "u1", "user_age": 31}, "context": {"device": "ios"}, "candidates": [\#(candidates.joined(separator: ","))]\#(extra)}"#
 }
 
+import HTTP2
 import Synchronization

@@ -13,7 +13,7 @@ import Synchronization
 final class TestHandler: HTTPHandler {
     static let echoInflateLimit = 10_000
     let requestCount = Atomic<Int>(0)
-    private let hanging = Mutex<[RequestCancellation]>([])
+    private let hanging = Locked<[RequestCancellation]>([])
 
     var hangingCancelledCount: Int { hanging.withLock { $0.filter(\.isCancelled).count } }
     var hangingCount: Int { hanging.withLock { $0.count } }

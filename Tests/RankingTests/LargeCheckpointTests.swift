@@ -2,7 +2,8 @@ import Foundation
 import Ranking
 import Testing
 
-/// A 1 GiB embedding table is served from the memory map, never copied.
+/// A 1 GiB embedding table is served from the memory map, never copied into the heap: mapped from the file itself,
+/// or from the private copy a server makes (in the kernel, or as a reflink).
 struct LargeCheckpointTests {
     /// Anonymous (non file-backed) resident memory of this process, in bytes.
     func anonymousResidentBytes() throws -> Int {
@@ -57,5 +58,12 @@ struct LargeCheckpointTests {
         inference.run(workspace)
         let expected = ReferenceNetwork(checkpoint: checkpoint).predict(input: workspace.inputRow(0))
         #expect(abs(workspace.prediction(row: 0).ctr - expected.ctr) <= 1e-6)
+
+        // The server's private copy: same bytes, no heap copy, and independent of the file from then on.
+        let copyStart = try anonymousResidentBytes()
+        let copy = try Checkpoint(privateCopyOf: path, in: NSTemporaryDirectory())
+        #expect(try anonymousResidentBytes() - copyStart < 64 << 20)
+        #expect(truncate(path, 0) == 0)
+        #expect(copy.values("embedding.item_id")[(rows - 1) * dimension] == 42)
     }
 }

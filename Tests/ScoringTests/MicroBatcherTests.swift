@@ -1,3 +1,4 @@
+import CMalloc
 import Foundation
 import Prometheus
 import Ranking
@@ -17,7 +18,7 @@ struct MicroBatcherTests {
     init() throws { model = try TestModel.servable() }
 
     final class Answers: Sendable {
-        let results = Mutex<[Int: Result<ScoreResponse, ScoringError>]>([:])
+        let results = Locked<[Int: Result<ScoreResponse, ScoringError>]>([:])
         let done = DispatchGroup()
     }
 
@@ -278,30 +279,24 @@ struct WorkspaceCacheTests {
     /// Model objects are all the same size, so the allocator hands a freed model's address to the next one: a cache
     /// keyed by address then served the new model a workspace sized for the old one, and the kernel trapped.
     @Test func aNewModelAtAFreedModelsAddressGetsItsOwnWorkspace() throws {
+        let checkpoint = try Checkpoint(contentsOfFile: TestModel.defaultCheckpoint)
         var cache = WorkspaceCache(maxRows: 16)
         var old: ServableModel? = try TestModel.servable(path: TestModel.trainedCheckpoint, version: 2)
-        let oldAddress = ObjectIdentifier(old!)
+        let oldAddress = Unmanaged.passUnretained(old!).toOpaque()
         let stale = ObjectIdentifier(cache.workspace(for: old!))
-        // Everything but the model object exists before the old one is freed, so the next allocation of that size
-        // on this thread (glibc's per-thread cache is last in, first out) is the new model, at the old address.
-        let checkpoint = try Checkpoint(contentsOfFile: TestModel.defaultCheckpoint)
-        var kept: [ServableModel] = []
-        var reused: ServableModel?
+        // Make the reuse certain: empty this thread's malloc cache for the model's size, so the freed model is the
+        // only entry there (glibc's per-thread cache, last in first out), and the next model object takes its place.
+        let size = malloc_usable_size(oldAddress)
+        let drained = (0..<64).map { _ in malloc(size)! }
+        defer { drained.forEach { free($0) } }
         old = nil
-        for _ in 0..<100 {
-            let candidate = ServableModel(
-                name: "funnel-student", version: 1, path: TestModel.defaultCheckpoint, checkpoint: checkpoint,
-                scoreOverride: nil)
-            if ObjectIdentifier(candidate) == oldAddress {
-                reused = candidate
-                break
-            }
-            kept.append(candidate)
-        }
-        let model = try #require(reused, "the allocator never reused the freed address; the case was not exercised")
+        let model = ServableModel(
+            name: "funnel-student", version: 1, path: TestModel.defaultCheckpoint, checkpoint: checkpoint,
+            scoreOverride: nil)
+        try #require(Unmanaged.passUnretained(model).toOpaque() == oldAddress, "the freed address was not reused")
         let workspace = cache.workspace(for: model)
         #expect(ObjectIdentifier(workspace) != stale)
-        // And it runs: a stale workspace would trap on the owner check or write past its buffers.
+        // And it runs: a stale workspace would trap on the kernel's owner check or write past its buffers.
         workspace.reset()
         _ = workspace.appendRequest(candidates: 4)
         model.network.run(workspace)

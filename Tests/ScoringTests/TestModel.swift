@@ -26,7 +26,7 @@ enum TestModel {
     static func predictions(_ model: ServableModel) throws -> [Float] {
         let request = try ScoreRequestDecoder(maxCandidates: 100, ignoreUnknownFeatures: true)
             .decode(body(candidates: 5), model: model)
-        let answer = Mutex<[Float]>([])
+        let answer = Locked<[Float]>([])
         let job = ScoringJob(
             request: request, cancellation: RequestCancellation(), arrival: .now, deadline: nil,
             respond: { result in
