@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: set up, build everything with warnings as errors and the import-direction check,
-# then run every test (unit, golden fixture, CLI and daemon end to end), validate the OpenAPI document and deploy/,
+# then run every test (unit, golden fixture, CLI and daemon end to end), the concurrent ones again under
+# ThreadSanitizer, validate the OpenAPI document and deploy/,
 # prove that a batch allocates nothing, and walk through the operator's guide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ bash scripts/setup.sh
 bash scripts/python_tools.sh                   # h2, schemathesis, openapi-spec-validator, deploy validators (pinned)
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --explicit-target-dependency-import-check error
+bash scripts/tsan.sh                           # ThreadSanitizer: batcher, model store, transport, daemon end to end
 python3 -c 'from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; validate(read_from_filename("docs/openapi.yaml")[0]); print("docs/openapi.yaml: valid OpenAPI 3")'
 bash scripts/check_allocations.sh
 bash scripts/validate_deploy.sh --build        # deploy/: schemas, systemd-analyze, promtool, envoy API, static build + ldd
