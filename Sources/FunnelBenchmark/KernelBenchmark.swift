@@ -21,7 +21,7 @@ struct KernelBenchmark: ParsableCommand {
     func run() throws {
         openblas_set_num_threads(1)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let modelSpec = try JSONDecoder().decode(ModelSpec.self, from: Data(contentsOf: URL(fileURLWithPath: spec)))
+        let modelSpec = try StrictJSON.decode(ModelSpec.self, from: Data(contentsOf: URL(fileURLWithPath: spec)))
         let header = CheckpointHeader(
             model: ModelIdentity(name: "benchmark", version: 1), features: modelSpec.features,
             network: modelSpec.network, score: modelSpec.score,

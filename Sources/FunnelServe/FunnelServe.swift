@@ -43,7 +43,7 @@ struct FunnelServe: ParsableCommand {
         var settings = ScoringConfiguration()
         if let config {
             do {
-                settings = try JSONDecoder().decode(ScoringConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: config)))
+                settings = try ScoringConfiguration.load(path: config)
             } catch {
                 throw ValidationError("cannot use configuration \(config): \(error)")
             }

@@ -62,7 +62,7 @@ struct CheckpointCommand: ParsableCommand {
             let modelSpec: ModelSpec
             do {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: spec))
-                modelSpec = try JSONDecoder().decode(ModelSpec.self, from: bytes)
+                modelSpec = try StrictJSON.decode(ModelSpec.self, from: bytes)
             } catch {
                 throw CommandFailure(message: "cannot read model spec \(spec): \(error)")
             }

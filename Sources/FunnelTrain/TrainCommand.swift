@@ -82,6 +82,7 @@ struct TrainCommand: ParsableCommand {
             "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
                 + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows")
         for error in summary.firstErrors { print("  skipped: \(error)") }
+        if summary.corrections.total > 0 { print("labels as of the snapshot: \(summary.corrections.description)") }
         if let calibration = summary.calibration {
             print(
                 "calibrated on \(calibration.rows) \(summary.heldOutRows > 0 ? "held-out" : "training") rows "

@@ -169,8 +169,10 @@ public final class Trainer {
                     }
                 }
             }
-            summary.skippedRows += reader.skippedRows
-            summary.firstErrors += reader.firstErrors
+            // Per file, not per epoch: every epoch reads the same rows.
+            summary.skippedRows = reader.skippedRows
+            summary.corrections = reader.corrections
+            summary.firstErrors = reader.firstErrors
         }
         // Throughput is the training loop's; the calibration pass is timed on its own.
         summary.rows = rowsSeen

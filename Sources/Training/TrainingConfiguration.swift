@@ -50,7 +50,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public static func load(path: String) throws -> TrainingConfiguration {
         let configuration: TrainingConfiguration
         do {
-            configuration = try JSONDecoder().decode(Self.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            configuration = try StrictJSON.decode(Self.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw DataError(file: path, line: 0, column: nil, message: "cannot read training configuration: \(error)")
         }

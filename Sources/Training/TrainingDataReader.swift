@@ -9,6 +9,8 @@ public final class TrainingDataReader {
     public private(set) var skippedRows = 0
     public private(set) var firstErrors: [DataError] = []
     public private(set) var rowsRead = 0
+    /// Labels set to what the log could show at its snapshot (late clicks and conversions).
+    public private(set) var corrections = LabelCorrections()
     private let csv: CSVReader
     private let parser: TrainingRowParser
 
@@ -34,7 +36,7 @@ public final class TrainingDataReader {
             }
             guard let cells else { break }
             do {
-                try parser.parse(cells, line: csv.lineNumber, into: rows)
+                corrections = corrections + (try parser.parse(cells, line: csv.lineNumber, into: rows))
                 rows.commitRow()
                 rowsRead += 1
             } catch {

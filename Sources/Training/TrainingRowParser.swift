@@ -65,8 +65,9 @@ struct TrainingRowParser {
         weightSeparator = Character(schema.weightSeparator)
     }
 
-    /// Parses `cells` (line `line`) into row `rows.count` of `rows`; the caller commits it.
-    func parse(_ cells: [String], line: Int, into rows: EncodedRows) throws(DataError) {
+    /// Parses `cells` (line `line`) into row `rows.count` of `rows`; the caller commits it. Returns the labels it
+    /// changed to what the log could show at its snapshot.
+    func parse(_ cells: [String], line: Int, into rows: EncodedRows) throws(DataError) -> LabelCorrections {
         guard cells.count == columnCount else {
             throw DataError(
                 file: path, line: line, column: nil, message: "expected \(columnCount) columns, found \(cells.count)")
@@ -82,25 +83,29 @@ struct TrainingRowParser {
                 throw DataError(file: path, line: line, column: feature.column + 1, message: error.description)
             }
         }
-        let clicked = try binary(cells, click, line: line, name: "click")
-        let converted = try binary(cells, conversion, line: line, name: "conversion")
+        var clicked = try binary(cells, click, line: line, name: "click")
+        var converted = try binary(cells, conversion, line: line, name: "conversion")
         if converted == 1, clicked == 0 {
             throw DataError(file: path, line: line, column: conversion + 1, message: "conversion without a click")
         }
-        rows.click[row] = clicked
-        rows.conversion[row] = converted
-
         let snapshot = try time(cells, snapshotTime, line: line)
-        let clickAt = try time(cells, clickTime, line: line)
         let impressionAt = try time(cells, impressionTime, line: line)
+        // The time of an event that did not happen is ignored, whatever the log put there (empty, 0, -1, NULL).
+        var clickAt = clicked == 1 ? try time(cells, clickTime, line: line) : nil
         if clicked == 1, clickTime != nil, clickAt == nil {
             throw DataError(file: path, line: line, column: clickTime! + 1, message: "a clicked row needs a click time")
         }
+        var corrections = LabelCorrections()
+        if clicked == 1, let snapshot, let clickedAt = clickAt, clickedAt > snapshot {
+            // Clicked after the labels were read: not observed yet, so not a click (nor a conversion) here.
+            (clicked, converted, clickAt) = (0, 0, nil)
+            corrections.clicksAfterSnapshot = 1
+        }
         var elapsed = Double.infinity
-        if let snapshot, let start = clicked == 1 ? clickAt : (clickAt ?? impressionAt) {
+        if let snapshot, let start = clicked == 1 ? clickAt : impressionAt {
             elapsed = snapshot - start
             guard elapsed >= 0 else {
-                throw DataError(file: path, line: line, column: snapshotTime! + 1, message: "snapshot before the click or impression")
+                throw DataError(file: path, line: line, column: snapshotTime! + 1, message: "snapshot before the impression")
             }
         }
         rows.elapsedHours[row] = Float(elapsed)
@@ -108,17 +113,27 @@ struct TrainingRowParser {
         rows.delayBucket[row] = -1
         if converted == 1, let clickAt, let conversionAt = try time(cells, conversionTime, line: line) {
             let delay = conversionAt - clickAt
-            guard delay >= 0, snapshot.map({ conversionAt <= $0 }) ?? true else {
+            guard delay >= 0 else {
                 throw DataError(
-                    file: path, line: line, column: conversionTime! + 1,
-                    message: "conversion time must lie between the click and the snapshot")
+                    file: path, line: line, column: conversionTime! + 1, message: "conversion time before the click time")
             }
-            rows.delayBucket[row] = Int32(schema.delay.bucket(ofDelay: delay))
+            if let snapshot, conversionAt > snapshot {
+                converted = 0
+                corrections.conversionsAfterSnapshot = 1
+            } else if delay > schema.delay.attributionWindowHours {
+                converted = 0
+                corrections.conversionsAfterWindow = 1
+            } else {
+                rows.delayBucket[row] = Int32(schema.delay.bucket(ofDelay: delay))
+            }
         }
+        rows.click[row] = clicked
+        rows.conversion[row] = converted
         rows.price[row] = Float(try number(cells, price, line: line) ?? 0)
         rows.refund[row] = refund == nil ? 0 : try binary(cells, refund!, line: line, name: "refund")
         rows.userKey[row] = userID.map { Self.key(cells[$0]) } ?? 0
         rows.requestKey[row] = requestID.map { Self.key(cells[$0]) } ?? 0
+        return corrections
     }
 
     private static func key(_ cell: String) -> UInt64 { FeatureHash.xxh64(Array(cell.utf8), seed: 0x9E37) }
@@ -168,7 +183,14 @@ struct TrainingRowParser {
         return value
     }
 
+    /// A time cell in hours (see `TimeUnit`); nil when empty.
     private func time(_ cells: [String], _ column: Int?, line: Int) throws(DataError) -> Double? {
-        try number(cells, column, line: line)
+        guard let column, !cells[column].isEmpty else { return nil }
+        guard let hours = schema.timeUnit.hours(cells[column]) else {
+            throw DataError(
+                file: path, line: line, column: column + 1,
+                message: "'\(cells[column])' is neither a number of \(schema.timeUnit.rawValue) nor an ISO-8601 time")
+        }
+        return hours
     }
 }

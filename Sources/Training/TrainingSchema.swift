@@ -7,7 +7,7 @@ import Ranking
 ///     {"features": {"hash_seed": 1, "fields": [...]},
 ///      "columns": {"user_id": "uid"},
 ///      "labels": {"click": "click", "conversion": "purchase", "click_time": "t_click", ...},
-///      "list_separator": "|", "weight_separator": ":",
+///      "list_separator": "|", "weight_separator": ":", "time_unit": "seconds",
 ///      "delay": {"attribution_window_hours": 168, "bucket_bounds_hours": [1, 6, 24, 48, 72, 120, 168]}}
 public struct TrainingSchema: Codable, Sendable, Equatable {
     /// Serving fields (user, context, item) and privileged fields; the student's checkpoint gets the former.
@@ -20,10 +20,13 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
     /// Separates an id from its weight inside a multi-categorical cell: `a:2|b:0.5`.
     public var weightSeparator: String
     public var delay: DelayBuckets
+    /// The unit of the time columns (hours unless said otherwise); delays and windows are always in hours.
+    public var timeUnit: TimeUnit
 
     public init(
         features: FeatureSpec, columns: [String: String] = [:], labels: LabelColumns,
-        listSeparator: String = "|", weightSeparator: String = ":", delay: DelayBuckets = DelayBuckets()
+        listSeparator: String = "|", weightSeparator: String = ":", delay: DelayBuckets = DelayBuckets(),
+        timeUnit: TimeUnit = .hours
     ) {
         self.features = features
         self.columns = columns
@@ -31,6 +34,7 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         self.listSeparator = listSeparator
         self.weightSeparator = weightSeparator
         self.delay = delay
+        self.timeUnit = timeUnit
     }
 
     /// The CSV column that feeds `field`.
@@ -56,7 +60,7 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
     public static func load(path: String) throws -> TrainingSchema {
         let schema: TrainingSchema
         do {
-            schema = try JSONDecoder().decode(TrainingSchema.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            schema = try StrictJSON.decode(TrainingSchema.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw DataError(file: path, line: 0, column: nil, message: "cannot read schema: \(error)")
         }
@@ -76,6 +80,7 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case features, columns, labels, delay
+        case timeUnit = "time_unit"
         case listSeparator = "list_separator"
         case weightSeparator = "weight_separator"
     }
@@ -88,5 +93,6 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         listSeparator = try c.decodeIfPresent(String.self, forKey: .listSeparator) ?? "|"
         weightSeparator = try c.decodeIfPresent(String.self, forKey: .weightSeparator) ?? ":"
         delay = try c.decodeIfPresent(DelayBuckets.self, forKey: .delay) ?? DelayBuckets()
+        timeUnit = try c.decodeIfPresent(TimeUnit.self, forKey: .timeUnit) ?? .hours
     }
 }

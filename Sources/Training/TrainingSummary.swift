@@ -7,6 +7,8 @@ public struct TrainingSummary: Sendable {
     public var finalLoss = Double.nan
     public var runningCTRAUC: Double?
     public var skippedRows = 0
+    /// Late clicks and conversions trained as what the snapshot could show.
+    public var corrections = LabelCorrections()
     public var firstErrors: [DataError] = []
     /// The offsets of the post-training calibration, when enabled.
     public var calibration: CalibrationResult?

@@ -48,7 +48,8 @@ struct DataReaderTests {
         ("r1,u1,a,7,i9,10,,0,1,,,100", 9, "conversion without a click"),
         ("r1,u1,a,7,i9,10,,1,0,,,100", 10, "a clicked row needs a click time"),
         ("r1,u1,a:x,7,i9,10,,0,0,,,100", 3, "weight in 'a:x' is not a number"),
-        ("r1,u1,a,7,i9,10,,1,1,90,120,100", 11, "conversion time must lie between the click and the snapshot"),
+        ("r1,u1,a,7,i9,10,,1,1,90,80,100", 11, "conversion time before the click time"),
+        ("r1,u1,a,7,i9,10,,1,0,yesterday,,100", 10, "'yesterday' is neither a number of hours nor an ISO-8601 time"),
     ]
     static let badRowIndices = Array(badRows.indices)
 
@@ -104,5 +105,83 @@ struct DataReaderTests {
         #expect(delay.bucket(ofDelay: 0.5) == 0 && delay.bucket(ofDelay: 1) == 1 && delay.bucket(ofDelay: 200) == 6)
         #expect(delay.elapsedBuckets(3.5) == (1, 0.5))
         #expect(delay.elapsedBuckets(168).full == 7)
+    }
+
+    /// Real logs are read at a snapshot: a click or conversion logged after it was not observable, and a conversion
+    /// later than the attribution window is none by definition. They train as such and are counted, not rejected.
+    @Test func lateClicksAndConversionsAreCountedNotRejected() throws {
+        let path = try file([
+            "r1,u1,a,7,i9,10,,1,0,120,,100",  // clicked after the snapshot
+            "r2,u1,a,7,i9,10,,1,1,90,120,100",  // converted after the snapshot
+            "r3,u1,a,7,i9,10,,1,1,0,200,300",  // converted 200 h after the click, window 168 h
+            "r4,u1,a,7,i9,10,,1,1,90,95.5,100",  // observed in time
+        ])
+        let reader = try TrainingDataReader(path: path, schema: TestSupport.schema)
+        let rows = EncodedRows(layout: reader.layout, capacity: 10)
+        #expect(try reader.read(into: rows))
+        #expect(rows.count == 4)
+        #expect((0..<4).map { rows.click[$0] } == [0, 1, 1, 1])
+        #expect((0..<4).map { rows.conversion[$0] } == [0, 0, 0, 1])
+        #expect(rows.delayBucket[1] == -1 && rows.delayBucket[2] == -1 && rows.delayBucket[3] == 1)
+        #expect(rows.elapsedHours[1] == 10 && rows.elapsedHours[2] == 300)
+        var expected = LabelCorrections()
+        expected.clicksAfterSnapshot = 1
+        expected.conversionsAfterSnapshot = 1
+        expected.conversionsAfterWindow = 1
+        #expect(reader.corrections == expected)
+    }
+
+    /// Logs write 0, -1, NULL or nothing where an event did not happen; such a time is never read. (A log in Unix
+    /// seconds with 0 for "no click" once made every unclicked row look mature.)
+    @Test func timesOfEventsThatDidNotHappenAreIgnored() throws {
+        let path = try file([
+            "r1,u1,a,7,i9,10,,0,0,NULL,NULL,100",
+            "r2,u1,a,7,i9,10,,0,0,-1,0,100",
+            "r3,u1,a,7,i9,10,,1,0,90,NULL,100",
+        ])
+        let rows = try TrainingDataReader.readAll(path: path, schema: TestSupport.schema)
+        #expect(rows.count == 3)
+        #expect(rows.click[2] == 1 && rows.conversion[2] == 0 && rows.elapsedHours[2] == 10)
+        #expect(rows.clickTime[0].isNaN && rows.clickTime[1].isNaN)
+    }
+
+    /// `"time_unit"`: seconds or milliseconds are converted to hours; ISO-8601 cells are read in any unit.
+    @Test func timeUnitsAndISO8601Cells() throws {
+        for (unit, click, conversion, snapshot) in [
+            (TimeUnit.seconds, "324000", "343800", "360000"),
+            (.milliseconds, "324000000", "343800000", "360000000"),
+            (.hours, "2024-05-01T00:00:00Z", "2024-05-01T05:30:00Z", "2024-05-01T10:00:00Z"),
+            (.seconds, "2024-05-01T00:00:00.250Z", "2024-05-01T05:30:00.250Z", "2024-05-01T10:00:00.250Z"),
+        ] {
+            var schema = TestSupport.schema
+            schema.timeUnit = unit
+            let path = try file(["r1,u1,a,7,i9,10,,1,1,\(click),\(conversion),\(snapshot)"])
+            let rows = try TrainingDataReader.readAll(path: path, schema: schema)
+            #expect(rows.elapsedHours[0] == 10, "\(unit) \(click)")
+            #expect(rows.delayBucket[0] == 1, "5.5 h: bucket [1 h, 6 h), \(unit) \(click)")
+        }
+    }
+
+    /// A misspelt key in the schema or the training configuration names itself instead of keeping a default.
+    @Test func misspeltSchemaAndConfigurationKeysAreErrors() throws {
+        let directory = TestSupport.temporaryDirectory("strict")
+        let path = directory + "/schema.json"
+        try TestSupport.schema.write(path: path)
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        json["time_units"] = "seconds"
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+        #expect { try TrainingSchema.load(path: path) } throws: { "\($0)".contains("unknown key \"time_units\"") }
+        json["time_units"] = nil
+        var labels = json["labels"] as! [String: Any]
+        labels["snapshot_tme"] = "t_snap"
+        json["labels"] = labels
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+        #expect { try TrainingSchema.load(path: path) } throws: { "\($0)".contains("unknown key \"labels.snapshot_tme\"") }
+
+        let configuration = directory + "/training.json"
+        try TestSupport.write(#"{"epochs": 1, "losses": {"model": "esmm", "ctcvr_wieght": 2}}"#, to: configuration)
+        #expect { try TrainingConfiguration.load(path: configuration) } throws: {
+            "\($0)".contains("unknown key \"losses.ctcvr_wieght\"")
+        }
     }
 }
