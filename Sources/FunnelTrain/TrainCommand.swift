@@ -19,10 +19,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training configuration JSON (network, losses, optimizer, batching); flags below override it.")
     var config: String?
 
-    @Option(help: "Model: naive (independent CTR and CVR networks), naive-shared, esmm, escm2-ips or esdc.")
+    @Option(help: "Model: naive (independent CTR and CVR networks), naive-shared, esmm, escm2-ips or esdc (default).")
     var model: String?
 
-    @Option(help: "Unconverted immature clicks: ignore, mature-only or model.")
+    @Option(help: "Unconverted immature clicks: ignore, mature-only or model (default when the schema has snapshot and click times; ignore otherwise).")
     var delay: String?
 
     @Option(help: "Seed of initialisation, shuffling and dropout.")
@@ -66,6 +66,13 @@ struct TrainCommand: ParsableCommand {
             if let delay {
                 guard let value = LossConfiguration.DelayHandling(rawValue: delay) else { throw ValidationError("unknown --delay \(delay)") }
                 configuration.losses.delay = value
+            }
+            if configuration.losses.delay != .ignore && !schema.hasDelayTimes {
+                guard delay == nil else {
+                    throw ValidationError("--delay \(delay!) needs snapshot_time and click_time columns in the schema")
+                }
+                // The default recipe models delays; without the times it has nothing to model.
+                configuration.losses.delay = .ignore
             }
             if let seed { configuration.seed = seed }
             if let batchSize { configuration.batchSize = batchSize }

@@ -70,7 +70,7 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
     public var privilegedFeatures: Bool
 
     public init(
-        model: Model = .esmm, delay: DelayHandling = .ignore, ctcvrWeight: Double = 1, ipsWeight: Double = 0.5,
+        model: Model = .esdc, delay: DelayHandling = .model, ctcvrWeight: Double = 1, ipsWeight: Double = 0.5,
         ipsClip: Double = 20, distillationWeight: Double = 0.5, ctrDistillationWeight: Double = 0.25,
         distillationSpace: DistillationSpace = .clicks,
         warmUpSteps: Int = 1000, purchaseWeight: Double = 1, twinWeight: Double = 0.5, baseClickWeight: Double = 0.25,

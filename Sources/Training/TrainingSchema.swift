@@ -37,6 +37,9 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         self.timeUnit = timeUnit
     }
 
+    /// Whether the labels carry the times delay modelling needs: when the labels were read, and when each click was.
+    public var hasDelayTimes: Bool { labels.snapshotTime != nil && labels.clickTime != nil }
+
     /// The CSV column that feeds `field`.
     public func column(of field: FieldSpec) -> String { columns[field.name] ?? field.name }
 

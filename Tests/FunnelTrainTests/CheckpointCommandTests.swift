@@ -93,4 +93,36 @@ struct CheckpointCommandTests {
         let bad = try funnelTrain("checkpoint", "init", "--spec", spec, "-o", first)
         #expect(bad.status != 0 && bad.error.contains("cannot read model spec"))
     }
+
+    /// `train` without model or loss flags runs the best measured recipe: ESDC, with delay modelling when the schema
+    /// has the times it needs, delays ignored when it has not; asking for delay modelling without them is an error.
+    @Test func trainWithoutFlagsRunsTheBestRecipe() throws {
+        let world = temporaryPath("world")
+        defer { try? FileManager.default.removeItem(atPath: world) }
+        let simulated = try funnelTrain(
+            "simulate", "-o", world, "--train-rows", "3000", "--test-rows", "500", "--users", "200", "--items", "300")
+        #expect(simulated.status == 0, "\(simulated.error)")
+        let timed = try funnelTrain(
+            "train", "--data", world + "/train.csv", "--schema", world + "/schema.json", "--state", world + "/a.ftrain")
+        #expect(timed.status == 0, "\(timed.error)")
+        #expect(timed.output.contains("training esdc (delay: model)"), "\(timed.output)")
+
+        // The same log without a snapshot column: nothing to model delays with.
+        let schemaPath = world + "/schema.json"
+        var schema = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: schemaPath))) as! [String: Any]
+        var labels = schema["labels"] as! [String: Any]
+        labels["snapshot_time"] = nil
+        schema["labels"] = labels
+        let untimedPath = world + "/untimed.json"
+        try JSONSerialization.data(withJSONObject: schema).write(to: URL(fileURLWithPath: untimedPath))
+        let untimed = try funnelTrain(
+            "train", "--data", world + "/train.csv", "--schema", untimedPath, "--state", world + "/b.ftrain")
+        #expect(untimed.status == 0, "\(untimed.error)")
+        #expect(untimed.output.contains("training esdc (delay: ignore)"), "\(untimed.output)")
+        let refused = try funnelTrain(
+            "train", "--data", world + "/train.csv", "--schema", untimedPath, "--state", world + "/c.ftrain",
+            "--delay", "model")
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("--delay model needs snapshot_time and click_time"), "\(refused.error)")
+    }
 }
