@@ -12,7 +12,7 @@ import Darwin
 /// - multi-categorical: one slot per id, weights pre-scaled for mean pooling; unused slots (0, 0);
 ///   ids beyond `max_values` are dropped (the first ones are kept, in the order given; the mean is over those);
 /// - bucketized numeric: index = 1 + number of boundaries ≤ x (row 0 = missing), weight = 1;
-/// - continuous numeric: index = 0, weight = the transformed value.
+/// - continuous numeric: index = 0, weight = the transformed value of x clamped to the field's `clip` range, if any.
 /// `EmbeddingLookup` turns slots into input columns.
 public struct FeatureEncoder: Sendable {
     public let layout: InputLayout
@@ -117,7 +117,7 @@ public struct FeatureEncoder: Sendable {
             default: throw .invalid(.wrongType(expected: "a number"))
             }
             guard x.isFinite else { throw .invalid(.nonFinite) }
-            encodeNumber(x, transform, index, weight)
+            encodeNumber(spec.clip.map { min(max(x, $0.lowerBound), $0.upperBound) } ?? x, transform, index, weight)
         }
     }
 

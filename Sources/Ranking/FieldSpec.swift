@@ -11,10 +11,15 @@ public struct FieldSpec: Sendable, Equatable {
     public var unknown: UnknownRule
     /// The raw value a missing continuous numeric field takes under `MissingRule.default`.
     public var defaultValue: Double
+    /// Continuous numeric fields: raw values are clamped to this range before the transform (JSON `"clip": [lo, hi]`).
+    /// The trainer sets it to the range of its training data, so a serving value far outside what the model saw
+    /// (a score of 87 on a field trained on [0, 1]) cannot drive a probability to exactly 0 or 1.
+    public var clip: ClosedRange<Double>?
 
     public init(
         name: String, group: FeatureGroup, kind: FeatureKind, dimension: Int,
-        missing: MissingRule = .default, unknown: UnknownRule = .reject, defaultValue: Double = 0
+        missing: MissingRule = .default, unknown: UnknownRule = .reject, defaultValue: Double = 0,
+        clip: ClosedRange<Double>? = nil
     ) {
         self.name = name
         self.group = group
@@ -23,6 +28,13 @@ public struct FieldSpec: Sendable, Equatable {
         self.missing = missing
         self.unknown = unknown
         self.defaultValue = defaultValue
+        self.clip = clip
+    }
+
+    /// A continuous numeric field: one input column, no embedding table.
+    public var isContinuous: Bool {
+        if case .numeric = kind { return tableRows == nil }
+        return false
     }
 
     /// Rows of this field's embedding table, or nil when the field feeds one input column directly.
@@ -71,6 +83,11 @@ public struct FieldSpec: Sendable, Equatable {
                 throw SpecError("field '\(name)': a continuous numeric field has dimension 1")
             }
         }
+        if let clip {
+            guard isContinuous, clip.lowerBound.isFinite, clip.upperBound.isFinite else {
+                throw SpecError("field '\(name)': clip needs a continuous numeric field and finite bounds")
+            }
+        }
     }
 }
 
@@ -79,6 +96,7 @@ extension FieldSpec: Codable {
         case name, group, kind, buckets, pooling, transform, mean, std, boundaries, dimension, missing, unknown
         case maxValues = "max_values"
         case defaultValue = "default_value"
+        case clip
     }
 
     public init(from decoder: any Decoder) throws {
@@ -115,6 +133,13 @@ extension FieldSpec: Codable {
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown kind '\(kindName)'")
         }
         dimension = try c.decodeIfPresent(Int.self, forKey: .dimension) ?? 1
+        if let bounds = try c.decodeIfPresent([Double].self, forKey: .clip) {
+            guard bounds.count == 2, bounds[0] <= bounds[1] else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .clip, in: c, debugDescription: "clip must be [lower, upper] with lower ≤ upper")
+            }
+            clip = bounds[0]...bounds[1]
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -144,6 +169,7 @@ extension FieldSpec: Codable {
                 try c.encode(boundaries, forKey: .boundaries)
             }
             try c.encode(defaultValue, forKey: .defaultValue)
+            if let clip { try c.encode([clip.lowerBound, clip.upperBound], forKey: .clip) }
         }
         try c.encode(dimension, forKey: .dimension)
         try c.encode(missing, forKey: .missing)

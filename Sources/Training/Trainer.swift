@@ -4,7 +4,8 @@ import Ranking
 /// gradients → forward → losses → backward → Adam step → repack (llm.c's order). ESDC runs the teacher's
 /// step first and hands the student detached soft labels.
 public final class Trainer {
-    public let schema: TrainingSchema
+    /// As given, plus the `clip` range of each continuous numeric field, set from the first training file.
+    public private(set) var schema: TrainingSchema
     public let configuration: TrainingConfiguration
     public let shape: NetworkShape
     let student: MultiTaskNetwork
@@ -138,6 +139,7 @@ public final class Trainer {
         let started = ContinuousClock.now
         var emaLoss: Double?
         var ctrAUC = RunningAUC(window: 20_000), ctcvrAUC = RunningAUC(window: 20_000)
+        var observedRanges: [ClosedRange<Double>?] = []
         for _ in 0..<configuration.epochs {
             let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
             let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
@@ -170,6 +172,7 @@ public final class Trainer {
                 }
             }
             // Per file, not per epoch: every epoch reads the same rows.
+            observedRanges = reader.numericRanges
             summary.skippedRows = reader.skippedRows
             summary.corrections = reader.corrections
             summary.firstErrors = reader.firstErrors
@@ -179,6 +182,11 @@ public final class Trainer {
         summary.steps = steps
         summary.seconds = Self.seconds(since: started)
         summary.rowsPerSecond = Double(rowsSeen) / max(summary.seconds, 1e-9)
+        // The model is served with the value ranges it was trained on (`FieldSpec.clip`); set once, by the first file,
+        // for fields the schema gives no range.
+        for (field, range) in observedRanges.enumerated() where schema.features.fields[field].clip == nil {
+            schema.features.fields[field].clip = range
+        }
         if calibration.isEnabled {
             let calibrationStarted = ContinuousClock.now
             self.calibration = try calibrate(file: file, policy: policy)

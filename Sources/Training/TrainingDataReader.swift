@@ -11,6 +11,8 @@ public final class TrainingDataReader {
     public private(set) var rowsRead = 0
     /// Labels set to what the log could show at its snapshot (late clicks and conversions).
     public private(set) var corrections = LabelCorrections()
+    /// Per schema field: the range of the continuous numeric values read so far (nil for other fields).
+    public private(set) var numericRanges: [ClosedRange<Double>?]
     private let csv: CSVReader
     private let parser: TrainingRowParser
 
@@ -19,6 +21,7 @@ public final class TrainingDataReader {
         self.policy = policy
         csv = try CSVReader(path: path)
         parser = try TrainingRowParser(schema: schema, header: csv.header, path: path)
+        numericRanges = Array(repeating: nil, count: schema.features.fields.count)
     }
 
     public var layout: InputLayout { parser.encoder.layout }
@@ -36,7 +39,8 @@ public final class TrainingDataReader {
             }
             guard let cells else { break }
             do {
-                corrections = corrections + (try parser.parse(cells, line: csv.lineNumber, into: rows))
+                corrections = corrections
+                    + (try parser.parse(cells, line: csv.lineNumber, into: rows, ranges: &numericRanges))
                 rows.commitRow()
                 rowsRead += 1
             } catch {

@@ -65,9 +65,12 @@ struct TrainingRowParser {
         weightSeparator = Character(schema.weightSeparator)
     }
 
-    /// Parses `cells` (line `line`) into row `rows.count` of `rows`; the caller commits it. Returns the labels it
-    /// changed to what the log could show at its snapshot.
-    func parse(_ cells: [String], line: Int, into rows: EncodedRows) throws(DataError) -> LabelCorrections {
+    /// Parses `cells` (line `line`) into row `rows.count` of `rows`; the caller commits it. Widens `ranges` (one per
+    /// field) by the row's continuous numeric values. Returns the labels it changed to what the log could show at its
+    /// snapshot.
+    func parse(
+        _ cells: [String], line: Int, into rows: EncodedRows, ranges: inout [ClosedRange<Double>?]
+    ) throws(DataError) -> LabelCorrections {
         guard cells.count == columnCount else {
             throw DataError(
                 file: path, line: line, column: nil, message: "expected \(columnCount) columns, found \(cells.count)")
@@ -75,6 +78,9 @@ struct TrainingRowParser {
         let row = rows.count
         for feature in features {
             let value = try value(cells[feature.column], feature.spec, line: line, column: feature.column)
+            if feature.spec.isContinuous, case .double(let x) = value {
+                ranges[feature.field] = ranges[feature.field].map { min($0.lowerBound, x)...max($0.upperBound, x) } ?? x...x
+            }
             let block = rows.layout.placements[feature.field].block
             let (indices, weights) = rows.slots(block, row: row)
             do {

@@ -119,4 +119,27 @@ struct FeatureEncoderTests {
         ])
         #expect(throws: SpecError.self) { try wideNumeric.validate() }
     }
+
+    /// A clipped continuous field clamps the raw value before its transform, and its range round-trips through JSON.
+    @Test func continuousValuesAreClippedToTheirRange() throws {
+        let field = FieldSpec(
+            name: "score", group: .item, kind: .numeric(.identity), dimension: 1, defaultValue: 0.5, clip: 0...1)
+        let spec = FeatureSpec(fields: [FieldSpec(name: "item", group: .item, kind: .categorical(buckets: 10), dimension: 2), field])
+        try spec.validate()
+        let encoder = FeatureEncoder(spec: spec)
+        func weight(_ x: Double) throws -> Float {
+            var indices = [Int32](repeating: 0, count: 2), weights = [Float](repeating: 0, count: 2)
+            try encoder.encode(["item": .int(1), "score": .double(x)], block: .item, indices: &indices, weights: &weights)
+            return weights[1]
+        }
+        #expect(try weight(87) == 1 && weight(-3) == 0 && weight(0.25) == 0.25)
+        let decoded = try JSONDecoder().decode(FieldSpec.self, from: JSONEncoder().encode(field))
+        #expect(decoded == field && decoded.clip == 0...1)
+        var categorical = spec.fields[0]
+        categorical.clip = 0...1
+        #expect(throws: SpecError.self) { try FeatureSpec(fields: [categorical]).validate() }
+        #expect(throws: (any Error).self) {
+            try JSONDecoder().decode(FieldSpec.self, from: Data(#"{"name": "x", "group": "item", "kind": "numeric", "clip": [2, 1]}"#.utf8))
+        }
+    }
 }

@@ -171,4 +171,32 @@ struct TrainingLoopTests {
         // First Adam step moves by ≈ lr · sign(g).
         #expect(abs((after[4] - before[4]) + 0.1) < 1e-3 && abs((after[5] - before[5]) - 0.1) < 1e-3)
     }
+
+    /// The trainer records each continuous field's training range and the exported checkpoint carries it, so a serving
+    /// value far outside it (thumbnail_score 87 on [0, 1]: once a probability of exactly 0) is clamped by the encoder.
+    @Test func exportedModelsClipContinuousValuesToTheTrainingRange() throws {
+        let (directory, schema) = TestSupport.smallWorld
+        #expect(schema.features.fields.allSatisfy { $0.clip == nil })
+        let trainer = try Trainer(schema: schema, configuration: TestSupport.smallConfiguration(.esmm))
+        _ = try trainer.train(file: directory + "/train.csv")
+        let data = try TrainingDataReader.readAll(path: directory + "/train.csv", schema: schema)
+        let field = try #require(trainer.schema.features.fields.firstIndex { $0.name == "thumbnail_score" })
+        let range = try #require(trainer.schema.features.fields[field].clip)
+        // Exactly the range of the file: the extremes of the encoded (identity) column.
+        let placement = data.layout.placements[field]
+        let values = (0..<data.count).map { Double(data.slots(placement.block, row: $0).weights[placement.slotOffset]) }
+        #expect(Float(range.lowerBound) == Float(values.min()!) && Float(range.upperBound) == Float(values.max()!))
+
+        let models = TestSupport.temporaryDirectory("models")
+        let exported = try CheckpointExporter(trainer: trainer).export(modelsDirectory: models, name: "student", version: 1, sample: data)
+        let checkpoint = try Checkpoint(contentsOfFile: exported.path)
+        let served = try #require(checkpoint.header.features.fields.first { $0.name == "thumbnail_score" })
+        #expect(served.clip == range)
+        let encoder = FeatureEncoder(spec: checkpoint.header.features)
+        let servedField = try #require(encoder.field(named: "thumbnail_score"))
+        var indices = [Int32](repeating: 0, count: encoder.layout.item.slotCount)
+        var weights = [Float](repeating: 0, count: encoder.layout.item.slotCount)
+        try encoder.encode(.double(87), field: servedField, indices: &indices, weights: &weights)
+        #expect(weights[encoder.layout.placements[servedField].slotOffset] == Float(range.upperBound))
+    }
 }
