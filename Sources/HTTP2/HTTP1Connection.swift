@@ -101,14 +101,20 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
             switch event {
             case .head(let head): begin(head)
             case .body(let chunk):
-                let memory = current?.memory ?? MemoryReservation(budget: context.configuration.memoryBudget)
-                current?.memory = memory
-                guard memory.grow(by: chunk.count) else {
+                guard var request = current else { break }
+                current = nil  // the body is appended in place, not copied
+                let memory = request.memory ?? MemoryReservation(budget: context.configuration.memoryBudget)
+                request.memory = memory
+                let expected = request.body.isEmpty && request.head.contentLength > 0 ? request.head.contentLength : nil
+                let appended = chunk.withUnsafeBytes {
+                    memory.append($0, to: &request.body, expectedTotal: expected)
+                }
+                guard appended else {
                     // Past the memory budget: answer 503 and close, as the rest of the body cannot be kept.
                     stopAccepting(answering: TransportError.memoryBudgetExhausted.response)
                     break
                 }
-                current?.body.append(contentsOf: chunk)
+                current = request
             case .end:
                 requestStartedAt = nil
                 if finishRequest() { return }  // upgraded: this driver is done

@@ -68,6 +68,7 @@ extension HTTP2Session {
             // Drain up to one more limit and answer at the end (clients such as curl 7.88 fail on an early answer
             // followed by a reset); beyond that, answer now and reset.
             stream.body = []
+            stream.memory = nil
             stream.bodyTooLarge = true
             if stream.receivedBodyBytes > limit + drainableRemainder {
                 respond(to: stream, with: TransportError.bodyTooLarge(limit: limit).response)
@@ -76,13 +77,14 @@ extension HTTP2Session {
         }
         let memory = stream.memory ?? MemoryReservation(budget: context.configuration.memoryBudget)
         stream.memory = memory
-        guard memory.grow(by: data.count) else {
+        // A declared length sizes the body once, on its first bytes.
+        let expected = stream.body.isEmpty ? declaredLength(of: stream).map { min($0, limit) } : nil
+        guard memory.append(UnsafeRawBufferPointer(data), to: &stream.body, expectedTotal: expected) else {
             stream.body = []
             stream.memory = nil
             respond(to: stream, with: TransportError.memoryBudgetExhausted.response)
             return 0
         }
-        stream.body.append(contentsOf: data)
         return 0
     }
 
