@@ -32,7 +32,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
         .target(name: "CFunnelKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Ranking", dependencies: ["CFunnelKernels"], swiftSettings: swiftSettings),
+        .target(name: "CPrivateFile"),
+        .target(name: "Ranking", dependencies: ["CFunnelKernels", "CPrivateFile"], swiftSettings: swiftSettings),
         .target(
             name: "HTTP2",
             dependencies: ["CNghttp2", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log")],
