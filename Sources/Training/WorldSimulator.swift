@@ -19,10 +19,17 @@ import Ranking
 ///   purchase intention — informative for a teacher, unavailable when serving.
 /// - Prices per category (log-normal) with user-specific price sensitivity in the purchase logit.
 /// Observable proxies of the hidden traits (thumbnail score ≈ κ, rating ≈ quality) are noisy features.
+///
+/// Structure knobs (`SimulationConfiguration`, `simulate --preset`) scale the hidden tastes, add observable
+/// segment × category and brand effects, scale the selection bias and the delays, decorrelate purchase taste from
+/// click taste and steepen item popularity. Their draws come from a stream of their own, so with every knob at its
+/// default the files are byte for byte those of the original world.
 public struct WorldSimulator {
     struct User {
         var segment: Int, gender: Int, age: Int
         var latent: [Double]
+        /// What drives purchases besides click taste (used when `purchaseTasteCorrelation` < 1).
+        var purchaseLatent: [Double] = []
         var priceSensitivity: Double, activity: Double
         var favourites: [Int]
     }
@@ -47,6 +54,9 @@ public struct WorldSimulator {
     let items: [Item]
     /// Cumulative popularity (Zipf-like) for sampling items.
     let popularity: [Double]
+    /// Observable effects: [segment][category] and per brand (all zero when `observableStrength` is 0).
+    let segmentCategoryEffect: [[Double]]
+    let brandEffect: [Double]
 
     public init(configuration: SimulationConfiguration) {
         self.configuration = configuration
@@ -89,9 +99,14 @@ public struct WorldSimulator {
         var cumulative: [Double] = []
         var total = 0.0
         for rank in 0..<configuration.items {
-            total += 1 / pow(Double(rank) + 10, 0.8)
+            total += 1 / pow(Double(rank) + 10, configuration.popularityExponent)
             cumulative.append(total)
         }
+        // The structure knobs draw from their own stream: the original world's draws above stay as they were.
+        var structure = SplitMix64(seed: configuration.seed &* 0x2545_F491_4F6C_DD1D &+ 29)
+        for index in users.indices { users[index].purchaseLatent = (0..<dimensions).map { _ in structure.normal() } }
+        segmentCategoryEffect = (0..<12).map { _ in (0..<configuration.categories).map { _ in structure.normal() } }
+        brandEffect = (0..<configuration.categories * 12).map { _ in 0.5 * structure.normal() }
         self.categories = categories
         self.users = users
         self.items = items
@@ -173,16 +188,24 @@ public struct WorldSimulator {
                 let itemIndex = sampleItem(&random)
                 let item = items[itemIndex]
                 let category = categories[item.category]
-                let affinity = Self.dot(user.latent, item.latent) / 2
+                let knobs = configuration
+                let affinity = knobs.latentStrength * Self.dot(user.latent, item.latent) / 2
+                let purchaseAffinity = knobs.purchaseTasteCorrelation == 1 ? affinity
+                    : knobs.purchaseTasteCorrelation * affinity + (1 - knobs.purchaseTasteCorrelation * knobs.purchaseTasteCorrelation).squareRoot()
+                        * knobs.latentStrength * Self.dot(user.purchaseLatent, item.latent) / 2
+                let clickbait = knobs.selectionBias * item.clickbait
+                let observable = knobs.observableStrength
+                    * (segmentCategoryEffect[user.segment][item.category] + brandEffect[item.brand])
                 let favourite = user.favourites.contains(item.category) ? 1.0 : 0.0
-                let ctrLogit = -3.4 + 0.6 * affinity + 0.8 * item.clickbait - 0.1 * Double(position) + 0.3 * user.activity
-                    + 0.2 * (device == 1 ? 1 : 0) + 0.4 * favourite
-                let cvrLogit = -2.4 + configuration.conversionLogitShift + 0.7 * item.quality - 0.9 * item.clickbait + 0.5 * affinity
-                    - 0.6 * user.priceSensitivity * log(item.price / category.medianPrice) + 0.5 * favourite
+                let ctrLogit = -3.4 + 0.6 * affinity + 0.8 * clickbait - 0.1 * Double(position) + 0.3 * user.activity
+                    + 0.2 * (device == 1 ? 1 : 0) + 0.4 * favourite + observable
+                let cvrLogit = -2.4 + configuration.conversionLogitShift + 0.7 * item.quality - 0.9 * clickbait
+                    + 0.5 * purchaseAffinity - 0.6 * user.priceSensitivity * log(item.price / category.medianPrice)
+                    + 0.5 * favourite + observable
                 let pCTR = LogisticMath.sigmoid(ctrLogit), pCVR = LogisticMath.sigmoid(cvrLogit)
                 let clickDraw = random.nextUnit() < pCTR
                 let wouldBuy = random.nextUnit() < pCVR
-                let delay = min(category.medianDelayHours * exp(random.normal()), window * 0.999)
+                let delay = min(configuration.delayScale * category.medianDelayHours * exp(random.normal()), window * 0.999)
                 let clickTime = time + 0.01 + 0.1 * random.nextUnit()
                 let clicked = clickDraw && clickTime <= snapshotHours  // a click after the snapshot is not in the log
                 let converted = clicked && wouldBuy

@@ -51,4 +51,78 @@ struct SimulatorTests {
         let otherDwell: Float = others.map(dwell).reduce(0, +) / Float(others.count)
         #expect(buyerDwell > otherDwell + 0.5)
     }
+
+    /// The structure knobs change what they say: purchase taste apart from click taste, no selection bias, observable
+    /// effects, longer delays. Each is measured against the same world with the knob at its default.
+    @Test func structureKnobsShapeTheWorld() throws {
+        struct World {
+            let data: EncodedRows
+            let truth: SimulationTruth
+            let schema: TrainingSchema
+        }
+        func world(_ change: (inout SimulationConfiguration) -> Void) throws -> World {
+            var configuration = SimulationConfiguration(trainRows: 30_000, testRows: 100, seed: 6, users: 800, items: 600)
+            change(&configuration)
+            let directory = TestSupport.temporaryDirectory("sim-knobs")
+            _ = try WorldSimulator(configuration: configuration).writeFiles(directory: directory)
+            let schema = WorldSimulator.schema(configuration: configuration)
+            let data = try TrainingDataReader.readAll(path: directory + "/train.csv", schema: schema)
+            return World(data: data, truth: try SimulationTruth.read(path: directory + "/train_truth.csv"), schema: schema)
+        }
+        func correlation(_ a: [Float], _ b: [Float]) -> Double {
+            let x = a.map(Double.init), y = b.map(Double.init)
+            let mx = x.reduce(0, +) / Double(x.count), my = y.reduce(0, +) / Double(y.count)
+            let cov = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+            let vx = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }, vy = y.reduce(0) { $0 + ($1 - my) * ($1 - my) }
+            return cov / (vx * vy).squareRoot()
+        }
+        func thumbnail(_ w: World) -> [Float] {
+            let field = w.schema.features.fields.firstIndex { $0.name == "thumbnail_score" }!
+            let placement = w.data.layout.placements[field]
+            return (0..<w.data.count).map { w.data.slots(placement.block, row: $0).weights[placement.slotOffset] }
+        }
+        let base = try world { _ in }
+        // Selection bias: the clickbait proxy raises clicks and lowers purchases; without it, purchases ignore it.
+        let unbiased = try world { $0.selectionBias = 0 }
+        #expect(correlation(thumbnail(base), base.truth.trueCVR) < -0.2)
+        #expect(abs(correlation(thumbnail(unbiased), unbiased.truth.trueCVR)) < 0.1)
+        // Divergent tastes: true pCTR and pCVR share less.
+        let divergent = try world {
+            $0.purchaseTasteCorrelation = 0
+            $0.selectionBias = 0
+        }
+        #expect(correlation(divergent.truth.trueCTR, divergent.truth.trueCVR) < correlation(unbiased.truth.trueCTR, unbiased.truth.trueCVR) - 0.1)
+        // Observable effects: the same (segment, category) pairs now share a click rate beyond the hidden tastes.
+        let observable = try world {
+            $0.latentStrength = 0
+            $0.observableStrength = 1
+        }
+        // Share of the variance of logit(true pCTR) explained by the (segment, category) pair.
+        func explainedByGroups(_ w: World) -> Double {
+            func index(_ name: String, _ row: Int) -> Int32 {
+                let placement = w.data.layout.placements[w.schema.features.fields.firstIndex { $0.name == name }!]
+                return w.data.slots(placement.block, row: row).indices[placement.slotOffset]
+            }
+            let logits = w.truth.trueCTR.map { Double(log($0 / (1 - $0))) }
+            var groups: [Int64: [Double]] = [:]
+            for row in 0..<w.data.count {
+                groups[Int64(index("user_segment", row)) << 32 | Int64(index("item_category", row)), default: []].append(logits[row])
+            }
+            let mean = logits.reduce(0, +) / Double(logits.count)
+            let total = logits.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            let between = groups.values.reduce(0.0) { sum, values in
+                let groupMean = values.reduce(0, +) / Double(values.count)
+                return sum + Double(values.count) * (groupMean - mean) * (groupMean - mean)
+            }
+            return between / total
+        }
+        #expect(explainedByGroups(observable) > 2 * explainedByGroups(base))
+        // Delays: three times longer delays leave more conversions unobserved at the snapshot.
+        let delayed = try world { $0.delayScale = 3 }
+        func unobserved(_ w: World) -> Double {
+            let eventual = (0..<w.data.count).filter { w.data.click[$0] == 1 && w.truth.wouldBuy[$0] == 1 }
+            return Double(eventual.filter { w.data.conversion[$0] == 0 }.count) / Double(eventual.count)
+        }
+        #expect(unobserved(delayed) > unobserved(base) + 0.03)
+    }
 }
