@@ -44,6 +44,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let predictor: any ConversionPredictor
         var schema: TrainingSchema?
+        var served: FeatureSpec?
         if let state {
             let trainer = try TrainingStateFile.read(path: state)
             if let teacher {
@@ -58,11 +59,19 @@ struct EvaluateCommand: ParsableCommand {
         } else if teacher != nil {
             throw ValidationError("--teacher needs --state")
         } else if let checkpoint {
-            predictor = ServingPredictor(checkpoint: try Checkpoint(contentsOfFile: checkpoint))
+            let loaded = try Checkpoint(contentsOfFile: checkpoint)
+            predictor = ServingPredictor(checkpoint: loaded)
+            served = loaded.header.features
         } else {
             throw ValidationError("give --checkpoint or --state")
         }
         if self.schema != nil || format != nil || schema == nil { schema = try loadSchema(path: self.schema, format: format) }
+        if let served {
+            // Encode as the server does: the checkpoint's own spec of every field it reads (e.g. its trained `clip`
+            // ranges), the schema only for which column feeds it and for the labels.
+            let fields = Dictionary(served.fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            schema!.features.fields = schema!.features.fields.map { fields[$0.name] ?? $0 }
+        }
         var evaluator = Evaluator(schema: schema!)
         guard let grouping = Evaluator.Grouping(rawValue: groupBy) else { throw ValidationError("--group-by user or request") }
         evaluator.grouping = grouping
