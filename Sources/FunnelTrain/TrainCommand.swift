@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
         if let resume {
             trainer = try TrainingStateFile.read(path: resume)
         } else {
-            let schema = try loadSchema(path: schema, format: format)
+            let schema = try loadSchema(path: schema, format: format).resolvingQuantileBuckets(file: data)
             var configuration = try config.map { try TrainingConfiguration.load(path: $0) } ?? TrainingConfiguration()
             if let model {
                 guard let value = LossConfiguration.Model(rawValue: model) else { throw ValidationError("unknown --model \(model)") }

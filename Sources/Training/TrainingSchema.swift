@@ -22,11 +22,13 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
     public var delay: DelayBuckets
     /// The unit of the time columns (hours unless said otherwise); delays and windows are always in hours.
     public var timeUnit: TimeUnit
+    /// Continuous numeric fields to bucketize at the quantiles of the training data (`resolvingQuantileBuckets`).
+    public var quantileBuckets: [String: QuantileBuckets]
 
     public init(
         features: FeatureSpec, columns: [String: String] = [:], labels: LabelColumns,
         listSeparator: String = "|", weightSeparator: String = ":", delay: DelayBuckets = DelayBuckets(),
-        timeUnit: TimeUnit = .hours
+        timeUnit: TimeUnit = .hours, quantileBuckets: [String: QuantileBuckets] = [:]
     ) {
         self.features = features
         self.columns = columns
@@ -35,6 +37,7 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         self.weightSeparator = weightSeparator
         self.delay = delay
         self.timeUnit = timeUnit
+        self.quantileBuckets = quantileBuckets
     }
 
     /// Whether the labels carry the times delay modelling needs: when the labels were read, and when each click was.
@@ -58,6 +61,14 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
             listSeparator != ",", weightSeparator != ","
         else { throw SpecError("list_separator and weight_separator must be distinct single bytes other than ','") }
         try delay.validate()
+        for (name, rule) in quantileBuckets.sorted(by: { $0.key < $1.key }) {
+            guard let field = features.fields.first(where: { $0.name == name }), field.isContinuous else {
+                throw SpecError("quantile_buckets names '\(name)', which is not a continuous numeric field")
+            }
+            guard (2...1024).contains(rule.buckets), (1...4096).contains(rule.dimension) else {
+                throw SpecError("quantile_buckets '\(name)': buckets in 2...1024 and dimension in 1...4096")
+            }
+        }
     }
 
     public static func load(path: String) throws -> TrainingSchema {
@@ -84,6 +95,7 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case features, columns, labels, delay
         case timeUnit = "time_unit"
+        case quantileBuckets = "quantile_buckets"
         case listSeparator = "list_separator"
         case weightSeparator = "weight_separator"
     }
@@ -97,5 +109,6 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         weightSeparator = try c.decodeIfPresent(String.self, forKey: .weightSeparator) ?? ":"
         delay = try c.decodeIfPresent(DelayBuckets.self, forKey: .delay) ?? DelayBuckets()
         timeUnit = try c.decodeIfPresent(TimeUnit.self, forKey: .timeUnit) ?? .hours
+        quantileBuckets = try c.decodeIfPresent([String: QuantileBuckets].self, forKey: .quantileBuckets) ?? [:]
     }
 }

@@ -199,4 +199,40 @@ struct TrainingLoopTests {
         try encoder.encode(.double(87), field: servedField, indices: &indices, weights: &weights)
         #expect(weights[encoder.layout.placements[servedField].slotOffset] == Float(range.upperBound))
     }
+
+    /// `quantile_buckets`: boundaries at the training data's quantiles, carried by the exported checkpoint, which
+    /// serves the trained student exactly; an unresolved schema is refused.
+    @Test func quantileBucketsAreFittedOnTheTrainingDataAndExported() throws {
+        let (directory, base) = TestSupport.smallWorld
+        var schema = base
+        schema.quantileBuckets = ["item_rating": QuantileBuckets(buckets: 8, dimension: 3)]
+        try schema.validate()
+        #expect(throws: SpecError.self) { try Trainer(schema: schema, configuration: TestSupport.smallConfiguration(.esmm)) }
+        let resolved = try schema.resolvingQuantileBuckets(file: directory + "/train.csv")
+        #expect(resolved.quantileBuckets.isEmpty)
+        let field = try #require(resolved.features.fields.first { $0.name == "item_rating" })
+        guard case .numeric(.bucketize(let boundaries)) = field.kind else {
+            Issue.record("item_rating was not bucketized: \(field.kind)")
+            return
+        }
+        #expect(boundaries.count == 7 && field.dimension == 3)
+        // About an eighth of the rows in each bucket.
+        let data = try TrainingDataReader.readAll(path: directory + "/train.csv", schema: resolved)
+        let placement = data.layout.placements[resolved.features.fields.firstIndex { $0.name == "item_rating" }!]
+        var counts = [Int](repeating: 0, count: 9)
+        for row in 0..<data.count { counts[Int(data.slots(placement.block, row: row).indices[placement.slotOffset])] += 1 }
+        #expect(counts[0] == 0 && counts[1...].allSatisfy { abs(Double($0) / Double(data.count) - 0.125) < 0.02 }, "\(counts)")
+
+        let trainer = try Trainer(schema: resolved, configuration: TestSupport.smallConfiguration(.esmm))
+        _ = try trainer.train(file: directory + "/train.csv")
+        let exported = try CheckpointExporter(trainer: trainer).export(
+            modelsDirectory: TestSupport.temporaryDirectory("models"), name: "student", version: 1, sample: data)
+        #expect(exported.maxDifference <= 1e-5)
+        let served = try Checkpoint(contentsOfFile: exported.path).header.features.fields.first { $0.name == "item_rating" }
+        #expect(served?.kind == field.kind)
+
+        var unknown = base
+        unknown.quantileBuckets = ["user_id": QuantileBuckets(buckets: 8)]
+        #expect(throws: SpecError.self) { try unknown.validate() }
+    }
 }
