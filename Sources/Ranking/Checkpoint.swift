@@ -34,6 +34,9 @@ public final class Checkpoint: Sendable {
         try self.init(storage: CheckpointStorage(privateCopyOf: path, in: directory))
     }
 
+    /// False when the bytes sit in the heap (handed in, or read because no private file could be made).
+    public var isMapped: Bool { storage.isMapped }
+
     /// Validates a checkpoint held in memory (copied into aligned storage).
     public convenience init(bytes: some Collection<UInt8>) throws(CheckpointError) {
         try self.init(storage: CheckpointStorage(copying: bytes))

@@ -11,7 +11,8 @@ import CPrivateFile
 final class CheckpointStorage: @unchecked Sendable {  // immutable after init
     let base: UnsafeRawPointer
     let count: Int
-    private let isMapped: Bool
+    /// Where the bytes live: false when they were copied into the heap.
+    let isMapped: Bool
 
     /// Maps the file itself: cheap, but a later write to the file shows through the map, and truncating it turns
     /// reads past the new end into SIGBUS. For tools that read a file nobody is changing.
@@ -24,13 +25,21 @@ final class CheckpointStorage: @unchecked Sendable {  // immutable after init
     /// Copies the file into an unnamed file in `directory` (a reflink where the file system can, otherwise an
     /// in-kernel copy; never through the heap) and maps the copy, which nothing else can reach. The daemon serves
     /// from these: an operator's `cp` over the served file, or a truncation, then changes nothing already loaded.
-    /// A file that changes while it is being copied is refused; the next attempt sees it settled.
+    /// A file that changes while it is being copied is refused; the next attempt sees it settled. Where no file can
+    /// be made in `directory` (missing, read-only), the bytes are read into the heap instead: just as private, but
+    /// resident (`isMapped` false).
     convenience init(privateCopyOf path: String, in directory: String) throws(CheckpointError) {
         let source = try Self.openRegularFile(path)
         defer { close(source) }
         let before = try Self.identity(of: source, path: path)
         let copy = funnel_private_file(directory)
-        guard copy >= 0 else { throw .io(path: directory, message: "private copy: \(String(cString: strerror(errno)))") }
+        guard copy >= 0 else {
+            try self.init(reading: source, count: before.size, path: path)
+            guard try Self.identity(of: source, path: path) == before else {
+                throw .io(path: path, message: "the file changed while it was being read")
+            }
+            return
+        }
         defer { close(copy) }
         guard funnel_copy_file(source, copy, Int64(before.size)) == 0 else {
             throw .io(path: path, message: "private copy: \(String(cString: strerror(errno)))")
@@ -39,6 +48,24 @@ final class CheckpointStorage: @unchecked Sendable {  // immutable after init
             throw .io(path: path, message: "the file changed while it was being copied")
         }
         try self.init(mappingDescriptor: copy, count: before.size, path: path)
+    }
+
+    /// Reads `count` bytes of `fd` into aligned heap memory.
+    private init(reading fd: Int32, count: Int, path: String) throws(CheckpointError) {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        var offset = 0
+        while offset < count {
+            let got = pread(fd, memory + offset, count - offset, off_t(offset))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else {
+                memory.deallocate()
+                throw .io(path: path, message: got == 0 ? "the file ended early" : String(cString: strerror(errno)))
+            }
+            offset += got
+        }
+        base = UnsafeRawPointer(memory)
+        self.count = count
+        isMapped = false
     }
 
     private init(mappingDescriptor fd: Int32, count: Int, path: String) throws(CheckpointError) {

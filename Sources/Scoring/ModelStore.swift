@@ -141,6 +141,11 @@ public final class ModelStore: Sendable {
     private func load(_ version: ModelRepository.Version) throws -> ServableModel {
         let start = ContinuousClock.now
         let checkpoint = try Checkpoint(privateCopyOf: version.path, in: copyDirectory)
+        if !checkpoint.isMapped {
+            logger.warning(
+                "cannot make private checkpoint copies here; the checkpoint was read into memory instead",
+                metadata: ["model_copy_directory": "\(copyDirectory)", "bytes": "\(checkpoint.byteCount)"])
+        }
         guard checkpoint.header.model.name == version.name else {
             throw RepositoryError(
                 "checkpoint names model '\(checkpoint.header.model.name)' but sits under '\(version.name)'")

@@ -19,9 +19,9 @@ struct ModelStoreTests {
         _ = rename("\(directory)/model.fckpt.tmp", "\(directory)/model.fckpt")  // as an exporter publishes
     }
 
-    func makeStore() -> ModelStore {
+    func makeStore(copyDirectory: String = NSTemporaryDirectory()) -> ModelStore {
         ModelStore(
-            repository: ModelRepository(root: root), copyDirectory: NSTemporaryDirectory(), scoreOverride: nil,
+            repository: ModelRepository(root: root), copyDirectory: copyDirectory, scoreOverride: nil,
             warmUpRows: 16, logger: TestModel.logger, metrics: metrics)
     }
 
@@ -54,11 +54,13 @@ struct ModelStoreTests {
     /// Operators, sync sidecars and `kubectl cp` write over the served file in place (same inode). Serving a map of
     /// the file itself, the daemon then answered as the same version with the new file's bytes mixed in, and died
     /// of SIGBUS once the file was truncated. The served model must not change, and the changed file is a candidate
-    /// like any other: rejected while invalid, swapped in once valid.
-    @Test func writingOverOrTruncatingTheServedFileChangesNothingServed() throws {
+    /// like any other: rejected while invalid, swapped in once valid. Also where no private file can be made (the
+    /// copy directory is missing or read-only): the checkpoint is then read into memory, just as private.
+    @Test(arguments: [NSTemporaryDirectory(), "/nonexistent/funnel-copies"])
+    func writingOverOrTruncatingTheServedFileChangesNothingServed(copyDirectory: String) throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try place(version: 1)
-        let store = makeStore()
+        let store = makeStore(copyDirectory: copyDirectory)
         let served = try #require(store.reloadNow(reason: "test"))
         let before = try TestModel.predictions(served)
         let path = "\(root)/funnel-student/1/model.fckpt"
