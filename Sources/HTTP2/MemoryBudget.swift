@@ -77,14 +77,16 @@ public final class MemoryReservation: Sendable {
 }
 
 extension MemoryReservation {
-    /// Appends `bytes` to a body being received, holding the budget for the array's capacity (what the body really
-    /// occupies) rather than its count. With the total known in advance (`expectedTotal`, from content-length) the
-    /// array is sized once; otherwise it doubles as it grows. False, with `body` unchanged, when the budget is short.
+    /// Appends `bytes` to a body being received, holding the budget for the space the body takes (its capacity, as
+    /// requested from the allocator) rather than its count. With the total known in advance (`expectedTotal`, from
+    /// content-length) the array is sized once; otherwise it doubles as it grows. False, with `body` unchanged,
+    /// when the budget is short. The reservation holds only this body while it is received.
     func append(_ bytes: UnsafeRawBufferPointer, to body: inout [UInt8], expectedTotal: Int?) -> Bool {
         let needed = body.count + bytes.count
-        if needed > body.capacity {
-            let capacity = expectedTotal.map { max($0, needed) } ?? max(needed, body.capacity * 2)
-            guard grow(by: capacity - body.capacity) else { return false }
+        let held = self.bytes
+        if needed > held {
+            let capacity = expectedTotal.map { max($0, needed) } ?? max(needed, held * 2)
+            guard grow(by: capacity - held) else { return false }
             body.reserveCapacity(capacity)
         }
         body.append(contentsOf: bytes)
