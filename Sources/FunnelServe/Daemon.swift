@@ -15,8 +15,8 @@ struct Daemon {
         let metrics = ScoringMetrics(registry: PrometheusCollectorRegistry())
         let store = ModelStore(
             repository: ModelRepository(root: configuration.modelRepository, modelName: configuration.modelName),
-            copyDirectory: configuration.effectiveModelCopyDirectory, scoreOverride: configuration.score, warmUpRows: min(configuration.maxBatchRows, 256), logger: logger,
-            metrics: metrics)
+            copyDirectory: configuration.effectiveModelCopyDirectory, scoreOverride: configuration.score,
+            warmUpRows: min(configuration.maxBatchRows, 256), logger: logger, metrics: metrics)
         if store.reloadNow(reason: "startup") == nil {
             logger.error("no loadable model yet: serving /healthz, /readyz answers 503 until one appears")
         }
@@ -25,7 +25,8 @@ struct Daemon {
         let service = ScoringService(
             configuration: configuration, store: store, metrics: metrics, logger: logger, memoryBudget: memoryBudget,
             transportStatistics: { statistics.read() })
-        let server = HTTPServer(configuration: httpConfiguration(memoryBudget: memoryBudget), handler: service, logger: logger)
+        let server = HTTPServer(
+            configuration: httpConfiguration(memoryBudget: memoryBudget), handler: service, logger: logger)
         statistics.server = server
         service.start()
         try server.start()

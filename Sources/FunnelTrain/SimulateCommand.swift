@@ -24,7 +24,11 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Items in the world.")
     var items = SimulationConfiguration().items
 
-    @Option(help: "World structure: \(SimulationConfiguration.Preset.allCases.map(\.rawValue).joined(separator: ", ")). Flags below override it.")
+    @Option(
+        help: """
+            World structure: \(SimulationConfiguration.Preset.allCases.map(\.rawValue).joined(separator: ", ")). \
+            Flags below override it.
+            """)
     var preset: String = SimulationConfiguration.Preset.default.rawValue
 
     @Option(help: "Added to every purchase logit; negative makes conversions sparser (0: ≈ 12% of clicks convert).")
@@ -52,7 +56,8 @@ struct SimulateCommand: ParsableCommand {
         guard let world = SimulationConfiguration.Preset(rawValue: preset) else {
             throw ValidationError("unknown --preset \(preset)")
         }
-        var configuration = SimulationConfiguration(trainRows: trainRows, testRows: testRows, seed: seed, users: users, items: items)
+        var configuration = SimulationConfiguration(
+            trainRows: trainRows, testRows: testRows, seed: seed, users: users, items: items)
         world.apply(to: &configuration)
         if let conversionLogitShift { configuration.conversionLogitShift = conversionLogitShift }
         if let latentStrength { configuration.latentStrength = latentStrength }

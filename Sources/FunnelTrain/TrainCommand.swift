@@ -22,7 +22,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model: naive (independent CTR and CVR networks), naive-shared, esmm, escm2-ips or esdc (default).")
     var model: String?
 
-    @Option(help: "Unconverted immature clicks: ignore, mature-only or model (default when the schema has snapshot and click times; ignore otherwise).")
+    @Option(
+        help: """
+            Unconverted immature clicks: ignore, mature-only or model (default when the schema has snapshot and click \
+            times; ignore otherwise).
+            """)
     var delay: String?
 
     @Option(help: "Seed of initialisation, shuffling and dropout.")

@@ -10,39 +10,40 @@ public struct BodyDecodingError: Error, Sendable {
 extension HTTPRequest {
     /// Whether the body has a content coding to undo (the transport hands bodies over as sent).
     public var isBodyEncoded: Bool {
-        if case .success(let coding) = ContentCoding.coding(of: headers) { return coding != nil }
+        if case .success(let isGzip) = ContentCoding.isGzip(headers) { return isGzip }
         return true
     }
 
     /// The body with its `Content-Encoding` undone: gzip inflated to at most `limit` bytes (the application sets
     /// the limit from what a valid request can hold, so a gzip bomb stops there), identity as is.
     public func decodedBody(limit: Int) -> Result<[UInt8], BodyDecodingError> {
-        ContentCoding.decodedBody(body, headers: headers, inflatedLimit: limit).mapError { BodyDecodingError(error: $0) }
+        ContentCoding.decodedBody(body, headers: headers, inflatedLimit: limit)
+            .mapError { BodyDecodingError(error: $0) }
     }
 }
 
 /// Content-Encoding on both directions: inflate gzip request bodies (bounded), gzip responses the client accepts.
 enum ContentCoding {
-    /// The one coding named by `content-encoding` (nil: none or identity), or why it is not acceptable.
-    static func coding(of headers: [(name: String, value: String)]) -> Result<String?, TransportError> {
-        guard headers.contains(where: { $0.name == "content-encoding" }) else { return .success(nil) }
+    /// Whether `content-encoding` names gzip (false: none or identity), or why it is not acceptable.
+    static func isGzip(_ headers: [(name: String, value: String)]) -> Result<Bool, TransportError> {
+        guard headers.contains(where: { $0.name == "content-encoding" }) else { return .success(false) }
         let codings = headers.filter { $0.name == "content-encoding" }.map(\.value)
         let coding = codings.joined(separator: ",").split(separator: ",")
             .map { $0.trimmingWhitespace().lowercased() }.filter { !$0.isEmpty && $0 != "identity" }
-        if coding.isEmpty { return .success(nil) }
+        if coding.isEmpty { return .success(false) }
         guard coding.count == 1, coding[0] == "gzip" || coding[0] == "x-gzip" else {
             return .failure(.unsupportedContentEncoding(coding.joined(separator: ", ")))
         }
-        return .success("gzip")
+        return .success(true)
     }
 
     static func decodedBody(
         _ body: [UInt8], headers: [(name: String, value: String)], inflatedLimit: Int
     ) -> Result<[UInt8], TransportError> {
-        switch coding(of: headers) {
+        switch isGzip(headers) {
         case .failure(let error): return .failure(error)
-        case .success(nil): return .success(body)
-        case .success: break
+        case .success(false): return .success(body)
+        case .success(true): break
         }
         do {
             return .success(try Gzip.decompress(body, limit: inflatedLimit))

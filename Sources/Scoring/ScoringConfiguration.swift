@@ -88,7 +88,8 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
             if !condition { throw ConfigurationError(description: message) }
         }
         func range<T: Comparable>(_ key: String, _ value: T, _ allowed: ClosedRange<T>) throws {
-            try require(allowed.contains(value), "\(key) must be in \(allowed.lowerBound)...\(allowed.upperBound), not \(value)")
+            try require(
+                allowed.contains(value), "\(key) must be in \(allowed.lowerBound)...\(allowed.upperBound), not \(value)")
         }
         let gibibyte = 1 << 30
         try range("port", port, 0...65535)

@@ -21,7 +21,7 @@ public struct LabelCorrections: Sendable, Equatable {
     }
 
     public var description: String {
-        "\(clicksAfterSnapshot) clicks and \(conversionsAfterSnapshot) conversions after the snapshot (not yet observed), "
-            + "\(conversionsAfterWindow) conversions after the attribution window (no conversion)"
+        "\(clicksAfterSnapshot) clicks and \(conversionsAfterSnapshot) conversions after the snapshot "
+            + "(not yet observed), \(conversionsAfterWindow) conversions after the attribution window (no conversion)"
     }
 }

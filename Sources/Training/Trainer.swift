@@ -28,7 +28,8 @@ public final class Trainer {
     public init(schema: TrainingSchema, configuration: TrainingConfiguration) throws(SpecError) {
         try schema.validate()
         guard schema.quantileBuckets.isEmpty else {
-            throw SpecError("quantile_buckets must be resolved against the training data first (resolvingQuantileBuckets)")
+            throw SpecError(
+                "quantile_buckets must be resolved against the training data first (resolvingQuantileBuckets)")
         }
         try configuration.validate()
         self.schema = schema

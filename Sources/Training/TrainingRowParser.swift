@@ -79,7 +79,8 @@ struct TrainingRowParser {
         for feature in features {
             let value = try value(cells[feature.column], feature.spec, line: line, column: feature.column)
             if feature.spec.isContinuous, case .double(let x) = value {
-                ranges[feature.field] = ranges[feature.field].map { min($0.lowerBound, x)...max($0.upperBound, x) } ?? x...x
+                let seen = ranges[feature.field]
+                ranges[feature.field] = seen.map { min($0.lowerBound, x)...max($0.upperBound, x) } ?? x...x
             }
             let block = rows.layout.placements[feature.field].block
             let (indices, weights) = rows.slots(block, row: row)

@@ -190,9 +190,10 @@ public struct WorldSimulator {
                 let category = categories[item.category]
                 let knobs = configuration
                 let affinity = knobs.latentStrength * Self.dot(user.latent, item.latent) / 2
-                let purchaseAffinity = knobs.purchaseTasteCorrelation == 1 ? affinity
-                    : knobs.purchaseTasteCorrelation * affinity + (1 - knobs.purchaseTasteCorrelation * knobs.purchaseTasteCorrelation).squareRoot()
-                        * knobs.latentStrength * Self.dot(user.purchaseLatent, item.latent) / 2
+                let rho = knobs.purchaseTasteCorrelation
+                let purchaseAffinity = rho == 1 ? affinity
+                    : rho * affinity + (1 - rho * rho).squareRoot() * knobs.latentStrength
+                        * Self.dot(user.purchaseLatent, item.latent) / 2
                 let clickbait = knobs.selectionBias * item.clickbait
                 let observable = knobs.observableStrength
                     * (segmentCategoryEffect[user.segment][item.category] + brandEffect[item.brand])
