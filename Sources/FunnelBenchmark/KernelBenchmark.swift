@@ -92,6 +92,7 @@ struct KernelBenchmark: ParsableCommand {
                 switch field.kind {
                 case .numeric: values[field.name] = .double(random.uniform(0, 100))
                 case .categorical, .multiCategorical: values[field.name] = .int(Int64(random.next() % 1_000_000))
+                case .cross: break  // computed from its components
                 }
             }
             return values
@@ -100,10 +101,11 @@ struct KernelBenchmark: ParsableCommand {
         while remaining > 0 {
             let size = min(remaining, candidatesPerRequest)
             let slots = workspace.appendRequest(candidates: size)!
-            try encoder.encode(values(.shared), block: .shared, indices: slots.sharedIndices, weights: slots.sharedWeights)
+            let shared = values(.shared)
+            try encoder.encode(shared, block: .shared, indices: slots.sharedIndices, weights: slots.sharedWeights)
             for row in 0..<size {
                 try encoder.encode(
-                    values(.item), block: .item, indices: slots.itemIndices + row * slots.itemSlotCount,
+                    values(.item), block: .item, shared: shared, indices: slots.itemIndices + row * slots.itemSlotCount,
                     weights: slots.itemWeights + row * slots.itemSlotCount)
             }
             remaining -= size

@@ -68,6 +68,7 @@ struct CheckpointReport {
         case .categorical(let buckets): "categorical, \(buckets) buckets"
         case .multiCategorical(let buckets, let pooling, let maxValues):
             "multi-categorical, \(buckets) buckets, \(pooling.rawValue) of ≤\(maxValues)"
+        case .cross(let components, let buckets): "cross of \(components.joined(separator: " × ")), \(buckets) buckets"
         case .numeric(.identity): "numeric"
         case .numeric(.log1p): "numeric, log1p"
         case .numeric(.standardize(let mean, let std)): "numeric, (x − \(mean)) / \(std)"

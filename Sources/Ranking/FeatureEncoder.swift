@@ -12,15 +12,25 @@ import Darwin
 /// - multi-categorical: one slot per id, weights pre-scaled for mean pooling; unused slots (0, 0);
 ///   ids beyond `max_values` are dropped (the first ones are kept, in the order given; the mean is over those);
 /// - bucketized numeric: index = 1 + number of boundaries ≤ x (row 0 = missing), weight = 1;
-/// - continuous numeric: index = 0, weight = the transformed value of x clamped to the field's `clip` range, if any.
+/// - continuous numeric: index = 0, weight = the transformed value of x clamped to the field's `clip` range, if any;
+/// - cross: index = 1 + XXH64(the components' id hashes) mod (buckets − 1), weight = 1; row 0 if a component is
+///   missing or unusable (the component itself reports an unusable value).
 /// `EmbeddingLookup` turns slots into input columns.
 public struct FeatureEncoder: Sendable {
     public let layout: InputLayout
     private let fieldIndex: [String: Int]
+    /// Indexed like `spec.fields`: a cross field's components (field indices), nil for other fields.
+    private let crossComponents: [[Int]?]
 
     public init(spec: FeatureSpec) {
         layout = InputLayout(spec: spec)
-        fieldIndex = Dictionary(spec.fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let fieldIndex = Dictionary(
+            spec.fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.fieldIndex = fieldIndex
+        crossComponents = spec.fields.map { field in
+            guard case .cross(let components, _) = field.kind else { return nil }
+            return components.compactMap { fieldIndex[$0] }
+        }
     }
 
     public var spec: FeatureSpec { layout.spec }
@@ -28,25 +38,51 @@ public struct FeatureEncoder: Sendable {
     /// The index of the field called `name`, if the spec has one.
     public func field(named name: String) -> Int? { fieldIndex[name] }
 
-    /// Encodes every field of `block` from `values` (keyed by field name) into one row.
-    /// Fields absent from `values` are missing. Names that are not fields of this block throw
-    /// `.unknownField` unless `ignoringUnknownFields`.
+    /// Encodes every field of `block` from `values` (keyed by field name) into one row. Fields absent from `values`
+    /// are missing. Cross fields are computed from their components, looked up in `values` and then in `shared`
+    /// (the request's user and context values, for item crosses). Names that are not fields of this block, crosses
+    /// included, throw `.unknownField` unless `ignoringUnknownFields`.
     public func encode(
-        _ values: [String: FeatureValue], block kind: InputLayout.BlockKind,
+        _ values: [String: FeatureValue], block kind: InputLayout.BlockKind, shared: [String: FeatureValue] = [:],
         indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
         ignoringUnknownFields: Bool = false
     ) throws(FeatureEncodingError) {
         let block = layout.block(kind)
         var matched = 0
         for field in block.fields {
-            let value = values[spec.fields[field].name]
+            let name = spec.fields[field].name
+            if crossComponents[field] != nil {
+                encodeCross(field: field, indices: indices, weights: weights) { values[$0] ?? shared[$0] ?? .missing }
+                continue
+            }
+            let value = values[name]
             if value != nil { matched += 1 }
             try encode(value ?? .missing, field: field, indices: indices, weights: weights)
         }
         if matched < values.count, !ignoringUnknownFields {
-            let known = Set(block.fields.map { spec.fields[$0].name })
+            let known = Set(block.fields.filter { crossComponents[$0] == nil }.map { spec.fields[$0].name })
             let unknown = values.keys.filter { !known.contains($0) }.sorted().first ?? ""
             throw FeatureEncodingError(field: unknown, reason: .unknownField)
+        }
+    }
+
+    /// Encodes cross field `field` into its slot of a row of its block; `value` gives a component's value by name.
+    public func encodeCross(
+        field: Int, indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
+        value: (String) -> FeatureValue
+    ) {
+        guard case .cross(let names, let buckets) = spec.fields[field].kind else {
+            preconditionFailure("field '\(spec.fields[field].name)' is not a cross")
+        }
+        let slot = layout.placements[field].slotOffset
+        weights[slot] = 1
+        indices[slot] = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: names.count) { keys -> Int32 in
+            for (position, name) in names.enumerated() {
+                guard let key = try? idHash(of: value(name)) else { return 0 }  // row 0: a component is missing
+                keys[position] = key.littleEndian
+            }
+            let hash = FeatureHash.xxh64(UnsafeRawBufferPointer(UnsafeBufferPointer(keys)), seed: spec.hashSeed)
+            return Int32(1 + hash % UInt64(buckets - 1))
         }
     }
 
@@ -87,6 +123,8 @@ public struct FeatureEncoder: Sendable {
     ) throws(Unusable) {
         if value == .missing { throw .missing }
         switch spec.kind {
+        case .cross:
+            preconditionFailure("cross '\(spec.name)' is encoded from its components (encodeCross)")
         case .categorical(let buckets):
             index[0] = try bucket(of: value, buckets: buckets)
             weight[0] = 1
@@ -159,19 +197,24 @@ public struct FeatureEncoder: Sendable {
     }
 
     private func bucket(of id: FeatureValue, buckets: Int) throws(Unusable) -> Int32 {
+        Int32(1 + (try idHash(of: id)) % UInt64(buckets - 1))
+    }
+
+    /// XXH64 of an id's canonical bytes (`FeatureHash`): a string as is, an integer as its decimal digits.
+    private func idHash(of id: FeatureValue) throws(Unusable) -> UInt64 {
         let seed = spec.hashSeed
         switch id {
         case .string(let s):
             var s = s
-            return s.withUTF8 { FeatureHash.bucket(of: $0, seed: seed, buckets: buckets) }
+            return s.withUTF8 { FeatureHash.xxh64($0, seed: seed) }
         case .int(let v):
-            return FeatureHash.bucket(of: v, seed: seed, buckets: buckets)
+            return FeatureHash.hash(of: v, seed: seed)
         case .double(let v):
             guard v.isFinite else { throw .invalid(.nonFinite) }
             guard v == v.rounded(), let integral = Int64(exactly: v) else {
                 throw .invalid(.wrongType(expected: "an integer or string id"))
             }
-            return FeatureHash.bucket(of: integral, seed: seed, buckets: buckets)
+            return FeatureHash.hash(of: integral, seed: seed)
         case .missing:
             throw .missing
         case .list, .weighted:

@@ -5,11 +5,15 @@
 /// changing it is a checkpoint format change.
 public enum FeatureHash {
     public static func bucket(of bytes: some Collection<UInt8>, seed: UInt64, buckets: Int) -> Int32 {
-        let hash = bytes.withContiguousStorageIfAvailable { xxh64($0, seed: seed) } ?? xxh64(Array(bytes), seed: seed)
-        return Int32(1 + hash % UInt64(buckets - 1))
+        Int32(1 + xxh64(bytes, seed: seed) % UInt64(buckets - 1))
     }
 
     public static func bucket(of value: Int64, seed: UInt64, buckets: Int) -> Int32 {
+        Int32(1 + hash(of: value, seed: seed) % UInt64(buckets - 1))
+    }
+
+    /// XXH64 of an integer's canonical bytes: its decimal digits, so it equals the hash of the string `"42"`.
+    public static func hash(of value: Int64, seed: UInt64) -> UInt64 {
         // Decimal digits without allocating: at most 20 bytes.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var magnitude = value.magnitude
@@ -23,7 +27,7 @@ public enum FeatureHash {
                 start -= 1
                 digits[start] = UInt8(ascii: "-")
             }
-            return bucket(of: UnsafeBufferPointer(rebasing: digits[start..<20]), seed: seed, buckets: buckets)
+            return xxh64(UnsafeBufferPointer(rebasing: digits[start..<20]), seed: seed)
         }
     }
 
@@ -38,7 +42,10 @@ public enum FeatureHash {
     }
 
     public static func xxh64(_ input: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
-        let raw = UnsafeRawBufferPointer(input)
+        xxh64(UnsafeRawBufferPointer(input), seed: seed)
+    }
+
+    public static func xxh64(_ raw: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         let length = raw.count
         var offset = 0
         var hash: UInt64

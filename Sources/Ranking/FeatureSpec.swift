@@ -16,12 +16,31 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         case hashSeed = "hash_seed"
     }
 
-    /// Throws when a field is malformed or two fields share a name.
+    /// Throws when a field is malformed, two fields share a name, or a cross names a field it cannot combine.
     public func validate() throws(SpecError) {
         var seen = Set<String>()
         for field in fields {
             guard seen.insert(field.name).inserted else { throw SpecError("duplicate feature field '\(field.name)'") }
             try field.validate()
+        }
+        for field in fields {
+            guard case .cross(let components, _) = field.kind else { continue }
+            var groups = Set<FeatureGroup>()
+            for name in components {
+                guard let component = fields.first(where: { $0.name == name }), case .categorical = component.kind else {
+                    throw SpecError("cross '\(field.name)': '\(name)' is not a categorical field")
+                }
+                groups.insert(component.group)
+            }
+            // A cross is encoded in the block of its components: per candidate if one is an item field, only for
+            // the teacher if one is privileged, else once per request.
+            let allowed: Set<FeatureGroup> =
+                groups.contains(.privileged) ? [.privileged] : groups.contains(.item) ? [.item] : [.user, .context]
+            guard allowed.contains(field.group) else {
+                throw SpecError(
+                    "cross '\(field.name)': group must be \(allowed.map(\.rawValue).sorted().joined(separator: " or ")) "
+                        + "for its components")
+            }
         }
     }
 }
@@ -81,6 +100,11 @@ public enum FeatureKind: Sendable, Equatable {
     case multiCategorical(buckets: Int, pooling: Pooling, maxValues: Int)
     /// A number, transformed; bucketized numbers are embedded, the others feed one input column.
     case numeric(NumericTransform)
+    /// The combination of the ids of two or more categorical fields (`of`, by name), hashed into `buckets` rows: one
+    /// embedding row per combination, as in Wide & Deep's cross-product features and Ali-CCP's user × item crosses.
+    /// A plain network only approximates such an interaction through sums of embeddings; a cross row learns it
+    /// directly. Computed by the encoder, never sent by clients; row 0 when any component is missing.
+    case cross(of: [String], buckets: Int)
 }
 
 public struct SpecError: Error, Equatable, CustomStringConvertible {

@@ -40,7 +40,7 @@ public struct FieldSpec: Sendable, Equatable {
     /// Rows of this field's embedding table, or nil when the field feeds one input column directly.
     public var tableRows: Int? {
         switch kind {
-        case .categorical(let buckets), .multiCategorical(let buckets, _, _): buckets
+        case .categorical(let buckets), .multiCategorical(let buckets, _, _), .cross(_, let buckets): buckets
         case .numeric(.bucketize(let boundaries)): boundaries.count + 2  // row 0 = missing
         case .numeric: nil
         }
@@ -58,7 +58,12 @@ public struct FieldSpec: Sendable, Equatable {
             throw SpecError("field '\(name)': dimension \(dimension) outside 1...4096")
         }
         switch kind {
-        case .categorical(let buckets), .multiCategorical(let buckets, _, _):
+        case .categorical(let buckets), .multiCategorical(let buckets, _, _), .cross(_, let buckets):
+            if case .cross(let components, _) = kind {
+                guard components.count >= 2, Set(components).count == components.count else {
+                    throw SpecError("field '\(name)': a cross combines two or more distinct fields")
+                }
+            }
             guard buckets >= 2, buckets <= Int(Int32.max) else {
                 throw SpecError("field '\(name)': buckets \(buckets) outside 2...\(Int32.max)")
             }
@@ -93,7 +98,7 @@ public struct FieldSpec: Sendable, Equatable {
 
 extension FieldSpec: Codable {
     private enum CodingKeys: String, CodingKey {
-        case name, group, kind, buckets, pooling, transform, mean, std, boundaries, dimension, missing, unknown
+        case name, group, kind, buckets, pooling, transform, mean, std, boundaries, dimension, missing, unknown, of
         case maxValues = "max_values"
         case defaultValue = "default_value"
         case clip
@@ -115,6 +120,8 @@ extension FieldSpec: Codable {
                 buckets: try c.decode(Int.self, forKey: .buckets),
                 pooling: try c.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .sum,
                 maxValues: try c.decodeIfPresent(Int.self, forKey: .maxValues) ?? 64)
+        case "cross":
+            kind = .cross(of: try c.decode([String].self, forKey: .of), buckets: try c.decode(Int.self, forKey: .buckets))
         case "numeric":
             let transformName = try c.decodeIfPresent(String.self, forKey: .transform) ?? "identity"
             switch transformName {
@@ -155,6 +162,10 @@ extension FieldSpec: Codable {
             try c.encode(buckets, forKey: .buckets)
             try c.encode(pooling, forKey: .pooling)
             try c.encode(maxValues, forKey: .maxValues)
+        case .cross(let components, let buckets):
+            try c.encode("cross", forKey: .kind)
+            try c.encode(components, forKey: .of)
+            try c.encode(buckets, forKey: .buckets)
         case .numeric(let transform):
             try c.encode("numeric", forKey: .kind)
             switch transform {

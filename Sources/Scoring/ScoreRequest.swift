@@ -113,7 +113,7 @@ struct ScoreRequestDecoder: Sendable {
                 try itemIndices.withUnsafeMutableBufferPointer { indices in
                     try itemWeights.withUnsafeMutableBufferPointer { weights in
                         try encoder.encode(
-                            features, block: .item, indices: indices.baseAddress! + position * slots,
+                            features, block: .item, shared: shared, indices: indices.baseAddress! + position * slots,
                             weights: weights.baseAddress! + position * slots,
                             ignoringUnknownFields: ignoreUnknownFeatures)
                     }

@@ -14,6 +14,10 @@ struct TrainingRowParser {
     let path: String
     let columnCount: Int
     private let features: [FeatureColumn]
+    /// Cross fields (computed from other fields' values, so without a column of their own).
+    private let crosses: [Int]
+    /// Field name → position in `features`, for the components of crosses.
+    private let featurePosition: [String: Int]
     private let click: Int
     private let conversion: Int
     private let impressionTime: Int?
@@ -45,11 +49,18 @@ struct TrainingRowParser {
             return try required(name, role)
         }
         var features: [FeatureColumn] = []
+        var crosses: [Int] = []
         for (index, field) in schema.features.fields.enumerated() {
+            if case .cross = field.kind {
+                crosses.append(index)
+                continue
+            }
             features.append(
                 FeatureColumn(field: index, column: try required(schema.column(of: field), "feature \(field.name)"), spec: field))
         }
         self.features = features
+        self.crosses = crosses
+        featurePosition = Dictionary(uniqueKeysWithValues: features.enumerated().map { ($1.spec.name, $0) })
         let labels = schema.labels
         click = try required(labels.click, "click label")
         conversion = try required(labels.conversion, "conversion label")
@@ -76,8 +87,11 @@ struct TrainingRowParser {
                 file: path, line: line, column: nil, message: "expected \(columnCount) columns, found \(cells.count)")
         }
         let row = rows.count
+        var values: [FeatureValue] = []
+        values.reserveCapacity(crosses.isEmpty ? 0 : features.count)
         for feature in features {
             let value = try value(cells[feature.column], feature.spec, line: line, column: feature.column)
+            if !crosses.isEmpty { values.append(value) }
             if feature.spec.isContinuous, case .double(let x) = value {
                 let seen = ranges[feature.field]
                 ranges[feature.field] = seen.map { min($0.lowerBound, x)...max($0.upperBound, x) } ?? x...x
@@ -89,6 +103,10 @@ struct TrainingRowParser {
             } catch {
                 throw DataError(file: path, line: line, column: feature.column + 1, message: error.description)
             }
+        }
+        for field in crosses {
+            let (indices, weights) = rows.slots(rows.layout.placements[field].block, row: row)
+            encoder.encodeCross(field: field, indices: indices, weights: weights) { values[featurePosition[$0]!] }
         }
         var clicked = try binary(cells, click, line: line, name: "click")
         var converted = try binary(cells, conversion, line: line, name: "conversion")
@@ -150,6 +168,8 @@ struct TrainingRowParser {
         switch spec.kind {
         case .categorical:
             return .string(cell)
+        case .cross:
+            preconditionFailure("a cross has no column: its components' values make it")
         case .multiCategorical:
             var ids: [WeightedID] = []
             for piece in cell.split(separator: listSeparator, omittingEmptySubsequences: true) {
