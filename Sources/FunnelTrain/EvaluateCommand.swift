@@ -69,8 +69,10 @@ struct EvaluateCommand: ParsableCommand {
         if let served {
             // Encode as the server does: the checkpoint's own spec of every field it reads (e.g. its trained `clip`
             // ranges), the schema only for which column feeds it and for the labels.
-            let fields = Dictionary(served.fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            schema!.features.fields = schema!.features.fields.map { fields[$0.name] ?? $0 }
+            // The checkpoint's fields in its order (crosses the trainer added included), then the schema's others.
+            let names = Set(served.fields.map(\.name))
+            schema!.features.fields = served.fields + schema!.features.fields.filter { !names.contains($0.name) }
+            schema!.crosses = .none
         }
         var evaluator = Evaluator(schema: schema!)
         guard let grouping = Evaluator.Grouping(rawValue: groupBy) else { throw ValidationError("--group-by user or request") }

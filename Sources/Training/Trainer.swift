@@ -31,6 +31,9 @@ public final class Trainer {
             throw SpecError(
                 "quantile_buckets must be resolved against the training data first (resolvingQuantileBuckets)")
         }
+        guard schema.crosses == .none else {
+            throw SpecError("crosses must be resolved against the training data first (resolvingCrosses)")
+        }
         try configuration.validate()
         self.schema = schema
         self.configuration = configuration

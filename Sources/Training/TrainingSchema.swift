@@ -24,11 +24,14 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
     public var timeUnit: TimeUnit
     /// Continuous numeric fields to bucketize at the quantiles of the training data (`resolvingQuantileBuckets`).
     public var quantileBuckets: [String: QuantileBuckets]
+    /// Cross fields to add from the training data (`resolvingCrosses`): `"auto"` when a JSON schema does not say;
+    /// none for a schema built in code.
+    public var crosses: CrossSelection
 
     public init(
         features: FeatureSpec, columns: [String: String] = [:], labels: LabelColumns,
         listSeparator: String = "|", weightSeparator: String = ":", delay: DelayBuckets = DelayBuckets(),
-        timeUnit: TimeUnit = .hours, quantileBuckets: [String: QuantileBuckets] = [:]
+        timeUnit: TimeUnit = .hours, quantileBuckets: [String: QuantileBuckets] = [:], crosses: CrossSelection = .none
     ) {
         self.features = features
         self.columns = columns
@@ -38,6 +41,7 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         self.delay = delay
         self.timeUnit = timeUnit
         self.quantileBuckets = quantileBuckets
+        self.crosses = crosses
     }
 
     /// Whether the labels carry the times delay modelling needs: when the labels were read, and when each click was.
@@ -69,6 +73,17 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
                 throw SpecError("quantile_buckets '\(name)': buckets in 2...1024 and dimension in 1...4096")
             }
         }
+        if case .pairs(let pairs) = crosses {
+            for components in pairs {
+                guard components.count >= 2, Set(components).count == components.count else {
+                    throw SpecError("crosses: \(components) must name two or more distinct fields")
+                }
+                for name in components {
+                    guard let field = features.fields.first(where: { $0.name == name }), case .categorical = field.kind
+                    else { throw SpecError("crosses: '\(name)' is not a categorical field") }
+                }
+            }
+        }
     }
 
     public static func load(path: String) throws -> TrainingSchema {
@@ -96,6 +111,7 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         case features, columns, labels, delay
         case timeUnit = "time_unit"
         case quantileBuckets = "quantile_buckets"
+        case crosses
         case listSeparator = "list_separator"
         case weightSeparator = "weight_separator"
     }
@@ -110,5 +126,6 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         delay = try c.decodeIfPresent(DelayBuckets.self, forKey: .delay) ?? DelayBuckets()
         timeUnit = try c.decodeIfPresent(TimeUnit.self, forKey: .timeUnit) ?? .hours
         quantileBuckets = try c.decodeIfPresent([String: QuantileBuckets].self, forKey: .quantileBuckets) ?? [:]
+        crosses = try c.decodeIfPresent(CrossSelection.self, forKey: .crosses) ?? .auto
     }
 }

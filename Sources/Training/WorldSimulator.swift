@@ -268,7 +268,9 @@ public struct WorldSimulator {
         let test = try write(
             dataPath: directory + "/test.csv", truthPath: directory + "/test_truth.csv", rows: configuration.testRows,
             startHours: trainEnd, endHours: testEnd, snapshotHours: testEnd + Self.attributionWindowHours + 1, stream: 2)
-        try Self.schema(configuration: configuration).write(path: directory + "/schema.json")
+        var schema = Self.schema(configuration: configuration)
+        schema.crosses = .auto  // what a schema file that does not say gets, as a user's would
+        try schema.write(path: directory + "/schema.json")
         return (train, test)
     }
 }
