@@ -56,6 +56,7 @@ struct EvaluateCommand: ParsableCommand {
                 predictor = trainer.predictor
             }
             schema = trainer.schema
+            served = trainer.schema.features
         } else if teacher != nil {
             throw ValidationError("--teacher needs --state")
         } else if let checkpoint {
@@ -67,11 +68,13 @@ struct EvaluateCommand: ParsableCommand {
         }
         if self.schema != nil || format != nil || schema == nil { schema = try loadSchema(path: self.schema, format: format) }
         if let served {
-            // Encode as the server does: the checkpoint's own spec of every field it reads (e.g. its trained `clip`
-            // ranges), the schema only for which column feeds it and for the labels.
-            // The checkpoint's fields in its order (crosses the trainer added included), then the schema's others.
+            // Encode as the model was trained and is served: its own spec of every field (trained `clip` ranges,
+            // quantile boundaries, the crosses the trainer added), in its order; the schema file only says which
+            // column feeds each field and where the labels are.
             let names = Set(served.fields.map(\.name))
-            schema!.features.fields = served.fields + schema!.features.fields.filter { !names.contains($0.name) }
+            schema!.features = FeatureSpec(
+                hashSeed: served.hashSeed,
+                fields: served.fields + schema!.features.fields.filter { !names.contains($0.name) })
             schema!.crosses = .none
         }
         var evaluator = Evaluator(schema: schema!)

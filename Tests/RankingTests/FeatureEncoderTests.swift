@@ -143,3 +143,80 @@ struct FeatureEncoderTests {
         }
     }
 }
+
+/// Cross fields: one row per combination of their components' ids, encoded beside them by the one encoder.
+struct CrossFeatureTests {
+    let spec = FeatureSpec(hashSeed: 7, fields: [
+        FieldSpec(name: "segment", group: .user, kind: .categorical(buckets: 16), dimension: 2),
+        FieldSpec(name: "hour", group: .context, kind: .categorical(buckets: 24), dimension: 2),
+        FieldSpec(name: "category", group: .item, kind: .categorical(buckets: 64), dimension: 2),
+        FieldSpec(name: "segment_x_category", group: .item, kind: .cross(of: ["segment", "category"], buckets: 1001),
+                  dimension: 4),
+        FieldSpec(name: "segment_x_hour", group: .context, kind: .cross(of: ["segment", "hour"], buckets: 101),
+                  dimension: 2),
+    ])
+
+    func item(_ values: [String: FeatureValue], shared: [String: FeatureValue]) throws -> [(Int32, Float)] {
+        let encoder = FeatureEncoder(spec: spec)
+        var indices = [Int32](repeating: -1, count: encoder.layout.item.slotCount)
+        var weights = [Float](repeating: -1, count: encoder.layout.item.slotCount)
+        try encoder.encode(values, block: .item, shared: shared, indices: &indices, weights: &weights)
+        return Array(zip(indices, weights))
+    }
+
+    @Test func aCrossRowIsTheHashOfItsComponentsIds() throws {
+        let row = try item(["category": .string("c3")], shared: ["segment": .int(4)])
+        // XXH64 of the two ids' XXH64s, little-endian, seeded like every id.
+        let keys = [FeatureHash.xxh64(Array("4".utf8), seed: 7), FeatureHash.xxh64(Array("c3".utf8), seed: 7)]
+        let bytes = keys.flatMap { key in (0..<8).map { UInt8(truncatingIfNeeded: key >> (8 * $0)) } }
+        #expect(row[1] == (Int32(1 + FeatureHash.xxh64(bytes, seed: 7) % 1000), 1))
+        // An integer id and its decimal string are one id, in a cross too.
+        #expect(try item(["category": .string("c3")], shared: ["segment": .string("4")])[1] == row[1])
+        // Another combination lands elsewhere (these two differ for this seed).
+        #expect(try item(["category": .string("c3")], shared: ["segment": .int(5)])[1] != row[1])
+        #expect(try item(["category": .string("c4")], shared: ["segment": .int(4)])[1] != row[1])
+    }
+
+    @Test func aMissingComponentGivesTheMissingRow() throws {
+        #expect(try item(["category": .string("c3")], shared: [:])[1] == (0, 1))
+        #expect(try item([:], shared: ["segment": .int(4)])[1] == (0, 1))
+        // An unusable component value is the component's error; the cross alone never throws.
+        #expect(throws: FeatureEncodingError(field: "category", reason: .wrongType(expected: "an integer or string id"))) {
+            try item(["category": .double(0.5)], shared: ["segment": .int(4)])
+        }
+    }
+
+    @Test func clientsCannotSendACross() {
+        #expect(throws: FeatureEncodingError(field: "segment_x_category", reason: .unknownField)) {
+            try item(["category": .string("c3"), "segment_x_category": .int(1)], shared: ["segment": .int(4)])
+        }
+    }
+
+    @Test func sharedCrossesAreEncodedOncePerRequest() throws {
+        let encoder = FeatureEncoder(spec: spec)
+        #expect(encoder.layout.shared.fields == [0, 1, 4])
+        #expect(encoder.layout.item.fields == [2, 3])
+        var indices = [Int32](repeating: -1, count: encoder.layout.shared.slotCount)
+        var weights = [Float](repeating: -1, count: encoder.layout.shared.slotCount)
+        try encoder.encode(["segment": .int(4), "hour": .int(9)], block: .shared, indices: &indices, weights: &weights)
+        #expect(indices[2] > 0 && weights[2] == 1)
+    }
+
+    @Test func crossSpecsRoundTripAndAreChecked() throws {
+        #expect(try JSONDecoder().decode(FeatureSpec.self, from: JSONEncoder().encode(spec)) == spec)
+        try spec.validate()
+        func invalid(_ field: FieldSpec) -> FeatureSpec { FeatureSpec(fields: spec.fields.dropLast(2) + [field]) }
+        #expect(throws: SpecError("cross 'x': 'price' is not a categorical field")) {
+            try invalid(FieldSpec(name: "x", group: .item, kind: .cross(of: ["segment", "price"], buckets: 9), dimension: 2))
+                .validate()
+        }
+        #expect(throws: SpecError("cross 'x': group must be item for its components")) {
+            try invalid(FieldSpec(name: "x", group: .user, kind: .cross(of: ["segment", "category"], buckets: 9), dimension: 2))
+                .validate()
+        }
+        #expect(throws: SpecError("field 'x': a cross combines two or more distinct fields")) {
+            try invalid(FieldSpec(name: "x", group: .user, kind: .cross(of: ["segment"], buckets: 9), dimension: 2))
+                .validate()
+        }
+    }
+}

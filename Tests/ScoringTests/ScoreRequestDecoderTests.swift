@@ -81,3 +81,43 @@ struct ScoreRequestDecoderTests {
         _ = try lenient.decode(Array(#"{"candidates": [{"id": "a", "features": {"price": 1, "colour": "red"}}]}"#.utf8), model: model)
     }
 }
+
+/// An item cross reads the request's user value: each candidate's row is the one the trainer's encoder gives for the
+/// user's and that candidate's values together.
+struct CrossRequestTests {
+    @Test func itemCrossesCombineTheUserWithEachCandidate() throws {
+        let features = FeatureSpec(hashSeed: 3, fields: [
+            FieldSpec(name: "user_segment", group: .user, kind: .categorical(buckets: 16), dimension: 2),
+            FieldSpec(name: "item_category", group: .item, kind: .categorical(buckets: 32), dimension: 2),
+            FieldSpec(
+                name: "user_segment_x_item_category", group: .item,
+                kind: .cross(of: ["user_segment", "item_category"], buckets: 4001), dimension: 4),
+        ])
+        let network = NetworkSpec.sharedBottom(layers: [8], towerLayers: [])
+        let header = CheckpointHeader(
+            model: ModelIdentity(name: "cross", version: 1), features: features, network: network,
+            score: ScoreFormula(), training: TrainingMetadata(producer: "ScoringTests"))
+        let shape = NetworkShape(features: features, network: network)
+        let bytes = try CheckpointWriter(header: header, tensors: RandomInitializer.tensors(for: shape, seed: 1)).encoded()
+        let model = ServableModel(
+            name: "cross", version: 1, path: "", checkpoint: try Checkpoint(bytes: bytes), scoreOverride: nil)
+        let body = #"{"user": {"user_segment": 4}, "candidates": [{"id": "a", "features": {"item_category": "c3"}}, "#
+            + #"{"id": "b", "features": {"item_category": "c4"}}, {"id": "c", "features": {}}]}"#
+        let request = try ScoreRequestDecoder(maxCandidates: 10, ignoreUnknownFeatures: false)
+            .decode(Array(body.utf8), model: model)
+        let slots = model.encoder.layout.item.slotCount
+        #expect(slots == 2)
+        var crossRows: [Int32] = []
+        for (position, category) in [FeatureValue.string("c3"), .string("c4"), .missing].enumerated() {
+            var indices = [Int32](repeating: 0, count: slots)
+            var weights = [Float](repeating: 0, count: slots)
+            try model.encoder.encode(
+                category == .missing ? [:] : ["item_category": category], block: .item,
+                shared: ["user_segment": .int(4)], indices: &indices, weights: &weights)
+            #expect(Array(request.itemIndices[position * slots..<(position + 1) * slots]) == indices)
+            #expect(Array(request.itemWeights[position * slots..<(position + 1) * slots]) == weights)
+            crossRows.append(indices[1])
+        }
+        #expect(crossRows[0] != crossRows[1] && crossRows[0] > 0 && crossRows[2] == 0)
+    }
+}
