@@ -62,7 +62,7 @@ struct TrainCommand: ParsableCommand {
             trainer = try TrainingStateFile.read(path: resume)
         } else {
             let schema = try loadSchema(path: schema, format: format).resolvingQuantileBuckets(file: data)
-                .resolvingCrosses(file: data) { print($0) }
+                .resolvingVocabularies(file: data) { print($0) }.resolvingCrosses(file: data) { print($0) }
             var configuration = try config.map { try TrainingConfiguration.load(path: $0) } ?? TrainingConfiguration()
             if let model {
                 guard let value = LossConfiguration.Model(rawValue: model) else { throw ValidationError("unknown --model \(model)") }

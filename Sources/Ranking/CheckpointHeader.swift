@@ -28,6 +28,9 @@ public struct CheckpointHeader: Codable, Sendable, Equatable {
     public func validate() throws(SpecError) {
         try features.validate()
         try network.validate()
+        if let field = features.fields.first(where: \.vocabularyToBuild) {
+            throw SpecError("field '\(field.name)': its vocabulary was never built (funnel-train train builds it)")
+        }
         if let field = features.fields.first(where: { $0.group == .privileged }) {
             throw SpecError("serving checkpoints cannot read privileged field '\(field.name)'")
         }

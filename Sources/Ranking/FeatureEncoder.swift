@@ -8,7 +8,8 @@ import Darwin
 /// can never disagree about what a value means.
 ///
 /// An encoded row of a block is `slotCount` pairs (index, weight) written into two parallel buffers:
-/// - categorical: index = hashed bucket (row 0 = missing), weight = 1 (0 under `MissingRule.zero`);
+/// - categorical: index = hashed bucket, or the id's `Vocabulary` row (row 0 = missing), weight = 1 (0 under
+///   `MissingRule.zero`);
 /// - multi-categorical: one slot per id, weights pre-scaled for mean pooling; unused slots (0, 0);
 ///   ids beyond `max_values` are dropped (the first ones are kept, in the order given; the mean is over those);
 /// - bucketized numeric: index = 1 + number of boundaries ≤ x (row 0 = missing), weight = 1;
@@ -21,6 +22,8 @@ public struct FeatureEncoder: Sendable {
     private let fieldIndex: [String: Int]
     /// Indexed like `spec.fields`: a cross field's components (field indices), nil for other fields.
     private let crossComponents: [[Int]?]
+    /// Indexed like `spec.fields`: the search structure of a field's built vocabulary.
+    private let vocabularies: [VocabularyIndex?]
 
     public init(spec: FeatureSpec) {
         layout = InputLayout(spec: spec)
@@ -30,6 +33,10 @@ public struct FeatureEncoder: Sendable {
         crossComponents = spec.fields.map { field in
             guard case .cross(let components, _) = field.kind else { return nil }
             return components.compactMap { fieldIndex[$0] }
+        }
+        vocabularies = spec.fields.map { field in
+            guard case .ids(let ids) = field.vocabulary else { return nil }
+            return VocabularyIndex(ids: ids, seed: spec.hashSeed)
         }
     }
 
@@ -100,7 +107,7 @@ public struct FeatureEncoder: Sendable {
             weight[slot] = 0
         }
         do throws(Unusable) {
-            try encodePresent(value, spec, index, weight)
+            try encodePresent(value, spec, vocabularies[field], index, weight)
         } catch {
             if case .invalid(let reason) = error, spec.unknown == .reject {
                 throw FeatureEncodingError(field: spec.name, reason: reason)
@@ -119,14 +126,15 @@ public struct FeatureEncoder: Sendable {
     }
 
     private func encodePresent(
-        _ value: FeatureValue, _ spec: FieldSpec, _ index: UnsafeMutablePointer<Int32>, _ weight: UnsafeMutablePointer<Float>
+        _ value: FeatureValue, _ spec: FieldSpec, _ vocabulary: VocabularyIndex?, _ index: UnsafeMutablePointer<Int32>,
+        _ weight: UnsafeMutablePointer<Float>
     ) throws(Unusable) {
         if value == .missing { throw .missing }
         switch spec.kind {
         case .cross:
             preconditionFailure("cross '\(spec.name)' is encoded from its components (encodeCross)")
         case .categorical(let buckets):
-            index[0] = try bucket(of: value, buckets: buckets)
+            index[0] = try row(of: value, buckets: buckets, vocabulary)
             weight[0] = 1
         case .multiCategorical(let buckets, let pooling, let maxValues):
             let ids: [WeightedID]
@@ -139,7 +147,7 @@ public struct FeatureEncoder: Sendable {
             var total = 0.0
             for (slot, entry) in ids.prefix(maxValues).enumerated() {
                 guard entry.weight.isFinite else { throw .invalid(.nonFinite) }
-                index[slot] = try bucket(of: entry.id, buckets: buckets)
+                index[slot] = try row(of: entry.id, buckets: buckets, vocabulary)
                 weight[slot] = Float(entry.weight)
                 total += entry.weight
             }
@@ -196,8 +204,10 @@ public struct FeatureEncoder: Sendable {
         }
     }
 
-    private func bucket(of id: FeatureValue, buckets: Int) throws(Unusable) -> Int32 {
-        Int32(1 + (try idHash(of: id)) % UInt64(buckets - 1))
+    /// The embedding row of an id: its vocabulary row (or the out-of-vocabulary row), else its hashed bucket.
+    private func row(of id: FeatureValue, buckets: Int, _ vocabulary: VocabularyIndex?) throws(Unusable) -> Int32 {
+        let hash = try idHash(of: id)
+        return vocabulary?.row(ofHash: hash) ?? Int32(1 + hash % UInt64(buckets - 1))
     }
 
     /// XXH64 of an id's canonical bytes (`FeatureHash`): a string as is, an integer as its decimal digits.

@@ -22,6 +22,9 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         for field in fields {
             guard seen.insert(field.name).inserted else { throw SpecError("duplicate feature field '\(field.name)'") }
             try field.validate()
+            if case .ids(let ids) = field.vocabulary, VocabularyIndex(ids: ids, seed: hashSeed) == nil {
+                throw SpecError("field '\(field.name)': two vocabulary ids share a hash; change hash_seed")
+            }
         }
         for field in fields {
             guard case .cross(let components, _) = field.kind else { continue }

@@ -15,11 +15,14 @@ public struct FieldSpec: Sendable, Equatable {
     /// The trainer sets it to the range of its training data, so a serving value far outside what the model saw
     /// (a score of 87 on a field trained on [0, 1]) cannot drive a probability to exactly 0 or 1.
     public var clip: ClosedRange<Double>?
+    /// Categorical and multi-categorical fields: exact ids in place of hashing (`Vocabulary`); `buckets` is then the
+    /// vocabulary's size + 2.
+    public var vocabulary: Vocabulary?
 
     public init(
         name: String, group: FeatureGroup, kind: FeatureKind, dimension: Int,
         missing: MissingRule = .default, unknown: UnknownRule = .reject, defaultValue: Double = 0,
-        clip: ClosedRange<Double>? = nil
+        clip: ClosedRange<Double>? = nil, vocabulary: Vocabulary? = nil
     ) {
         self.name = name
         self.group = group
@@ -29,6 +32,13 @@ public struct FieldSpec: Sendable, Equatable {
         self.unknown = unknown
         self.defaultValue = defaultValue
         self.clip = clip
+        self.vocabulary = vocabulary
+    }
+
+    /// Whether the trainer has yet to build this field's vocabulary from its training data.
+    public var vocabularyToBuild: Bool {
+        if case .fromTrainingData = vocabulary { return true }
+        return false
     }
 
     /// A continuous numeric field: one input column, no embedding table.
@@ -88,6 +98,19 @@ public struct FieldSpec: Sendable, Equatable {
                 throw SpecError("field '\(name)': a continuous numeric field has dimension 1")
             }
         }
+        switch (vocabulary, kind) {
+        case (nil, _):
+            break
+        case (.fromTrainingData(let minCount), .categorical), (.fromTrainingData(let minCount), .multiCategorical):
+            guard minCount >= 1 else { throw SpecError("field '\(name)': vocabulary min_count must be at least 1") }
+        case (.ids(let ids), .categorical(let buckets)), (.ids(let ids), .multiCategorical(let buckets, _, _)):
+            guard buckets == ids.count + Vocabulary.firstIDRow else {
+                throw SpecError("field '\(name)': buckets must be the vocabulary's \(ids.count) ids + 2")
+            }
+            guard Set(ids).count == ids.count else { throw SpecError("field '\(name)': the vocabulary repeats an id") }
+        default:
+            throw SpecError("field '\(name)': only categorical fields have a vocabulary")
+        }
         if let clip {
             guard isContinuous, clip.lowerBound.isFinite, clip.upperBound.isFinite else {
                 throw SpecError("field '\(name)': clip needs a continuous numeric field and finite bounds")
@@ -101,7 +124,7 @@ extension FieldSpec: Codable {
         case name, group, kind, buckets, pooling, transform, mean, std, boundaries, dimension, missing, unknown, of
         case maxValues = "max_values"
         case defaultValue = "default_value"
-        case clip
+        case clip, vocabulary
     }
 
     public init(from decoder: any Decoder) throws {
@@ -112,12 +135,25 @@ extension FieldSpec: Codable {
         unknown = try c.decodeIfPresent(UnknownRule.self, forKey: .unknown) ?? .reject
         defaultValue = try c.decodeIfPresent(Double.self, forKey: .defaultValue) ?? 0
         let kindName = try c.decode(String.self, forKey: .kind)
+        // A categorical field without buckets gets a vocabulary: exact ids, built by the trainer.
+        var vocabulary = try c.decodeIfPresent(Vocabulary.self, forKey: .vocabulary)
+        if vocabulary == nil, ["categorical", "multi_categorical"].contains(kindName), !c.contains(.buckets) {
+            vocabulary = .fromTrainingData(minCount: Vocabulary.defaultMinCount)
+        }
+        self.vocabulary = vocabulary
+        func idBuckets() throws -> Int {
+            switch vocabulary {
+            case .ids(let ids): try c.decodeIfPresent(Int.self, forKey: .buckets) ?? ids.count + Vocabulary.firstIDRow
+            case .fromTrainingData: try c.decodeIfPresent(Int.self, forKey: .buckets) ?? Vocabulary.firstIDRow
+            case nil: try c.decode(Int.self, forKey: .buckets)
+            }
+        }
         switch kindName {
         case "categorical":
-            kind = .categorical(buckets: try c.decode(Int.self, forKey: .buckets))
+            kind = .categorical(buckets: try idBuckets())
         case "multi_categorical":
             kind = .multiCategorical(
-                buckets: try c.decode(Int.self, forKey: .buckets),
+                buckets: try idBuckets(),
                 pooling: try c.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .sum,
                 maxValues: try c.decodeIfPresent(Int.self, forKey: .maxValues) ?? 64)
         case "cross":
@@ -182,6 +218,7 @@ extension FieldSpec: Codable {
             try c.encode(defaultValue, forKey: .defaultValue)
             if let clip { try c.encode([clip.lowerBound, clip.upperBound], forKey: .clip) }
         }
+        try c.encodeIfPresent(vocabulary, forKey: .vocabulary)
         try c.encode(dimension, forKey: .dimension)
         try c.encode(missing, forKey: .missing)
         try c.encode(unknown, forKey: .unknown)

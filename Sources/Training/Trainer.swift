@@ -34,6 +34,9 @@ public final class Trainer {
         guard schema.crosses == .none else {
             throw SpecError("crosses must be resolved against the training data first (resolvingCrosses)")
         }
+        if let field = schema.features.fields.first(where: \.vocabularyToBuild) {
+            throw SpecError("vocabulary of '\(field.name)' must be built from the training data first (resolvingVocabularies)")
+        }
         try configuration.validate()
         self.schema = schema
         self.configuration = configuration

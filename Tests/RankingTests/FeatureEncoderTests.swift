@@ -220,3 +220,68 @@ struct CrossFeatureTests {
         }
     }
 }
+
+/// Vocabulary fields: one row per known id, row 1 for the others, row 0 when missing; nothing hashed into buckets.
+struct VocabularyTests {
+    let spec = FeatureSpec(hashSeed: 9, fields: [
+        FieldSpec(name: "user", group: .user, kind: .categorical(buckets: 5), dimension: 2, vocabulary: .ids(["u7", "42", "u1"])),
+        FieldSpec(
+            name: "tags", group: .user, kind: .multiCategorical(buckets: 4, pooling: .sum, maxValues: 3), dimension: 2,
+            vocabulary: .ids(["a", "b"])),
+        FieldSpec(name: "item", group: .item, kind: .categorical(buckets: 8), dimension: 2),
+    ])
+
+    func shared(_ values: [String: FeatureValue]) throws -> [Int32] {
+        let encoder = FeatureEncoder(spec: spec)
+        var indices = [Int32](repeating: -1, count: encoder.layout.shared.slotCount)
+        var weights = [Float](repeating: -1, count: encoder.layout.shared.slotCount)
+        try encoder.encode(values, block: .shared, indices: &indices, weights: &weights)
+        return indices
+    }
+
+    @Test func knownIdsGetTheirRowsAndOthersTheOutOfVocabularyRow() throws {
+        #expect(try shared(["user": .string("u7")])[0] == 2)
+        #expect(try shared(["user": .int(42)])[0] == 3)  // an integer id is its decimal string
+        #expect(try shared(["user": .string("u1")])[0] == 4)
+        #expect(try shared(["user": .string("u2")])[0] == Vocabulary.outOfVocabularyRow)
+        #expect(try shared([:])[0] == 0)
+        #expect(try shared(["tags": .list([.string("b"), .string("zzz"), .string("a")])])[1...3] == [3, 1, 2])
+    }
+
+    @Test func vocabulariesRoundTripAndAreChecked() throws {
+        try spec.validate()
+        #expect(try JSONDecoder().decode(FeatureSpec.self, from: JSONEncoder().encode(spec)) == spec)
+        // Without buckets a categorical field asks for a vocabulary; a built one sets its own buckets.
+        let asked = try JSONDecoder().decode(
+            FieldSpec.self, from: Data(#"{"name": "u", "group": "user", "kind": "categorical", "dimension": 4}"#.utf8))
+        #expect(asked.vocabulary == .fromTrainingData(minCount: Vocabulary.defaultMinCount) && asked.vocabularyToBuild)
+        let built = try JSONDecoder().decode(
+            FieldSpec.self,
+            from: Data(#"{"name": "u", "group": "user", "kind": "categorical", "vocabulary": ["x", "y"], "dimension": 4}"#.utf8))
+        #expect(built.kind == .categorical(buckets: 4) && !built.vocabularyToBuild)
+        func invalid(_ field: FieldSpec) -> FeatureSpec { FeatureSpec(fields: [field]) }
+        #expect(throws: SpecError("field 'u': buckets must be the vocabulary's 2 ids + 2")) {
+            try invalid(FieldSpec(name: "u", group: .user, kind: .categorical(buckets: 9), dimension: 1, vocabulary: .ids(["x", "y"])))
+                .validate()
+        }
+        #expect(throws: SpecError("field 'u': the vocabulary repeats an id")) {
+            try invalid(FieldSpec(name: "u", group: .user, kind: .categorical(buckets: 4), dimension: 1, vocabulary: .ids(["x", "x"])))
+                .validate()
+        }
+        #expect(throws: SpecError("field 'p': only categorical fields have a vocabulary")) {
+            try invalid(FieldSpec(name: "p", group: .item, kind: .numeric(.log1p), dimension: 1, vocabulary: .ids([])))
+                .validate()
+        }
+        // A serving checkpoint cannot carry a vocabulary still to be built.
+        var unbuilt = spec
+        unbuilt.fields[0].vocabulary = .fromTrainingData(minCount: 2)
+        unbuilt.fields[0].kind = .categorical(buckets: 2)
+        let header = CheckpointHeader(
+            model: ModelIdentity(name: "m", version: 1), features: unbuilt,
+            network: .sharedBottom(layers: [4], towerLayers: []), score: ScoreFormula(),
+            training: TrainingMetadata(producer: "test"))
+        #expect(throws: SpecError("field 'user': its vocabulary was never built (funnel-train train builds it)")) {
+            try header.validate()
+        }
+    }
+}
