@@ -28,23 +28,29 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         }
         for field in fields {
             guard case .cross(let components, _) = field.kind else { continue }
-            var groups = Set<FeatureGroup>()
             for name in components {
-                guard let component = fields.first(where: { $0.name == name }), case .categorical = component.kind else {
-                    throw SpecError("cross '\(field.name)': '\(name)' is not a categorical field")
-                }
-                groups.insert(component.group)
+                guard let component = fields.first(where: { $0.name == name }), case .categorical = component.kind
+                else { throw SpecError("cross '\(field.name)': '\(name)' is not a categorical field") }
             }
-            // A cross is encoded in the block of its components: per candidate if one is an item field, only for
-            // the teacher if one is privileged, else once per request.
-            let allowed: Set<FeatureGroup> =
-                groups.contains(.privileged) ? [.privileged] : groups.contains(.item) ? [.item] : [.user, .context]
+            let allowed = crossGroups(of: components)
             guard allowed.contains(field.group) else {
                 throw SpecError(
-                    "cross '\(field.name)': group must be \(allowed.map(\.rawValue).sorted().joined(separator: " or ")) "
+                    "cross '\(field.name)': group must be \(allowed.map(\.rawValue).joined(separator: " or ")) "
                         + "for its components")
             }
         }
+    }
+}
+
+extension FeatureSpec {
+    /// The groups a cross of `components` may have, preferred first. A cross is encoded in the block of its
+    /// components: per candidate if one is an item field, only for the teacher if one is privileged, else once per
+    /// request.
+    public func crossGroups(of components: [String]) -> [FeatureGroup] {
+        let groups = Set(components.compactMap { name in fields.first { $0.name == name }?.group })
+        if groups.contains(.privileged) { return [.privileged] }
+        if groups.contains(.item) { return [.item] }
+        return groups.contains(.context) ? [.context, .user] : [.user, .context]
     }
 }
 

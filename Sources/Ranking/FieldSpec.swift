@@ -157,7 +157,8 @@ extension FieldSpec: Codable {
                 pooling: try c.decodeIfPresent(Pooling.self, forKey: .pooling) ?? .sum,
                 maxValues: try c.decodeIfPresent(Int.self, forKey: .maxValues) ?? 64)
         case "cross":
-            kind = .cross(of: try c.decode([String].self, forKey: .of), buckets: try c.decode(Int.self, forKey: .buckets))
+            kind = .cross(
+                of: try c.decode([String].self, forKey: .of), buckets: try c.decode(Int.self, forKey: .buckets))
         case "numeric":
             let transformName = try c.decodeIfPresent(String.self, forKey: .transform) ?? "identity"
             switch transformName {

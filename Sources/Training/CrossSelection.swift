@@ -49,7 +49,8 @@ extension CrossSelection: Codable {
 /// the training rows are split in two halves by request. On each half two models of the click label, and of the
 /// purchase label over all impressions, are fitted from the (a, b) counts alone:
 /// - additive: logit = μ + α_a + β_b (ridge-penalised Newton sweeps);
-/// - crossed: the additive logit plus a shrunk per-pair residual γ_ab = (y_ab − n_ab p_ab) / (n_ab p_ab (1 − p_ab) + λ).
+/// - crossed: the additive logit plus a shrunk residual per pair,
+///   γ_ab = (y_ab − n_ab p_ab) / (n_ab p_ab (1 − p_ab) + λ).
 /// The gain is the crossed model's log-likelihood over the additive one's on the *other* half, per impression. A
 /// pair whose effect is the sum of its fields' effects gains nothing there (the shrunk residuals are noise), so only
 /// pairs that interact are crossed: those whose gain exceeds `minimumGain`, at most `maximumCrosses`, largest first.
@@ -72,7 +73,8 @@ public struct CrossSearch: Sendable {
         public let combinations: Int
         public let gain: Double
         public var description: String {
-            "\(shared) × \(item): \(combinations) combinations, held-out gain \((gain * 1e5).rounded() / 1e5) nats/impression"
+            "\(shared) × \(item): \(combinations) combinations, "
+                + "held-out gain \((gain * 1e5).rounded() / 1e5) nats/impression"
         }
     }
 
@@ -103,7 +105,8 @@ public struct CrossSearch: Sendable {
         }
         guard !pairs.isEmpty else { return [] }
         var counts = Array(repeating: PairCounts(), count: pairs.count)
-        try scan(schema: schema, file: file, fields: Array(Set(pairs.flatMap { [$0.a, $0.b] })).sorted()) { ids, half, click, buy in
+        let scanned = Array(Set(pairs.flatMap { [$0.a, $0.b] })).sorted()
+        try scan(schema: schema, file: file, fields: scanned) { ids, half, click, buy in
             var tally = SIMD8<Double>()
             tally[3 * half] = 1
             tally[3 * half + 1] = click
@@ -135,8 +138,8 @@ public struct CrossSearch: Sendable {
                 let keys = Array(counts.cells.keys)
                 let additive = additiveLogits(keys: keys, n: n, y: y)
                 for (cell, logit) in zip(cells, additive) {
-                    let p = LogisticMath.sigmoid(logit)
-                    let residual = (cell[3 * fit + label] - cell[3 * fit] * p) / (cell[3 * fit] * p * (1 - p) + residualShrinkage)
+                    let (p, n, y) = (LogisticMath.sigmoid(logit), cell[3 * fit], cell[3 * fit + label])
+                    let residual = (y - n * p) / (n * p * (1 - p) + residualShrinkage)
                     let (m, k) = (cell[3 * test], cell[3 * test + label])
                     gain += k * (LogisticMath.logSigmoid(logit + residual) - LogisticMath.logSigmoid(logit))
                     gain += (m - k) * (LogisticMath.logSigmoid(-logit - residual) - LogisticMath.logSigmoid(-logit))
@@ -214,7 +217,8 @@ public struct CrossSearch: Sendable {
             row += 1
             guard cells.count == csv.header.count else { continue }  // the reader proper reports bad rows
             for (field, index) in columns { ids[field] = FeatureHash.xxh64(Array(cells[index].utf8), seed: 0) }
-            let half = Int((request.map { FeatureHash.xxh64(Array(cells[$0].utf8), seed: 0x5E1EC7) } ?? UInt64(row)) & 1)
+            let key = request.map { FeatureHash.xxh64(Array(cells[$0].utf8), seed: 0x5E1EC7) } ?? UInt64(row)
+            let half = Int(key & 1)
             body(ids, half, cells[click].hasPrefix("1") ? 1 : 0, cells[buy].hasPrefix("1") ? 1 : 0)
         }
     }
@@ -241,21 +245,19 @@ extension TrainingSchema {
             let chosen = search.chosen(candidates)
             for candidate in chosen { combinations["\(candidate.shared)_x_\(candidate.item)"] = candidate.combinations }
             pairs = chosen.map { [$0.shared, $0.item] }
-            log(pairs.isEmpty ? "crosses: none interact" : "crosses: " + pairs.map { $0.joined(separator: " × ") }.joined(separator: ", "))
+            let names = pairs.map { $0.joined(separator: " × ") }
+            log(names.isEmpty ? "crosses: none interact" : "crosses: " + names.joined(separator: ", "))
         }
         var resolved = self
         resolved.crosses = .none
         for components in pairs {
             let name = components.joined(separator: "_x_")
             guard !features.fields.contains(where: { $0.name == name }) else { continue }
-            let groups = components.compactMap { part in features.fields.first { $0.name == part }?.group }
-            let group: FeatureGroup =
-                groups.contains(.privileged) ? .privileged : groups.contains(.item) ? .item : groups.contains(.context) ? .context : .user
-            let seen = combinations[name] ?? 0
+            let rows = min(8 * max(combinations[name] ?? 0, 8) + 1, 1 << 22)
             resolved.features.fields.append(
                 FieldSpec(
-                    name: name, group: group, kind: .cross(of: components, buckets: min(8 * max(seen, 8) + 1, 1 << 22)),
-                    dimension: 4))
+                    name: name, group: features.crossGroups(of: components)[0],
+                    kind: .cross(of: components, buckets: rows), dimension: 4))
         }
         return resolved
     }

@@ -35,7 +35,8 @@ public final class Trainer {
             throw SpecError("crosses must be resolved against the training data first (resolvingCrosses)")
         }
         if let field = schema.features.fields.first(where: \.vocabularyToBuild) {
-            throw SpecError("vocabulary of '\(field.name)' must be built from the training data first (resolvingVocabularies)")
+            throw SpecError(
+                "vocabulary of '\(field.name)' must be built from the training data first (resolvingVocabularies)")
         }
         try configuration.validate()
         self.schema = schema

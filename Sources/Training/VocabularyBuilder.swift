@@ -5,7 +5,9 @@ extension TrainingSchema {
     /// seen at least `min_count` times, most frequent first (ties by id), so the table's first rows are its busiest.
     /// The rarer ids share the out-of-vocabulary row, which so learns what an unseen id is worth at serving time.
     /// A schema without such fields comes back unchanged. `log` gets one line per field.
-    public func resolvingVocabularies(file: String, log: (String) -> Void = { _ in }) throws(DataError) -> TrainingSchema {
+    public func resolvingVocabularies(
+        file: String, log: (String) -> Void = { _ in }
+    ) throws(DataError) -> TrainingSchema {
         let targets = features.fields.indices.filter { features.fields[$0].vocabularyToBuild }
         guard !targets.isEmpty else { return self }
         let csv = try CSVReader(path: file)
@@ -42,7 +44,8 @@ extension TrainingSchema {
             let rows = ids.count + Vocabulary.firstIDRow
             switch features.fields[field].kind {
             case .multiCategorical(_, let pooling, let maxValues):
-                resolved.features.fields[field].kind = .multiCategorical(buckets: rows, pooling: pooling, maxValues: maxValues)
+                resolved.features.fields[field].kind = .multiCategorical(
+                    buckets: rows, pooling: pooling, maxValues: maxValues)
             default:
                 resolved.features.fields[field].kind = .categorical(buckets: rows)
             }

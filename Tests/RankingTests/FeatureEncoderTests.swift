@@ -181,7 +181,8 @@ struct CrossFeatureTests {
         #expect(try item(["category": .string("c3")], shared: [:])[1] == (0, 1))
         #expect(try item([:], shared: ["segment": .int(4)])[1] == (0, 1))
         // An unusable component value is the component's error; the cross alone never throws.
-        #expect(throws: FeatureEncodingError(field: "category", reason: .wrongType(expected: "an integer or string id"))) {
+        let wrongType = FeatureEncodingError(field: "category", reason: .wrongType(expected: "an integer or string id"))
+        #expect(throws: wrongType) {
             try item(["category": .double(0.5)], shared: ["segment": .int(4)])
         }
     }
@@ -206,17 +207,17 @@ struct CrossFeatureTests {
         #expect(try JSONDecoder().decode(FeatureSpec.self, from: JSONEncoder().encode(spec)) == spec)
         try spec.validate()
         func invalid(_ field: FieldSpec) -> FeatureSpec { FeatureSpec(fields: spec.fields.dropLast(2) + [field]) }
+        func cross(_ components: [String], _ group: FeatureGroup) -> FeatureSpec {
+            invalid(FieldSpec(name: "x", group: group, kind: .cross(of: components, buckets: 9), dimension: 2))
+        }
         #expect(throws: SpecError("cross 'x': 'price' is not a categorical field")) {
-            try invalid(FieldSpec(name: "x", group: .item, kind: .cross(of: ["segment", "price"], buckets: 9), dimension: 2))
-                .validate()
+            try cross(["segment", "price"], .item).validate()
         }
         #expect(throws: SpecError("cross 'x': group must be item for its components")) {
-            try invalid(FieldSpec(name: "x", group: .user, kind: .cross(of: ["segment", "category"], buckets: 9), dimension: 2))
-                .validate()
+            try cross(["segment", "category"], .user).validate()
         }
         #expect(throws: SpecError("field 'x': a cross combines two or more distinct fields")) {
-            try invalid(FieldSpec(name: "x", group: .user, kind: .cross(of: ["segment"], buckets: 9), dimension: 2))
-                .validate()
+            try cross(["segment"], .user).validate()
         }
     }
 }
@@ -224,7 +225,9 @@ struct CrossFeatureTests {
 /// Vocabulary fields: one row per known id, row 1 for the others, row 0 when missing; nothing hashed into buckets.
 struct VocabularyTests {
     let spec = FeatureSpec(hashSeed: 9, fields: [
-        FieldSpec(name: "user", group: .user, kind: .categorical(buckets: 5), dimension: 2, vocabulary: .ids(["u7", "42", "u1"])),
+        FieldSpec(
+            name: "user", group: .user, kind: .categorical(buckets: 5), dimension: 2,
+            vocabulary: .ids(["u7", "42", "u1"])),
         FieldSpec(
             name: "tags", group: .user, kind: .multiCategorical(buckets: 4, pooling: .sum, maxValues: 3), dimension: 2,
             vocabulary: .ids(["a", "b"])),
@@ -255,22 +258,23 @@ struct VocabularyTests {
         let asked = try JSONDecoder().decode(
             FieldSpec.self, from: Data(#"{"name": "u", "group": "user", "kind": "categorical", "dimension": 4}"#.utf8))
         #expect(asked.vocabulary == .fromTrainingData(minCount: Vocabulary.defaultMinCount) && asked.vocabularyToBuild)
-        let built = try JSONDecoder().decode(
-            FieldSpec.self,
-            from: Data(#"{"name": "u", "group": "user", "kind": "categorical", "vocabulary": ["x", "y"], "dimension": 4}"#.utf8))
+        let listed = #"{"name": "u", "group": "user", "kind": "categorical", "vocabulary": ["x", "y"], "dimension": 4}"#
+        let built = try JSONDecoder().decode(FieldSpec.self, from: Data(listed.utf8))
         #expect(built.kind == .categorical(buckets: 4) && !built.vocabularyToBuild)
-        func invalid(_ field: FieldSpec) -> FeatureSpec { FeatureSpec(fields: [field]) }
+        func invalid(_ buckets: Int, _ ids: [String]) -> FeatureSpec {
+            FeatureSpec(fields: [
+                FieldSpec(
+                    name: "u", group: .user, kind: .categorical(buckets: buckets), dimension: 1, vocabulary: .ids(ids))
+            ])
+        }
         #expect(throws: SpecError("field 'u': buckets must be the vocabulary's 2 ids + 2")) {
-            try invalid(FieldSpec(name: "u", group: .user, kind: .categorical(buckets: 9), dimension: 1, vocabulary: .ids(["x", "y"])))
-                .validate()
+            try invalid(9, ["x", "y"]).validate()
         }
-        #expect(throws: SpecError("field 'u': the vocabulary repeats an id")) {
-            try invalid(FieldSpec(name: "u", group: .user, kind: .categorical(buckets: 4), dimension: 1, vocabulary: .ids(["x", "x"])))
-                .validate()
-        }
+        #expect(throws: SpecError("field 'u': the vocabulary repeats an id")) { try invalid(4, ["x", "x"]).validate() }
         #expect(throws: SpecError("field 'p': only categorical fields have a vocabulary")) {
-            try invalid(FieldSpec(name: "p", group: .item, kind: .numeric(.log1p), dimension: 1, vocabulary: .ids([])))
-                .validate()
+            try FeatureSpec(fields: [
+                FieldSpec(name: "p", group: .item, kind: .numeric(.log1p), dimension: 1, vocabulary: .ids([]))
+            ]).validate()
         }
         // A serving checkpoint cannot carry a vocabulary still to be built.
         var unbuilt = spec

@@ -98,7 +98,8 @@ struct CrossRequestTests {
             model: ModelIdentity(name: "cross", version: 1), features: features, network: network,
             score: ScoreFormula(), training: TrainingMetadata(producer: "ScoringTests"))
         let shape = NetworkShape(features: features, network: network)
-        let bytes = try CheckpointWriter(header: header, tensors: RandomInitializer.tensors(for: shape, seed: 1)).encoded()
+        let tensors = RandomInitializer.tensors(for: shape, seed: 1)
+        let bytes = try CheckpointWriter(header: header, tensors: tensors).encoded()
         let model = ServableModel(
             name: "cross", version: 1, path: "", checkpoint: try Checkpoint(bytes: bytes), scoreOverride: nil)
         let body = #"{"user": {"user_segment": 4}, "candidates": [{"id": "a", "features": {"item_category": "c3"}}, "#

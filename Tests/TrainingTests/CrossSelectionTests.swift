@@ -44,7 +44,9 @@ struct CrossSelectionTests {
         #expect(candidates.count == 4)  // {segment, hour} × {category, shop}
         let gains = Dictionary(uniqueKeysWithValues: candidates.map { ("\($0.shared)×\($0.item)", $0.gain) })
         #expect(gains["segment×category"]! > 0.01)
-        for pair in ["hour×category", "segment×shop", "hour×shop"] { #expect(gains[pair]! < CrossSearch().minimumGain) }
+        for pair in ["hour×category", "segment×shop", "hour×shop"] {
+            #expect(gains[pair]! < CrossSearch().minimumGain)
+        }
         let resolved = try Self.schema(crosses: .auto).resolvingCrosses(file: Self.file)
         #expect(resolved.crosses == CrossSelection.none)
         let added = try #require(resolved.features.fields.last)
@@ -86,7 +88,8 @@ struct CrossSelectionTests {
         _ = try trainer.train(file: Self.file)
         let data = try TrainingDataReader.readAll(path: Self.file, schema: schema)
         let models = TestSupport.temporaryDirectory("cross-models")
-        let result = try CheckpointExporter(trainer: trainer).export(modelsDirectory: models, name: "c", version: 1, sample: data)
+        let result = try CheckpointExporter(trainer: trainer).export(
+            modelsDirectory: models, name: "c", version: 1, sample: data)
         #expect(result.maxDifference <= 1e-5)
         let checkpoint = try Checkpoint(contentsOfFile: result.path)
         #expect(checkpoint.header.features.fields.contains { $0.name == "segment_x_category" })
