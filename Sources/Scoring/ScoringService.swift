@@ -202,11 +202,11 @@ public final class ScoringService: HTTPHandler {
                 let name: String
                 let version: Int
                 let score: ScoreFormula
-                let features: [FieldSpec]
+                let features: [ListedField]
             }
             let models: [Model]
         }
-        let features = model.encoder.spec.fields.filter { $0.group != .privileged }
+        let features = model.encoder.spec.fields.filter { $0.group != .privileged }.map(ListedField.init)
         let listing = Listing(models: [.init(name: model.name, version: model.version, score: model.score, features: features)])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -234,5 +234,25 @@ extension HTTPResponse {
         var copy = self
         copy.headers.append((header.0, header.1))
         return copy
+    }
+}
+
+/// A field as `GET /v1/models` lists it: its spec, with a vocabulary's size in place of its ids (which can run to
+/// millions).
+struct ListedField: Encodable {
+    let field: FieldSpec
+
+    private enum Key: String, CodingKey {
+        case vocabularySize = "vocabulary_size"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var listed = field
+        listed.vocabulary = nil
+        try listed.encode(to: encoder)
+        if case .ids(let ids) = field.vocabulary {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(ids.count, forKey: .vocabularySize)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Ranking
 import Testing
 
@@ -120,5 +121,20 @@ struct CrossRequestTests {
             crossRows.append(indices[1])
         }
         #expect(crossRows[0] != crossRows[1] && crossRows[0] > 0 && crossRows[2] == 0)
+    }
+}
+
+/// `GET /v1/models` lists a vocabulary's size, not its ids.
+struct ListedFieldTests {
+    @Test func vocabulariesAreListedBySize() throws {
+        let field = FieldSpec(
+            name: "user_id", group: .user, kind: .categorical(buckets: 5), dimension: 4, vocabulary: .ids(["a", "b", "c"]))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(ListedField(field: field)), as: UTF8.self)
+        #expect(json.contains(#""vocabulary_size":3"#) && json.contains(#""buckets":5"#) && !json.contains(#""a""#))
+        let hashed = String(decoding: try encoder.encode(ListedField(field: FieldSpec(
+            name: "item", group: .item, kind: .categorical(buckets: 9), dimension: 2))), as: UTF8.self)
+        #expect(!hashed.contains("vocabulary"))
     }
 }
