@@ -65,12 +65,12 @@ struct KernelBenchmark: ParsableCommand {
         let sample = min(rows, 32)  // the reference is slow; its per-row cost does not depend on the batch
         var maxDifference: Float = 0
         for row in 0..<sample {
-            let want = reference.predict(input: workspace.inputRow(row))
+            let want = reference.predict(input: workspace.inputRow(row), wide: workspace.wideRow(row))
             maxDifference = max(maxDifference, abs(want.ctr - outputs[2 * row]), abs(want.cvr - outputs[2 * row + 1]))
         }
-        let sampleInputs = (0..<sample).map { workspace.inputRow($0) }
+        let sampleInputs = (0..<sample).map { (workspace.inputRow($0), workspace.wideRow($0)) }
         let referenceTime = bestSecondsPerCall(seconds: seconds) {
-            for input in sampleInputs { _ = reference.predict(input: input) }
+            for (input, wide) in sampleInputs { _ = reference.predict(input: input, wide: wide) }
         }
         let fast = bestSecondsPerCall(seconds: seconds) { network.forward(workspace, sharingUserSide: false) }
         let shared = bestSecondsPerCall(seconds: seconds) { network.forward(workspace, sharingUserSide: true) }

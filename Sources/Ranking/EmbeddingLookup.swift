@@ -15,15 +15,20 @@ public struct EmbeddingLookup: @unchecked Sendable {  // the tables are read-onl
     private let itemFields: [Field]
     private let checkpoint: Checkpoint
 
+    /// The model's embeddings.
     public init(checkpoint: Checkpoint) {
+        self.init(checkpoint: checkpoint, layout: checkpoint.shape.layout, table: NetworkShape.embedding)
+    }
+
+    /// The tables named `table(field)`, looked up through `layout` (e.g. `WidePart.layout` with `NetworkShape.wide`).
+    public init(checkpoint: Checkpoint, layout: InputLayout, table tableName: (String) -> String) {
         self.checkpoint = checkpoint
-        let layout = checkpoint.shape.layout
         self.layout = layout
         func fields(_ kind: InputLayout.BlockKind) -> [Field] {
             layout.block(kind).fields.map { index in
                 let spec = layout.spec.fields[index]
                 let placement = layout.placements[index]
-                let table = spec.tableRows.map { _ in checkpoint.values(NetworkShape.embedding(spec.name)).baseAddress! }
+                let table = spec.tableRows.map { _ in checkpoint.values(tableName(spec.name)).baseAddress! }
                 return Field(
                     slotOffset: placement.slotOffset, slotCount: spec.slotCount, columnOffset: placement.columnOffset,
                     dimension: spec.dimension, table: table, rows: spec.tableRows ?? 0)

@@ -65,6 +65,8 @@ public final class InferenceNetwork: Sendable {
     public let checkpoint: Checkpoint
     public let shape: NetworkShape
     public let lookup: EmbeddingLookup
+    /// The first-order part and its tables' lookup, when the network has one.
+    let wide: (part: WidePart, lookup: EmbeddingLookup)?
     let levels: [Level]
     let towers: [Tower]
     let expertWidth: Int
@@ -74,6 +76,12 @@ public final class InferenceNetwork: Sendable {
         let shape = checkpoint.shape
         self.shape = shape
         lookup = EmbeddingLookup(checkpoint: checkpoint)
+        if shape.network.wide {
+            let part = WidePart(features: shape.features)
+            wide = (part, EmbeddingLookup(checkpoint: checkpoint, layout: part.layout, table: NetworkShape.wide))
+        } else {
+            wide = nil
+        }
         expertWidth = shape.network.expertLayers.last!
         var levels: [Level] = []
         for level in 0..<shape.network.levels {
@@ -117,6 +125,20 @@ public final class InferenceNetwork: Sendable {
                 .item, indices: workspace.itemIndices + row * layout.item.slotCount,
                 weights: workspace.itemWeights.pointer + row * layout.item.slotCount,
                 into: workspace.itemInput.pointer + row * layout.item.width)
+        }
+        guard let (part, wideLookup) = wide else { return }
+        let shared = part.layout.shared, item = part.layout.item
+        for request in workspace.requests {
+            wideLookup.gather(
+                .shared, indices: workspace.sharedIndices + request.sharedRow * shared.slotCount,
+                weights: workspace.sharedWeights.pointer + request.sharedRow * shared.slotCount,
+                into: workspace.sharedWide.pointer + request.sharedRow * shared.width)
+        }
+        for row in 0..<workspace.rowCount {
+            wideLookup.gather(
+                .item, indices: workspace.itemIndices + row * item.slotCount,
+                weights: workspace.itemWeights.pointer + row * item.slotCount,
+                into: workspace.itemWide.pointer + row * item.width)
         }
     }
 
@@ -255,8 +277,23 @@ public final class InferenceNetwork: Sendable {
             tower.logit.matrix.multiply(
                 input, rows: rows, stride: stride, bias: tower.logit.bias.pointer, into: logits, stride: 1,
                 reluColumns: 0)
+            if let part = wide?.part { addWide(part, task, logits, workspace) }
             let output = task == .ctr ? workspace.ctr.pointer : workspace.cvr.pointer
             for r in 0..<rows { output[r] = sigmoid(logits[r]) }
+        }
+    }
+
+    /// logit += the wide part's terms: the request's shared-block sum (once per request) and the row's item-block sum.
+    private func addWide(
+        _ part: WidePart, _ task: Task, _ logits: UnsafeMutablePointer<Float>, _ workspace: InferenceWorkspace
+    ) {
+        let shared = part.layout.shared.width, item = part.layout.item.width
+        for request in workspace.requests {
+            let user = part.sum(
+                workspace.sharedWide.pointer + request.sharedRow * shared, columns: part.sharedColumns, task: task)
+            for row in request.firstRow..<request.firstRow + request.rowCount {
+                logits[row] += user + part.sum(workspace.itemWide.pointer + row * item, columns: part.itemColumns, task: task)
+            }
         }
     }
 

@@ -46,6 +46,10 @@ public final class InferenceWorkspace {
     /// [task][tower layer], then one logit column per task.
     let towers: [[AlignedFloats]]
     let logits: [AlignedFloats]
+    /// The wide part's gathered rows (`WidePart.layout`; empty without one).
+    let wide: WidePart?
+    let sharedWide: AlignedFloats
+    let itemWide: AlignedFloats
     /// Outputs, one per row.
     public let ctr: AlignedFloats
     public let cvr: AlignedFloats
@@ -78,6 +82,9 @@ public final class InferenceWorkspace {
         }
         towers = network.towers.map { $0.layers.map { AlignedFloats(count: maxRows * $0.matrix.columns) } }
         logits = network.towers.map { _ in AlignedFloats(count: maxRows) }
+        wide = network.wide?.part
+        sharedWide = AlignedFloats(count: maxRequests * (wide?.layout.shared.width ?? 0))
+        itemWide = AlignedFloats(count: maxRows * (wide?.layout.item.width ?? 0))
         ctr = AlignedFloats(count: maxRows)
         cvr = AlignedFloats(count: maxRows)
     }
@@ -113,6 +120,16 @@ public final class InferenceWorkspace {
     public func prediction(row: Int) -> Prediction {
         precondition(row < rowCount)
         return Prediction(ctr: ctr.pointer[row], cvr: cvr.pointer[row])
+    }
+
+    /// The wide part's gathered row `row` (shared then item columns of `WidePart.layout`), as the reference network
+    /// takes it; empty without a wide part.
+    public func wideRow(_ row: Int) -> [Float] {
+        guard let part = wide else { return [] }
+        let request = requests.first { row >= $0.firstRow && row < $0.firstRow + $0.rowCount }!
+        let shared = part.layout.shared.width, item = part.layout.item.width
+        return Array(UnsafeBufferPointer(start: sharedWide.pointer + request.sharedRow * shared, count: shared))
+            + Array(UnsafeBufferPointer(start: itemWide.pointer + row * item, count: item))
     }
 
     /// The embedded input row `row` (shared then item columns), as the reference network and peers take it.

@@ -81,6 +81,12 @@ public struct NetworkShape: Sendable {
             tensors.append(Tensor(name: Self.towerLogit(task) + ".weight", shape: [width, 1]))
             tensors.append(Tensor(name: Self.towerLogit(task) + ".bias", shape: [1]))
         }
+        if network.wide {
+            for index in layout.shared.fields + layout.item.fields {
+                let field = features.fields[index]
+                if let rows = field.tableRows { tensors.append(Tensor(name: Self.wide(field.name), shape: [rows, 2])) }
+            }
+        }
     }
 
     public func expertCount(_ group: ExpertGroup) -> Int {
@@ -111,7 +117,7 @@ public struct NetworkShape: Sendable {
 
     /// Multiply-adds per candidate row of the dense part (embedding lookups excluded), without user-side sharing.
     public var multiplyAddsPerRow: Int {
-        tensors.filter { !$0.name.hasPrefix("embedding.") && $0.shape.count == 2 }.reduce(0) { $0 + $1.count }
+        tensors.filter { !$0.name.hasPrefix("embedding.") && !$0.name.hasPrefix("wide.") && $0.shape.count == 2 }.reduce(0) { $0 + $1.count }
     }
 
     /// The same with user-side sharing: level 0's products with the shared block are made once per request.
@@ -125,6 +131,7 @@ public struct NetworkShape: Sendable {
     }
 
     public static func embedding(_ field: String) -> String { "embedding.\(field)" }
+    public static func wide(_ field: String) -> String { "wide.\(field)" }
     public static func expert(level: Int, group: ExpertGroup, expert: Int, layer: Int) -> String {
         "bottom.\(level).\(group.name).\(expert).layer\(layer)"
     }

@@ -3,7 +3,7 @@
 ///
 /// JSON: `{"architecture": "ple", "levels": 1, "shared_experts": 2, "specific_experts": 1,
 /// "expert_layers": [256, 128], "tower_layers": [64]}`; `"mmoe"` takes `experts` and `expert_layers`;
-/// `"shared_bottom"` takes `bottom_layers`.
+/// `"shared_bottom"` takes `bottom_layers`. `"wide": true` adds the first-order part (`WidePart`).
 public struct NetworkSpec: Codable, Sendable, Equatable {
     public enum Architecture: String, Codable, Sendable {
         case sharedBottom = "shared_bottom"
@@ -22,6 +22,8 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     public var expertLayers: [Int]
     /// Hidden widths of each tower before its logit.
     public var towerLayers: [Int]
+    /// Whether each task's logit also sums a learned weight per id of every table field (`WidePart`).
+    public var wide = false
 
     public static func sharedBottom(layers: [Int], towerLayers: [Int]) -> NetworkSpec {
         NetworkSpec(
@@ -74,6 +76,7 @@ extension NetworkSpec {
         case expertLayers = "expert_layers"
         case bottomLayers = "bottom_layers"
         case towerLayers = "tower_layers"
+        case wide
     }
 
     public init(from decoder: any Decoder) throws {
@@ -93,6 +96,7 @@ extension NetworkSpec {
                 specificExperts: try c.decode(Int.self, forKey: .specificExperts),
                 expertLayers: try c.decode([Int].self, forKey: .expertLayers), towerLayers: towers)
         }
+        wide = try c.decodeIfPresent(Bool.self, forKey: .wide) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,5 +115,6 @@ extension NetworkSpec {
             try c.encode(expertLayers, forKey: .expertLayers)
         }
         try c.encode(towerLayers, forKey: .towerLayers)
+        if wide { try c.encode(wide, forKey: .wide) }
     }
 }

@@ -25,8 +25,9 @@ public struct ReferenceNetwork: Sendable {
 
     public init(checkpoint: Checkpoint) { self.checkpoint = checkpoint }
 
-    /// `input` is one row of `layout.servingWidth` columns: the shared block then the item block.
-    public func predict(input: [Float]) -> Prediction {
+    /// `input` is one row of `layout.servingWidth` columns: the shared block then the item block. With a wide part,
+    /// `wide` is the row gathered from the wide tables through `WidePart.layout` (shared then item columns).
+    public func predict(input: [Float], wide: [Float] = []) -> Prediction {
         precondition(input.count == shape.layout.servingWidth)
         var groupInput: [ExpertGroup: [Float]] = [.task(.ctr): input, .task(.cvr): input, .shared: input]
         for level in 0..<shape.network.levels {
@@ -58,7 +59,15 @@ public struct ReferenceNetwork: Sendable {
         func tower(_ task: Task) -> Float {
             var h = groupInput[.task(task)]!
             for layer in shape.network.towerLayers.indices { h = relu(dense(h, NetworkShape.tower(task, layer: layer))) }
-            return sigmoid(dense(h, NetworkShape.towerLogit(task))[0])
+            return sigmoid(dense(h, NetworkShape.towerLogit(task))[0] + wideTerm(task))
+        }
+        /// Σ over every table field of the field's `task` column in the wide row.
+        func wideTerm(_ task: Task) -> Float {
+            guard shape.network.wide else { return 0 }
+            let part = WidePart(features: shape.features)
+            precondition(wide.count == part.layout.servingWidth)
+            let columns = part.sharedColumns + part.itemColumns.map { $0 + part.layout.shared.width }
+            return columns.reduce(Float(0)) { $0 + wide[$1 + task.rawValue] }
         }
         return Prediction(ctr: tower(.ctr), cvr: tower(.cvr))
     }

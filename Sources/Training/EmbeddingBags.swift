@@ -20,7 +20,12 @@ final class EmbeddingBags {
     let tables: [EmbeddingTable]
     let fields: [Field]
 
-    init(layout: InputLayout, blocks: [InputLayout.BlockKind], random: inout SplitMix64) {
+    /// Tables are named `tableName(field)`: `NetworkShape.embedding` for the model's embeddings, `NetworkShape.wide`
+    /// for its wide part (through `WidePart.layout`).
+    init(
+        layout: InputLayout, blocks: [InputLayout.BlockKind], tableName: (String) -> String = NetworkShape.embedding,
+        random: inout SplitMix64
+    ) {
         self.blocks = blocks
         var fields: [Field] = []
         var tables: [EmbeddingTable] = []
@@ -33,7 +38,7 @@ final class EmbeddingBags {
                 var table: EmbeddingTable?
                 if let rows = spec.tableRows {
                     table = EmbeddingTable(
-                        name: NetworkShape.embedding(spec.name), rows: rows, dimension: spec.dimension, random: &random)
+                        name: tableName(spec.name), rows: rows, dimension: spec.dimension, random: &random)
                     tables.append(table!)
                 }
                 fields.append(

@@ -8,6 +8,8 @@ final class MultiTaskNetwork {
     let shape: NetworkShape
     let capacity: Int
     let embeddings: EmbeddingBags
+    /// The first-order part (`WidePart`): its tables' gathered rows are summed into each task's logit.
+    let wide: (part: WidePart, bags: EmbeddingBags, rows: AlignedFloats, gradient: AlignedFloats)?
     let bottom: Bottom
     /// [ctr, cvr]: towerLayers with ReLU, then one logit.
     let towers: [MLP]
@@ -32,6 +34,15 @@ final class MultiTaskNetwork {
         let scratch = ScratchSpace()
         self.scratch = scratch
         embeddings = EmbeddingBags(layout: shape.layout, blocks: [.shared, .item], random: &random)
+        if shape.network.wide {
+            let part = WidePart(features: shape.features)
+            let bags = EmbeddingBags(
+                layout: part.layout, blocks: [.shared, .item], tableName: NetworkShape.wide, random: &random)
+            let size = capacity * part.layout.servingWidth
+            wide = (part, bags, AlignedFloats(count: size), AlignedFloats(count: size))
+        } else {
+            wide = nil
+        }
         bottom = Bottom(shape: shape, inputWidth: shape.layout.servingWidth, scratch: scratch, random: &random)
         let expertWidth = shape.network.expertLayers.last!
         let towerLayers = shape.network.towerLayers
@@ -57,7 +68,7 @@ final class MultiTaskNetwork {
     var denseParameters: [Parameter] {
         bottom.parameters + towers.flatMap(\.parameters) + (delayHead?.parameters ?? [])
     }
-    var tables: [EmbeddingTable] { embeddings.tables }
+    var tables: [EmbeddingTable] { embeddings.tables + (wide?.bags.tables ?? []) }
 
     /// Repacks every layer after an optimizer step.
     func refresh() {
@@ -86,6 +97,19 @@ final class MultiTaskNetwork {
                 bottomTrace.output(task), ldInput: bottom.expertWidth, rows: rows, trace: towerTraces[task.rawValue],
                 training: true, random: &random)
         }
+        if let wide {
+            // The towers' last layer is linear, so adding to its output changes nothing their backward reads.
+            wide.bags.forward(data, rows: batch, into: wide.rows.pointer)
+            let width = wide.part.layout.servingWidth, shared = wide.part.layout.shared.width
+            for task in Task.allCases {
+                let logits = self.logits(task)
+                for r in 0..<rows {
+                    let row = wide.rows.pointer + r * width
+                    logits[r] += wide.part.sum(row, columns: wide.part.sharedColumns, task: task)
+                        + wide.part.sum(row + shared, columns: wide.part.itemColumns, task: task)
+                }
+            }
+        }
         if let delayHead, let delayTrace {
             delayHead.forward(
                 bottomTrace.output(.cvr), ldInput: bottom.expertWidth, rows: rows, trace: delayTrace, training: true,
@@ -112,6 +136,20 @@ final class MultiTaskNetwork {
         inputGradient.pointer.update(repeating: 0, count: rows * width)
         bottom.backward(trace: bottomTrace, dx: inputGradient.pointer, lddx: width)
         embeddings.backward(data, rows: batch, dx: inputGradient.pointer)
+        if let wide {
+            // ∂L/∂(a table field's task column) = ∂L/∂logit_task; continuous fields' columns are not in the sum.
+            let width = wide.part.layout.servingWidth, shared = wide.part.layout.shared.width
+            wide.gradient.pointer.update(repeating: 0, count: rows * width)
+            for task in Task.allCases {
+                let dLogit = logitGradient(task)
+                for r in 0..<rows {
+                    let row = wide.gradient.pointer + r * width
+                    for column in wide.part.sharedColumns { row[column + task.rawValue] = dLogit[r] }
+                    for column in wide.part.itemColumns { row[shared + column + task.rawValue] = dLogit[r] }
+                }
+            }
+            wide.bags.backward(data, rows: batch, dx: wide.gradient.pointer)
+        }
     }
 
     func zeroGradients() {

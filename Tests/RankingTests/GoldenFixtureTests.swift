@@ -45,7 +45,7 @@ struct GoldenFixtureTests {
         let reference = ReferenceNetwork(checkpoint: checkpoint)
         return (0..<workspace.rowCount).map { row in
             let fast = workspace.prediction(row: row)
-            let slow = reference.predict(input: workspace.inputRow(row))
+            let slow = reference.predict(input: workspace.inputRow(row), wide: workspace.wideRow(row))
             #expect(abs(fast.ctr - slow.ctr) <= 1e-6 && abs(fast.cvr - slow.cvr) <= 1e-6)
             return [fast.ctr, fast.cvr]
         }

@@ -27,6 +27,12 @@ enum TestModels {
         .mmoe(experts: 3, expertLayers: [13], towerLayers: [5, 3]),
         .ple(levels: 1, sharedExperts: 2, specificExperts: 1, expertLayers: [17, 10], towerLayers: [6]),
         .ple(levels: 2, sharedExperts: 1, specificExperts: 2, expertLayers: [21, 9], towerLayers: []),
+        {  // with the first-order part
+            var network = NetworkSpec.ple(
+                levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [12], towerLayers: [4])
+            network.wide = true
+            return network
+        }(),
     ]
 
     static func checkpoint(

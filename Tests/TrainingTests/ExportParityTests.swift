@@ -9,6 +9,12 @@ struct ExportParityTests {
         .sharedBottom(layers: [9, 7], towerLayers: [5]),
         .mmoe(experts: 3, expertLayers: [8], towerLayers: [8, 6]),
         .ple(levels: 2, sharedExperts: 1, specificExperts: 2, expertLayers: [10, 6], towerLayers: []),
+        {  // with the first-order part
+            var network = NetworkSpec.ple(
+                levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [8], towerLayers: [4])
+            network.wide = true
+            return network
+        }(),
     ]
     static let networkIndices = Array(networks.indices)
 

@@ -86,6 +86,44 @@ struct NetworkGradientTests {
         #expect(check.relativeError < 2e-2, "\(model) \(delay): relative error \(check.relativeError)")
     }
 
+    /// The wide part: every coordinate (CTR and CVR column) of every touched row of every wide table, each table
+    /// against its own tolerance, under the entire-space and delay losses.
+    @Test(arguments: [LossConfiguration.Model.esmm, .escm2IPS])
+    func wideBackward(model: LossConfiguration.Model) {
+        let data = Self.makeData()
+        let rows = Array(0..<data.count)
+        let schema = TestSupport.schema
+        var network = NetworkSpec.ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [3])
+        network.wide = true
+        let student = MultiTaskNetwork(
+            shape: NetworkShape(features: schema.features, network: network), capacity: 64,
+            delayBuckets: schema.delay.count, delayHidden: 5, seed: 12)
+        let objective = StudentObjective(configuration: LossConfiguration(model: model, delay: .model), delay: schema.delay)
+        student.forward(data, rows: rows)
+        let propensities = rows.map { LogisticMath.sigmoid(Double(student.logits(.ctr)[$0])) }
+        func loss() -> Double {
+            student.forward(data, rows: rows)
+            return objective.apply(student, data, rows: rows, propensities: propensities).total
+        }
+        student.zeroGradients()
+        _ = loss()
+        student.backward(data)
+        let wideTables = student.tables.filter { $0.name.hasPrefix("wide.") }
+        // user, tags, hour, item: the schema's serving table fields (price is continuous, dwell privileged).
+        #expect(wideTables.map(\.name) == ["wide.user", "wide.tags", "wide.hour", "wide.item"])
+        for table in wideTables {
+            var check = GradientCheck()
+            for row in table.touchedRows {
+                for column in 0..<2 {
+                    let i = Int(row) * 2 + column
+                    check.check(table.value.pointer, i, analytic: Double(table.gradient.pointer[i]), loss: loss)
+                }
+            }
+            #expect(check.isNonTrivial)
+            #expect(check.relativeError < 2e-2, "\(table.name): relative error \(check.relativeError)")
+        }
+    }
+
     static let standaloneDelays: [LossConfiguration.DelayHandling] = [.ignore, .matureOnly, .model]
 
     /// `naive`'s standalone CVR network: the mean click-space term over the clicked rows it is given (with its
