@@ -60,6 +60,8 @@ class Network:
     def from_header(cls, spec: dict) -> "Network":
         towers = tuple(spec["tower_layers"])
         architecture = spec["architecture"]
+        if spec.get("wide"):
+            raise BenchError("the onnxruntime comparison does not build the wide part; use a network without \"wide\"")
         if architecture == "ple":
             return cls(spec.get("levels", 1), spec["shared_experts"], spec["specific_experts"],
                        tuple(spec["expert_layers"]), towers)
