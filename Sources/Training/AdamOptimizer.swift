@@ -21,6 +21,18 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         case constant, linear, cosine
     }
 
+    /// How embedding rows are updated (`embedding_optimizer`).
+    public enum EmbeddingRule: String, Sendable, Codable, CaseIterable {
+        /// Adam on the rows a batch touched only; the others keep their values and moments.
+        case lazyAdam = "lazy_adam"
+        /// Adam on every row every step (what a dense framework optimizer does): untouched rows' moments decay
+        /// and their values keep drifting along the old first moment.
+        case adam
+        /// Adagrad on the touched rows: θ ← θ − lr · g / (√(Σ g²) + 10⁻⁷), a step that shrinks with the row's own history
+        /// (frequent ids settle, rare ones keep learning).
+        case adagrad
+    }
+
     public var learningRate: Double
     public var schedule: Schedule
     /// lr at the last planned step as a fraction of `learningRate` (linear and cosine schedules).
@@ -30,13 +42,17 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
     public var epsilon: Double
     /// L2 coefficient on touched embedding rows.
     public var embeddingL2: Double
+    public var embeddingRule: EmbeddingRule
+    /// The embedding rows' learning rate (following the same schedule); nil: `learningRate`.
+    public var embeddingLearningRate: Double?
     public private(set) var step = 0
     /// Steps the schedule spans (set by `Trainer.train`); nil: `learningRate` throughout.
     public private(set) var plannedSteps: Int?
 
     public init(
         learningRate: Double = 3e-3, schedule: Schedule = .cosine, finalLearningRateFraction: Double = 0.1, beta1: Double = 0.9,
-        beta2: Double = 0.999, epsilon: Double = 1e-8, embeddingL2: Double = 1e-6
+        beta2: Double = 0.999, epsilon: Double = 1e-8, embeddingL2: Double = 1e-6,
+        embeddingRule: EmbeddingRule = .lazyAdam, embeddingLearningRate: Double? = nil
     ) {
         self.learningRate = learningRate
         self.schedule = schedule
@@ -45,6 +61,8 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         self.beta2 = beta2
         self.epsilon = epsilon
         self.embeddingL2 = embeddingL2
+        self.embeddingRule = embeddingRule
+        self.embeddingLearningRate = embeddingLearningRate
     }
 
     /// Makes the schedule end at step `totalSteps` (counted from the first step of the optimizer's life, so a
@@ -64,23 +82,48 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
         let correction1 = Float(1 - pow(beta1, Double(step))), correction2 = Float(1 - pow(beta2, Double(step)))
         let rate = Float(learningRate(atStep: step))
-        @inline(__always) func apply(_ theta: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ g: Float) {
+        @inline(__always) func apply(
+            _ theta: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+            _ g: Float, rate: Float
+        ) {
             m.pointee = b1 * m.pointee + (1 - b1) * g
             v.pointee = b2 * v.pointee + (1 - b2) * g * g
             theta.pointee -= rate * (m.pointee / correction1) / ((v.pointee / correction2).squareRoot() + eps)
         }
         for p in dense {
             for i in 0..<p.count {
-                apply(p.value.pointer + i, p.firstMoment.pointer + i, p.secondMoment.pointer + i, p.gradient.pointer[i])
+                apply(
+                    p.value.pointer + i, p.firstMoment.pointer + i, p.secondMoment.pointer + i, p.gradient.pointer[i],
+                    rate: rate)
             }
         }
         let l2 = Float(embeddingL2)
+        let tableRate = Float(learningRate(atStep: step) * (embeddingLearningRate ?? learningRate) / learningRate)
         for table in tables {
-            for row in table.touchedRows {
-                let base = Int(row) * table.dimension
-                for j in base..<base + table.dimension {
-                    let g = table.gradient.pointer[j] + l2 * table.value.pointer[j]
-                    apply(table.value.pointer + j, table.firstMoment.pointer + j, table.secondMoment.pointer + j, g)
+            let (value, gradient) = (table.value.pointer, table.gradient.pointer)
+            let (m, v) = (table.firstMoment.pointer, table.secondMoment.pointer)
+            switch embeddingRule {
+            case .lazyAdam, .adagrad:
+                for row in table.touchedRows {
+                    let base = Int(row) * table.dimension
+                    for j in base..<base + table.dimension {
+                        let g = gradient[j] + l2 * value[j]
+                        if embeddingRule == .adagrad {
+                            v[j] += g * g
+                            value[j] -= tableRate * g / (v[j].squareRoot() + 1e-7)
+                        } else {
+                            apply(value + j, m + j, v + j, g, rate: tableRate)
+                        }
+                    }
+                }
+            case .adam:
+                // Untouched rows have a zero gradient (zeroGradient clears the touched ones); L2 acts on touched rows.
+                let touched = Set(table.touchedRows)
+                for row in 0..<table.rows {
+                    let decay = touched.contains(Int32(row)) ? l2 : 0
+                    for j in row * table.dimension..<(row + 1) * table.dimension {
+                        apply(value + j, m + j, v + j, gradient[j] + decay * value[j], rate: tableRate)
+                    }
                 }
             }
         }
@@ -92,6 +135,8 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         case schedule = "learning_rate_schedule"
         case finalLearningRateFraction = "final_learning_rate_fraction"
         case embeddingL2 = "embedding_l2"
+        case embeddingRule = "embedding_optimizer"
+        case embeddingLearningRate = "embedding_learning_rate"
         case plannedSteps = "planned_steps"
     }
 
@@ -106,6 +151,8 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         beta2 = try c.decodeIfPresent(Double.self, forKey: .beta2) ?? defaults.beta2
         epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? defaults.epsilon
         embeddingL2 = try c.decodeIfPresent(Double.self, forKey: .embeddingL2) ?? defaults.embeddingL2
+        embeddingRule = try c.decodeIfPresent(EmbeddingRule.self, forKey: .embeddingRule) ?? defaults.embeddingRule
+        embeddingLearningRate = try c.decodeIfPresent(Double.self, forKey: .embeddingLearningRate)
         step = try c.decodeIfPresent(Int.self, forKey: .step) ?? 0
         plannedSteps = try c.decodeIfPresent(Int.self, forKey: .plannedSteps)
     }

@@ -44,6 +44,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard optimizer.learningRate > 0, (0...1).contains(optimizer.finalLearningRateFraction) else {
             throw SpecError("learning_rate > 0 and final_learning_rate_fraction in [0, 1] are required")
         }
+        guard (optimizer.embeddingLearningRate ?? 1) > 0 else { throw SpecError("embedding_learning_rate > 0 is required") }
         guard (0..<1).contains(calibration.holdoutFraction) else { throw SpecError("calibration.holdout_fraction in [0, 1)") }
     }
 
