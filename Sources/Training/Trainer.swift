@@ -135,7 +135,12 @@ public final class Trainer {
         file: String, policy: BadRowPolicy = .fail, progressEvery: Int = 50,
         progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingSummary {
-        let total = try CSVReader.countRecords(path: file) * configuration.epochs
+        let records = try CSVReader.countRecords(path: file)
+        // Rows from this position on (by good-row order) form the validation slice, never trained on.
+        let validationStart =
+            configuration.validationFraction > 0
+            ? Int((Double(records) * (1 - configuration.validationFraction)).rounded(.down)) : Int.max
+        let total = min(records, validationStart) * configuration.epochs
         let calibration = configuration.calibration
         // ≈: the held-out rows are known only while reading.
         let trained = calibration.isEnabled ? Int((Double(total) * (1 - calibration.holdoutFraction)).rounded(.up)) : total
@@ -151,12 +156,14 @@ public final class Trainer {
         var emaLoss: Double?
         var ctrAUC = RunningAUC(window: 20_000), ctcvrAUC = RunningAUC(window: 20_000)
         var observedRanges: [ClosedRange<Double>?] = []
-        for _ in 0..<configuration.epochs {
+        var best: (score: Double, epoch: Int, weights: [[String: [Float]]])?
+        for epoch in 1...configuration.epochs {
             let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
             let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
             var ordinal = 0
             while try reader.read(into: data) {
                 var order = Array(0..<data.count)
+                if validationStart < Int.max { order.removeAll { ordinal + $0 >= validationStart } }
                 if calibration.isEnabled, calibration.holdoutFraction > 0 {
                     order.removeAll { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
                     summary.heldOutRows += data.count - order.count
@@ -187,6 +194,21 @@ public final class Trainer {
             summary.skippedRows = reader.skippedRows
             summary.corrections = reader.corrections
             summary.firstErrors = reader.firstErrors
+            if validationStart < Int.max {
+                let figures = try validationFigures(file: file, policy: policy, from: validationStart, epoch: epoch)
+                summary.validation.append(figures)
+                if figures.score > best?.score ?? -1 {
+                    best = (figures.score, epoch, servingNetworks.map { Dictionary(uniqueKeysWithValues: $0.namedValues()) })
+                } else if epoch - best!.epoch >= configuration.earlyStoppingPatience {
+                    break
+                }
+            }
+        }
+        if let best {
+            summary.chosenEpoch = best.epoch
+            if best.epoch != summary.validation.last?.epoch {
+                for (network, weights) in zip(servingNetworks, best.weights) { try network.load(weights) }
+            }
         }
         // Throughput is the training loop's; the calibration pass is timed on its own.
         summary.rows = rowsSeen
@@ -208,6 +230,9 @@ public final class Trainer {
         summary.runningCTRAUC = ctrAUC.value
         return summary
     }
+
+    /// The networks whose weights make the predictions: the student, and `naive`'s CVR network.
+    private var servingNetworks: [MultiTaskNetwork] { [student] + (cvrNetwork.map { [$0] } ?? []) }
 
     /// Fits the per-task logit offsets on the held-out rows of `file` (every row with `holdout_fraction` 0) with
     /// the trained model and adds them to the output biases of the networks that serve p_c and p_v

@@ -17,12 +17,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var delayHidden: Int
     /// Post-training per-task logit offsets, fitted on the training rows or a held-out slice (`Calibration.swift`).
     public var calibration: CalibrationConfiguration
+    /// Share of the training file's last rows held out to choose the epoch (`ValidationSlice.swift`); 0: none.
+    public var validationFraction: Double
+    /// Epochs without a better validation score before training stops.
+    public var earlyStoppingPatience: Int
 
     public init(
         network: NetworkSpec = .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [64, 32], towerLayers: [16]),
         losses: LossConfiguration = LossConfiguration(), optimizer: AdamOptimizer = AdamOptimizer(), batchSize: Int = 1024,
         shuffleWindow: Int = 65_536, epochs: Int = 1, seed: UInt64 = 1, delayHidden: Int = 32,
-        calibration: CalibrationConfiguration = CalibrationConfiguration()
+        calibration: CalibrationConfiguration = CalibrationConfiguration(), validationFraction: Double = 0,
+        earlyStoppingPatience: Int = 1
     ) {
         self.network = network
         self.losses = losses
@@ -33,6 +38,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         self.seed = seed
         self.delayHidden = delayHidden
         self.calibration = calibration
+        self.validationFraction = validationFraction
+        self.earlyStoppingPatience = earlyStoppingPatience
     }
 
     public func validate() throws(SpecError) {
@@ -43,6 +50,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard (0..<1).contains(losses.dropout), losses.ipsClip >= 1 else { throw SpecError("dropout in [0, 1), ips_clip ≥ 1") }
         guard optimizer.learningRate > 0, (0...1).contains(optimizer.finalLearningRateFraction) else {
             throw SpecError("learning_rate > 0 and final_learning_rate_fraction in [0, 1] are required")
+        }
+        guard (0..<0.5).contains(validationFraction), earlyStoppingPatience >= 1 else {
+            throw SpecError("validation_fraction in [0, 0.5) and early_stopping_patience ≥ 1 are required")
         }
         guard (optimizer.embeddingLearningRate ?? 1) > 0 else { throw SpecError("embedding_learning_rate > 0 is required") }
         guard (0..<1).contains(calibration.holdoutFraction) else { throw SpecError("calibration.holdout_fraction in [0, 1)") }
@@ -68,6 +78,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case batchSize = "batch_size"
         case shuffleWindow = "shuffle_window"
         case delayHidden = "delay_hidden"
+        case validationFraction = "validation_fraction"
+        case earlyStoppingPatience = "early_stopping_patience"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -82,5 +94,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
         delayHidden = try c.decodeIfPresent(Int.self, forKey: .delayHidden) ?? defaults.delayHidden
         calibration = try c.decodeIfPresent(CalibrationConfiguration.self, forKey: .calibration) ?? defaults.calibration
+        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? defaults.validationFraction
+        earlyStoppingPatience =
+            try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience) ?? defaults.earlyStoppingPatience
     }
 }

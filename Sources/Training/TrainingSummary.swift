@@ -14,6 +14,9 @@ public struct TrainingSummary: Sendable {
     public var calibration: CalibrationResult?
     /// Rows held out of training for it.
     public var heldOutRows = 0
+    /// Per epoch, the student's figures on the validation slice; and the epoch whose weights it kept.
+    public var validation: [ValidationFigures] = []
+    public var chosenEpoch: Int?
     /// Wall time of the calibration pass (not in `seconds` and `rowsPerSecond`).
     public var calibrationSeconds = 0.0
 }

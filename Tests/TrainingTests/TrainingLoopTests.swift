@@ -28,6 +28,29 @@ struct TrainingLoopTests {
         #expect(report.ctr.pcoc! > 0.7 && report.ctr.pcoc! < 1.4)
     }
 
+    /// The last rows are held out of training; each epoch is scored on them; training stops after the first epoch
+    /// that does not improve, and the student keeps the best epoch's weights.
+    @Test func earlyStoppingKeepsTheBestEpochOnTheNewestRows() throws {
+        let (directory, schema) = TestSupport.smallWorld
+        var configuration = TestSupport.smallConfiguration(.esmm)
+        configuration.epochs = 4
+        configuration.validationFraction = 0.25
+        configuration.optimizer.learningRate = 2e-2  // overfits within a few epochs on 18k rows
+        let trainer = try Trainer(schema: schema, configuration: configuration)
+        let file = directory + "/train.csv"
+        let summary = try trainer.train(file: file)
+        let epochs = summary.validation.count
+        #expect(epochs >= 2 && summary.validation.allSatisfy { $0.rows == 6_000 })
+        #expect(summary.rows == epochs * 18_000)  // the newest quarter was never trained on
+        let best = try #require(summary.validation.max { $0.score < $1.score })
+        #expect(summary.chosenEpoch == best.epoch)
+        #expect(best.epoch < epochs, "the weights are restored from an earlier epoch: \(summary.validation.map(\.score))")
+        if epochs < 4 { #expect(summary.validation.last!.score <= best.score) }  // stopped: no gain
+        // The student now scores the slice as in its best epoch (the CTR offset fit keeps the CTR ranking).
+        let now = try trainer.validationFigures(file: file, policy: .fail, from: 18_000, epoch: 0)
+        #expect(abs(now.ctrAUC - best.ctrAUC) < 1e-9)
+    }
+
     @Test func sameSeedSameModel() throws {
         let data = NetworkGradientTests.makeData()
         func trained(seed: UInt64) throws -> [Float] {
