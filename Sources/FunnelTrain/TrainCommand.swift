@@ -96,7 +96,9 @@ struct TrainCommand: ParsableCommand {
         for error in summary.firstErrors { print("  skipped: \(error)") }
         for figures in summary.validation {
             let (ctr, ctcvr) = ((figures.ctrAUC * 1e4).rounded() / 1e4, (figures.ctcvrAUC * 1e4).rounded() / 1e4)
-            print("validation after epoch \(figures.epoch) (\(figures.rows) last rows): CTR AUC \(ctr), CTCVR AUC \(ctcvr)")
+            print(
+                "validation after epoch \(figures.epoch) (\(figures.rows) last rows): "
+                    + "CTR AUC \(ctr), CTCVR AUC \(ctcvr)")
         }
         if let epoch = summary.chosenEpoch { print("kept the weights of epoch \(epoch)") }
         if summary.corrections.total > 0 { print("labels as of the snapshot: \(summary.corrections.description)") }

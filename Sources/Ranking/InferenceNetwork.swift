@@ -292,7 +292,8 @@ public final class InferenceNetwork: Sendable {
             let user = part.sum(
                 workspace.sharedWide.pointer + request.sharedRow * shared, columns: part.sharedColumns, task: task)
             for row in request.firstRow..<request.firstRow + request.rowCount {
-                logits[row] += user + part.sum(workspace.itemWide.pointer + row * item, columns: part.itemColumns, task: task)
+                let candidate = workspace.itemWide.pointer + row * item
+                logits[row] += user + part.sum(candidate, columns: part.itemColumns, task: task)
             }
         }
     }

@@ -117,7 +117,8 @@ public struct NetworkShape: Sendable {
 
     /// Multiply-adds per candidate row of the dense part (embedding lookups excluded), without user-side sharing.
     public var multiplyAddsPerRow: Int {
-        tensors.filter { !$0.name.hasPrefix("embedding.") && !$0.name.hasPrefix("wide.") && $0.shape.count == 2 }.reduce(0) { $0 + $1.count }
+        tensors.filter { !$0.name.hasPrefix("embedding.") && !$0.name.hasPrefix("wide.") && $0.shape.count == 2 }
+            .reduce(0) { $0 + $1.count }
     }
 
     /// The same with user-side sharing: level 0's products with the shared block are made once per request.

@@ -28,8 +28,8 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         /// Adam on every row every step (what a dense framework optimizer does): untouched rows' moments decay
         /// and their values keep drifting along the old first moment.
         case adam
-        /// Adagrad on the touched rows: θ ← θ − lr · g / (√(Σ g²) + 10⁻⁷), a step that shrinks with the row's own history
-        /// (frequent ids settle, rare ones keep learning).
+        /// Adagrad on the touched rows: θ ← θ − lr · g / (√(Σ g²) + 10⁻⁷), a step that shrinks with the row's own
+        /// history (frequent ids settle, rare ones keep learning).
         case adagrad
     }
 

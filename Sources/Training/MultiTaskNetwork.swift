@@ -137,7 +137,7 @@ final class MultiTaskNetwork {
         bottom.backward(trace: bottomTrace, dx: inputGradient.pointer, lddx: width)
         embeddings.backward(data, rows: batch, dx: inputGradient.pointer)
         if let wide {
-            // ∂L/∂(a table field's task column) = ∂L/∂logit_task; continuous fields' columns are not in the sum.
+            // ∂L/∂(a table field's task column) = ∂L/∂logit_task; continuous fields' columns are not summed.
             let width = wide.part.layout.servingWidth, shared = wide.part.layout.shared.width
             wide.gradient.pointer.update(repeating: 0, count: rows * width)
             for task in Task.allCases {

@@ -198,7 +198,8 @@ public final class Trainer {
                 let figures = try validationFigures(file: file, policy: policy, from: validationStart, epoch: epoch)
                 summary.validation.append(figures)
                 if figures.score > best?.score ?? -1 {
-                    best = (figures.score, epoch, servingNetworks.map { Dictionary(uniqueKeysWithValues: $0.namedValues()) })
+                    let weights = servingNetworks.map { Dictionary(uniqueKeysWithValues: $0.namedValues()) }
+                    best = (figures.score, epoch, weights)
                 } else if epoch - best!.epoch >= configuration.earlyStoppingPatience {
                     break
                 }

@@ -54,7 +54,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard (0..<0.5).contains(validationFraction), earlyStoppingPatience >= 1 else {
             throw SpecError("validation_fraction in [0, 0.5) and early_stopping_patience ≥ 1 are required")
         }
-        guard (optimizer.embeddingLearningRate ?? 1) > 0 else { throw SpecError("embedding_learning_rate > 0 is required") }
+        guard (optimizer.embeddingLearningRate ?? 1) > 0 else {
+            throw SpecError("embedding_learning_rate > 0 is required")
+        }
         guard (0..<1).contains(calibration.holdoutFraction) else { throw SpecError("calibration.holdout_fraction in [0, 1)") }
     }
 
@@ -94,7 +96,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
         delayHidden = try c.decodeIfPresent(Int.self, forKey: .delayHidden) ?? defaults.delayHidden
         calibration = try c.decodeIfPresent(CalibrationConfiguration.self, forKey: .calibration) ?? defaults.calibration
-        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? defaults.validationFraction
+        validationFraction =
+            try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? defaults.validationFraction
         earlyStoppingPatience =
             try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience) ?? defaults.earlyStoppingPatience
     }

@@ -20,7 +20,9 @@ public struct ValidationFigures: Sendable, Equatable, Codable {
 
 extension Trainer {
     /// The student's figures on the rows of `file` from good-row position `start` on.
-    func validationFigures(file: String, policy: BadRowPolicy, from start: Int, epoch: Int) throws -> ValidationFigures {
+    func validationFigures(
+        file: String, policy: BadRowPolicy, from start: Int, epoch: Int
+    ) throws -> ValidationFigures {
         let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
         let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
         let predictor = self.predictor

@@ -90,8 +90,8 @@ struct InferenceNetworkTests {
         #expect(workspace.rowCount == 0 && workspace.appendRequest(candidates: 10) != nil)
     }
 
-    /// The wide part adds to each task's logit exactly Σ weightₛ · wide_field[indexₛ][task] over the table fields: the
-    /// same network with its wide tables zeroed differs by that sum, computed here from the encoded slots.
+    /// The wide part adds to each task's logit exactly Σ weightₛ · wide_field[indexₛ][task] over the table fields:
+    /// the same network with its wide tables zeroed differs by that sum, computed here from the encoded slots.
     @Test func theWidePartAddsEachIdsWeightToTheLogits() throws {
         let wideNetwork = TestModels.networks.last!
         #expect(wideNetwork.wide)
@@ -101,7 +101,8 @@ struct InferenceNetworkTests {
             tensors: writer.tensors.map { tensor in
                 tensor.name.hasPrefix("wide.")
                     ? CheckpointWriter.Tensor(
-                        name: tensor.name, shape: tensor.shape, values: [Float](repeating: 0, count: tensor.values.count))
+                        name: tensor.name, shape: tensor.shape,
+                        values: [Float](repeating: 0, count: tensor.values.count))
                     : tensor
             })
         let checkpoint = try Checkpoint(bytes: try writer.encoded())
@@ -143,9 +144,9 @@ struct InferenceNetworkTests {
         without.run(b)
         func logit(_ p: Float) -> Double { log(Double(p) / (1 - Double(p))) }
         /// Σ weightₛ · wide[indexₛ][task] over one block's table fields.
-        func wideSum(_ kind: InputLayout.BlockKind, _ indices: ArraySlice<Int32>, _ weights: ArraySlice<Float>, _ task: Task)
-            -> Double
-        {
+        func wideSum(
+            _ kind: InputLayout.BlockKind, _ indices: ArraySlice<Int32>, _ weights: ArraySlice<Float>, _ task: Task
+        ) -> Double {
             var total = 0.0
             for index in layout.block(kind).fields where layout.spec.fields[index].tableRows != nil {
                 let field = layout.spec.fields[index]

@@ -56,7 +56,8 @@ struct LargeCheckpointTests {
         slots.itemIndices[0] = Int32(rows - 1)
         slots.itemWeights[0] = 1
         inference.run(workspace)
-        let expected = ReferenceNetwork(checkpoint: checkpoint).predict(input: workspace.inputRow(0), wide: workspace.wideRow(0))
+        let expected = ReferenceNetwork(checkpoint: checkpoint).predict(
+            input: workspace.inputRow(0), wide: workspace.wideRow(0))
         #expect(abs(workspace.prediction(row: 0).ctr - expected.ctr) <= 1e-6)
 
         // The server's private copy: same bytes, no heap copy, and independent of the file from then on.

@@ -128,7 +128,8 @@ struct CrossRequestTests {
 struct ListedFieldTests {
     @Test func vocabulariesAreListedBySize() throws {
         let field = FieldSpec(
-            name: "user_id", group: .user, kind: .categorical(buckets: 5), dimension: 4, vocabulary: .ids(["a", "b", "c"]))
+            name: "user_id", group: .user, kind: .categorical(buckets: 5), dimension: 4,
+            vocabulary: .ids(["a", "b", "c"]))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(ListedField(field: field)), as: UTF8.self)

@@ -93,12 +93,14 @@ struct NetworkGradientTests {
         let data = Self.makeData()
         let rows = Array(0..<data.count)
         let schema = TestSupport.schema
-        var network = NetworkSpec.ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [3])
+        var network = NetworkSpec.ple(
+            levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [3])
         network.wide = true
         let student = MultiTaskNetwork(
             shape: NetworkShape(features: schema.features, network: network), capacity: 64,
             delayBuckets: schema.delay.count, delayHidden: 5, seed: 12)
-        let objective = StudentObjective(configuration: LossConfiguration(model: model, delay: .model), delay: schema.delay)
+        let objective = StudentObjective(
+            configuration: LossConfiguration(model: model, delay: .model), delay: schema.delay)
         student.forward(data, rows: rows)
         let propensities = rows.map { LogisticMath.sigmoid(Double(student.logits(.ctr)[$0])) }
         func loss() -> Double {

@@ -44,7 +44,8 @@ struct TrainingLoopTests {
         #expect(summary.rows == epochs * 18_000)  // the newest quarter was never trained on
         let best = try #require(summary.validation.max { $0.score < $1.score })
         #expect(summary.chosenEpoch == best.epoch)
-        #expect(best.epoch < epochs, "the weights are restored from an earlier epoch: \(summary.validation.map(\.score))")
+        let scores = summary.validation.map(\.score)
+        #expect(best.epoch < epochs, "the weights are restored from an earlier epoch: \(scores)")
         if epochs < 4 { #expect(summary.validation.last!.score <= best.score) }  // stopped: no gain
         // The student now scores the slice as in its best epoch (the CTR offset fit keeps the CTR ranking).
         let now = try trainer.validationFigures(file: file, policy: .fail, from: 18_000, epoch: 0)
