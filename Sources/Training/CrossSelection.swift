@@ -58,7 +58,7 @@ public struct CrossSearch: Sendable {
     /// Held-out nats per impression, clicks and purchases summed, that a cross must add.
     public var minimumGain = 2e-4
     public var maximumCrosses = 6
-    /// Pairs with more distinct combinations in the training data are not considered.
+    /// Pairs whose fields' distinct values in the training data multiply to more are not considered.
     public var maximumCombinations = 100_000
     /// Ridge strength of the per-pair residuals (in impressions' worth of evidence) and of the additive effects.
     public var residualShrinkage = 20.0
@@ -131,11 +131,11 @@ public struct CrossSearch: Sendable {
         let cells = Array(counts.cells.values)
         var gain = 0.0
         var impressions = 0.0
+        let keys = Array(counts.cells.keys)
         for fit in 0..<2 {
             let test = 1 - fit
             for label in 1...2 {
                 let n = cells.map { $0[3 * fit] }, y = cells.map { $0[3 * fit + label] }
-                let keys = Array(counts.cells.keys)
                 let additive = additiveLogits(keys: keys, n: n, y: y)
                 for (cell, logit) in zip(cells, additive) {
                     let (p, n, y) = (LogisticMath.sigmoid(logit), cell[3 * fit], cell[3 * fit + label])
