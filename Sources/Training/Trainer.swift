@@ -293,17 +293,47 @@ public final class Trainer {
                 }
             }
         }
-        let ctrOffset = OffsetFit.minimise { OffsetFit.ctr(logits: ctrLogits, labels: clickLabels, offset: $0) } ?? 0
-        let cvrOffset =
-            OffsetFit.minimise { b in
-                let clickSpace = OffsetFit.cvr(clickRows, offset: b, delay: delay, buckets: self.schema.delay)
-                let product = OffsetFit.entireSpace(entireSpaceRows, ctrOffset: ctrOffset, offset: b)
+        // CTR: the offset for slope 1 (or for every slope tried, under Platt scaling).
+        func ctrFit(slope a: Double) -> (offset: Double, loss: Double) {
+            let scaled = ctrLogits.map { a * $0 }
+            let b = OffsetFit.minimise { OffsetFit.ctr(logits: scaled, labels: clickLabels, offset: $0) } ?? 0
+            return (b, OffsetFit.ctr(logits: scaled, labels: clickLabels, offset: b).loss)
+        }
+        let platt = calibration.method == .platt
+        let ctrSlope = platt ? OffsetFit.bestSlope { ctrFit(slope: $0).loss } : 1
+        let ctrOffset = ctrFit(slope: ctrSlope).offset
+        // CVR: click-space plus (entire-space models) the CTCVR likelihood, with p_c already calibrated.
+        let calibratedRows = entireSpaceRows.map { row in
+            var row = row
+            row.ctrLogit = ctrSlope * row.ctrLogit + ctrOffset
+            return row
+        }
+        func cvrFit(slope a: Double) -> (offset: Double, loss: Double) {
+            let clicks = clickRows.map { row in
+                var row = row
+                row.logit *= a
+                return row
+            }
+            let products = calibratedRows.map { row in
+                var row = row
+                row.cvrLogit *= a
+                return row
+            }
+            func joint(_ b: Double) -> (loss: Double, derivative: Double) {
+                let clickSpace = OffsetFit.cvr(clicks, offset: b, delay: delay, buckets: self.schema.delay)
+                let product = OffsetFit.entireSpace(products, ctrOffset: 0, offset: b)
                 return (clickSpace.loss + product.loss, clickSpace.derivative + product.derivative)
-            } ?? 0
-        Self.addToOutputBias(student, .ctr, ctrOffset)
-        Self.addToOutputBias(cvrSource, .cvr, cvrOffset)
+            }
+            let b = OffsetFit.minimise(joint) ?? 0
+            return (b, joint(b).loss)
+        }
+        let cvrSlope = platt ? OffsetFit.bestSlope { cvrFit(slope: $0).loss } : 1
+        let cvrOffset = cvrFit(slope: cvrSlope).offset
+        Self.transformOutput(student, .ctr, slope: ctrSlope, offset: ctrOffset)
+        Self.transformOutput(cvrSource, .cvr, slope: cvrSlope, offset: cvrOffset)
         return CalibrationResult(
-            ctrOffset: ctrOffset, cvrOffset: cvrOffset, rows: ctrLogits.count, clicks: clickRows.count, conversions: conversions)
+            ctrOffset: ctrOffset, cvrOffset: cvrOffset, ctrSlope: ctrSlope, cvrSlope: cvrSlope, rows: ctrLogits.count,
+            clicks: clickRows.count, conversions: conversions)
     }
 
     /// Row `row`'s entry in the entire-space CTCVR fit, with the delay handling of `StudentObjective.entireSpaceTerm`:
@@ -319,12 +349,20 @@ public final class Trainer {
         return OffsetFit.EntireSpaceRow(ctrLogit: ctrLogit, cvrLogit: cvrLogit, converted: converted, visible: fraction)
     }
 
-    /// Shifts task `task`'s logit by `offset` in every later forward pass (and in the exported checkpoint).
-    static func addToOutputBias(_ network: MultiTaskNetwork, _ task: Task, _ offset: Double) {
-        guard let bias = network.denseParameters.first(where: { $0.name == NetworkShape.towerLogit(task) + ".bias" }) else {
-            preconditionFailure("no output bias for \(task)")
+    /// Makes task `task`'s logit `slope · logit + offset` in every later forward pass (and in the exported
+    /// checkpoint): the output layer's weights (and the task's wide column) scaled, its bias scaled and shifted.
+    static func transformOutput(_ network: MultiTaskNetwork, _ task: Task, slope: Double, offset: Double) {
+        let name = NetworkShape.towerLogit(task)
+        guard let bias = network.denseParameters.first(where: { $0.name == name + ".bias" }),
+            let weight = network.denseParameters.first(where: { $0.name == name + ".weight" })
+        else { preconditionFailure("no output layer for \(task)") }
+        if slope != 1 {
+            for i in 0..<weight.count { weight.value.pointer[i] *= Float(slope) }
+            for table in network.wide?.bags.tables ?? [] {
+                for row in 0..<table.rows { table.value.pointer[row * 2 + task.rawValue] *= Float(slope) }
+            }
         }
-        bias.value.pointer[0] += Float(offset)
+        bias.value.pointer[0] = Float(slope) * bias.value.pointer[0] + Float(offset)
         network.refresh()
     }
 

@@ -78,6 +78,49 @@ struct CalibrationTests {
 
     /// Held-out rows are not trained on; after training, Σ p_c over them equals their clicks, and the
     /// exported checkpoint (offsets folded into the output biases) serves exactly the calibrated model.
+    /// Platt scaling finds the slope and offset that generated the labels from the logits.
+    @Test func plattScalingRecoversAKnownSlope() {
+        var random = SplitMix64(seed: 17)
+        let logits = (0..<10_000).map { _ in random.normal() }
+        let labels = logits.map { random.nextUnit() < LogisticMath.sigmoid(2 * $0 - 1) ? 1.0 : 0.0 }
+        func fit(_ a: Double) -> (offset: Double, loss: Double) {
+            let scaled = logits.map { a * $0 }
+            let b = OffsetFit.minimise { OffsetFit.ctr(logits: scaled, labels: labels, offset: $0) }!
+            return (b, OffsetFit.ctr(logits: scaled, labels: labels, offset: b).loss)
+        }
+        let slope = OffsetFit.bestSlope { fit($0).loss }
+        #expect(abs(slope - 2) < 0.15, "slope \(slope)")
+        #expect(abs(fit(slope).offset + 1) < 0.1, "offset \(fit(slope).offset)")
+    }
+
+    /// `platt`: the fitted slopes and offsets are folded into the output layers (wide part included), the
+    /// checkpoint serves the calibrated function, and the state keeps them.
+    @Test func plattScalingIsWhatTheCheckpointServes() throws {
+        var network = NetworkSpec.ple(
+            levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [8], towerLayers: [4])
+        network.wide = true
+        var configuration = TestSupport.smallConfiguration(.esmm, delay: .model, network: network, batchSize: 8)
+        configuration.shuffleWindow = 64
+        configuration.calibration = CalibrationConfiguration(method: .platt)
+        let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
+        let file = NetworkGradientTests.makeFile()
+        let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)
+        let summary = try trainer.train(file: file)
+        let calibration = try #require(summary.calibration)
+        #expect(calibration.ctrSlope != 1 && calibration.cvrSlope != 1)
+        // At the fitted slope and offset the CTR likelihood is stationary: Σ p = Σ y (the offset's condition).
+        var ctr = [Float](repeating: 0, count: data.count), cvr = ctr
+        trainer.predictor.predict(data, rows: Array(0..<data.count), ctr: &ctr, cvr: &cvr)
+        let clicks = (0..<data.count).reduce(0.0) { $0 + Double(data.click[$1]) }
+        #expect(abs(ctr.reduce(0.0) { $0 + Double($1) } - clicks) < 1e-2)
+        let result = try CheckpointExporter(trainer: trainer).export(
+            modelsDirectory: TestSupport.temporaryDirectory("platt"), name: "m", version: 1, sample: data)
+        #expect(result.maxDifference <= CheckpointExporter.tolerance)
+        let path = TestSupport.temporaryDirectory("platt-state") + "/state.ftrain"
+        try TrainingStateFile.write(trainer, path: path)
+        #expect(try TrainingStateFile.read(path: path).calibration == calibration)
+    }
+
     @Test func calibratedModelIsWhatTheCheckpointServes() throws {
         var configuration = TestSupport.smallConfiguration(.esmm, delay: .model, batchSize: 8)
         configuration.shuffleWindow = 64
