@@ -32,7 +32,7 @@ struct EmbeddingOptimizerTests {
         #expect(values[0] == 1 && values[4] == 1)  // rows never touched have zero moments: they stay
     }
 
-    @Test func adagradStepsShrinkWithTheRowsHistory() {
+    @Test func adagradStepsByTheGradientsOwnScale() {
         let values = twoSteps(.adagrad)
         // First step lr · g / |g| = ±0.2; the second has no gradient.
         #expect(abs(values[2] - 0.8) < 1e-4 && abs(values[3] - 1.2) < 1e-4)

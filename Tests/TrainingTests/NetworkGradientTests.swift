@@ -62,16 +62,12 @@ struct NetworkGradientTests {
         return check
     }
 
-    @Test(arguments: caseIndices)
-    func studentBackward(index: Int) {
-        let (model, delay, network) = Self.cases[index]
-        let data = Self.makeData()
-        let rows = Array(0..<data.count)
-        let schema = TestSupport.schema
-        let shape = NetworkShape(features: schema.features, network: network)
-        let student = MultiTaskNetwork(shape: shape, capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 3)
-        let objective = StudentObjective(configuration: LossConfiguration(model: model, delay: delay), delay: schema.delay)
-        // The IPS propensity is detached: hold it at the unperturbed p_c, as the analytic gradient does.
+    /// Runs the student's backward pass on `rows` and returns the loss as a function of the current weights, for
+    /// finite differences. The IPS propensity is detached: it is held at the unperturbed p_c, as the analytic
+    /// gradient does.
+    static func backward(
+        _ student: MultiTaskNetwork, _ objective: StudentObjective, _ data: EncodedRows, rows: [Int]
+    ) -> () -> Double {
         student.forward(data, rows: rows)
         let propensities = rows.map { LogisticMath.sigmoid(Double(student.logits(.ctr)[$0])) }
         func loss() -> Double {
@@ -81,6 +77,19 @@ struct NetworkGradientTests {
         student.zeroGradients()
         _ = loss()
         student.backward(data)
+        return loss
+    }
+
+    @Test(arguments: caseIndices)
+    func studentBackward(index: Int) {
+        let (model, delay, network) = Self.cases[index]
+        let data = Self.makeData()
+        let rows = Array(0..<data.count)
+        let schema = TestSupport.schema
+        let shape = NetworkShape(features: schema.features, network: network)
+        let student = MultiTaskNetwork(shape: shape, capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 3)
+        let objective = StudentObjective(configuration: LossConfiguration(model: model, delay: delay), delay: schema.delay)
+        let loss = Self.backward(student, objective, data, rows: rows)
         let check = sampledCheck(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
         #expect(check.isNonTrivial)
         #expect(check.relativeError < 2e-2, "\(model) \(delay): relative error \(check.relativeError)")
@@ -101,15 +110,7 @@ struct NetworkGradientTests {
             delayBuckets: schema.delay.count, delayHidden: 5, seed: 12)
         let objective = StudentObjective(
             configuration: LossConfiguration(model: model, delay: .model), delay: schema.delay)
-        student.forward(data, rows: rows)
-        let propensities = rows.map { LogisticMath.sigmoid(Double(student.logits(.ctr)[$0])) }
-        func loss() -> Double {
-            student.forward(data, rows: rows)
-            return objective.apply(student, data, rows: rows, propensities: propensities).total
-        }
-        student.zeroGradients()
-        _ = loss()
-        student.backward(data)
+        let loss = Self.backward(student, objective, data, rows: rows)
         let wideTables = student.tables.filter { $0.name.hasPrefix("wide.") }
         // user, tags, hour, item: the schema's serving table fields (price is continuous, dwell privileged).
         #expect(wideTables.map(\.name) == ["wide.user", "wide.tags", "wide.hour", "wide.item"])
