@@ -62,6 +62,8 @@ class Network:
         architecture = spec["architecture"]
         if spec.get("wide"):
             raise BenchError("the onnxruntime comparison does not build the wide part; use a network without \"wide\"")
+        if spec.get("cross_layers"):
+            raise BenchError("the onnxruntime comparison does not build cross layers; use a network without them")
         if architecture == "ple":
             return cls(spec.get("levels", 1), spec["shared_experts"], spec["specific_experts"],
                        tuple(spec["expert_layers"]), towers)

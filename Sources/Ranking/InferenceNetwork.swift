@@ -13,7 +13,8 @@ import Darwin
 ///   without ReLU).
 /// - *User-side sharing.* Level 0's input is [shared | item], so x·W = x_shared·W_shared + x_item·W_item.
 ///   The shared product (plus bias) is computed once per request and becomes the bias of the item GEMM
-///   over that request's candidates.
+///   over that request's candidates. A network with cross layers, which mix the blocks, runs them on full rows
+///   instead.
 ///
 /// Immutable after init and safe to share between threads; each thread runs batches in its own
 /// `InferenceWorkspace`.
@@ -67,6 +68,8 @@ public final class InferenceNetwork: Sendable {
     public let lookup: EmbeddingLookup
     /// The first-order part and its tables' lookup, when the network has one.
     let wide: (part: WidePart, lookup: EmbeddingLookup)?
+    /// DCN-v2 cross layers, applied to full input rows before level 0.
+    let crossLayers: [Dense]
     let levels: [Level]
     let towers: [Tower]
     let expertWidth: Int
@@ -83,6 +86,7 @@ public final class InferenceNetwork: Sendable {
             wide = nil
         }
         expertWidth = shape.network.expertLayers.last!
+        crossLayers = (0..<shape.network.crossLayers).map { Self.dense(NetworkShape.cross(layer: $0), checkpoint) }
         var levels: [Level] = []
         for level in 0..<shape.network.levels {
             levels.append(Self.makeLevel(level, shape: shape, checkpoint: checkpoint))
@@ -168,7 +172,7 @@ public final class InferenceNetwork: Sendable {
         let fused = levels[0].fused[0]
         let output = workspace.fused[0][0].pointer
         let layout = shape.layout
-        if sharingUserSide, let sharedWeights = fused.sharedWeights, let itemWeights = fused.itemWeights {
+        if sharingUserSide, crossLayers.isEmpty, let sharedWeights = fused.sharedWeights, let itemWeights = fused.itemWeights {
             for request in workspace.requests {
                 let bias = workspace.sharedPreactivation.pointer + request.sharedRow * fused.width
                 sharedWeights.multiply(
@@ -193,8 +197,25 @@ public final class InferenceNetwork: Sendable {
             }
         }
         fused.weights.multiply(
-            workspace.fullInput.pointer, rows: workspace.rowCount, stride: width, bias: fused.bias.pointer,
+            cross(workspace), rows: workspace.rowCount, stride: width, bias: fused.bias.pointer,
             into: output, stride: fused.width, reluColumns: fused.reluColumns)
+    }
+
+    /// The cross layers over `fullInput` (x₀): x_{l+1} = x₀ ⊙ (x_l·W_l + b_l) + x_l, alternating between the
+    /// workspace's two cross buffers. Returns the last x (x₀ itself without cross layers).
+    private func cross(_ workspace: InferenceWorkspace) -> UnsafeMutablePointer<Float> {
+        let x0 = workspace.fullInput.pointer
+        let count = workspace.rowCount * shape.layout.servingWidth
+        var x = x0
+        for (l, layer) in crossLayers.enumerated() {
+            let z = workspace.crossed[l % 2].pointer
+            layer.matrix.multiply(
+                x, rows: workspace.rowCount, stride: layer.matrix.columns, bias: layer.bias.pointer, into: z,
+                stride: layer.matrix.columns, reluColumns: 0)
+            for i in 0..<count { z[i] = x0[i] * z[i] + x[i] }
+            x = z
+        }
+        return x
     }
 
     private func runExperts(_ level: Level, _ index: Int, _ workspace: InferenceWorkspace) {

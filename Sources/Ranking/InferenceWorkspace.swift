@@ -37,6 +37,8 @@ public final class InferenceWorkspace {
     let sharedInput: AlignedFloats
     let itemInput: AlignedFloats
     let fullInput: AlignedFloats
+    /// The cross layers' outputs, alternating [2][maxRows × serving width] (empty without cross layers).
+    let crossed: [AlignedFloats]
     /// Per request: the shared rows' contribution to level 0's fused layer, bias included.
     let sharedPreactivation: AlignedFloats
     /// Indexed like the network's plan: [level][fused layer], [level][expert][tail layer], [level][group].
@@ -72,6 +74,8 @@ public final class InferenceWorkspace {
         sharedInput = AlignedFloats(count: maxRequests * shared.width)
         itemInput = AlignedFloats(count: maxRows * item.width)
         fullInput = AlignedFloats(count: maxRows * layout.servingWidth)
+        let servingWidth = layout.servingWidth
+        crossed = network.crossLayers.prefix(2).map { _ in AlignedFloats(count: maxRows * servingWidth) }
         sharedPreactivation = AlignedFloats(count: maxRequests * network.levels[0].fused[0].width)
         fused = network.levels.map { $0.fused.map { AlignedFloats(count: maxRows * $0.width) } }
         expertTails = network.levels.map { level in

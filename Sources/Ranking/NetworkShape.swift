@@ -39,7 +39,7 @@ public struct NetworkShape: Sendable {
     public let features: FeatureSpec
     public let network: NetworkSpec
     public let layout: InputLayout
-    /// Every parameter, in checkpoint order: embeddings, bottom (level by level), towers.
+    /// Every parameter, in checkpoint order: embeddings, cross layers, bottom (level by level), towers, wide tables.
     public private(set) var tensors: [Tensor] = []
 
     public init(features: FeatureSpec, network: NetworkSpec) {
@@ -51,6 +51,11 @@ public struct NetworkShape: Sendable {
             if let rows = field.tableRows {
                 tensors.append(Tensor(name: Self.embedding(field.name), shape: [rows, field.dimension]))
             }
+        }
+        for layer in 0..<network.crossLayers {
+            let width = layout.servingWidth
+            tensors.append(Tensor(name: Self.cross(layer: layer) + ".weight", shape: [width, width]))
+            tensors.append(Tensor(name: Self.cross(layer: layer) + ".bias", shape: [width]))
         }
         let expertOutput = network.expertLayers.last!
         for level in 0..<network.levels {
@@ -121,8 +126,11 @@ public struct NetworkShape: Sendable {
             .reduce(0) { $0 + $1.count }
     }
 
-    /// The same with user-side sharing: level 0's products with the shared block are made once per request.
-    public var multiplyAddsPerRowSharingUserSide: Int { multiplyAddsPerRow - layout.shared.width * levelZeroWidth }
+    /// The same with user-side sharing: level 0's products with the shared block are made once per request. Cross
+    /// layers mix the blocks, so a network with them shares nothing.
+    public var multiplyAddsPerRowSharingUserSide: Int {
+        network.crossLayers > 0 ? multiplyAddsPerRow : multiplyAddsPerRow - layout.shared.width * levelZeroWidth
+    }
 
     /// Columns of level 0's fused first layer: every expert's first layer, then the gates.
     public var levelZeroWidth: Int {
@@ -133,6 +141,7 @@ public struct NetworkShape: Sendable {
 
     public static func embedding(_ field: String) -> String { "embedding.\(field)" }
     public static func wide(_ field: String) -> String { "wide.\(field)" }
+    public static func cross(layer: Int) -> String { "cross.\(layer)" }
     public static func expert(level: Int, group: ExpertGroup, expert: Int, layer: Int) -> String {
         "bottom.\(level).\(group.name).\(expert).layer\(layer)"
     }

@@ -3,7 +3,8 @@
 ///
 /// JSON: `{"architecture": "ple", "levels": 1, "shared_experts": 2, "specific_experts": 1,
 /// "expert_layers": [256, 128], "tower_layers": [64]}`; `"mmoe"` takes `experts` and `expert_layers`;
-/// `"shared_bottom"` takes `bottom_layers`. `"wide": true` adds the first-order part (`WidePart`).
+/// `"shared_bottom"` takes `bottom_layers`. `"wide": true` adds the first-order part (`WidePart`);
+/// `"cross_layers": n` puts a DCN-v2 cross network of n layers between the embeddings and the bottom.
 public struct NetworkSpec: Codable, Sendable, Equatable {
     public enum Architecture: String, Codable, Sendable {
         case sharedBottom = "shared_bottom"
@@ -24,6 +25,8 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     public var towerLayers: [Int]
     /// Whether each task's logit also sums a learned weight per id of every table field (`WidePart`).
     public var wide = false
+    /// DCN-v2 cross layers on the embedded input, x_{l+1} = x_0 ⊙ (x_l·W_l + b_l) + x_l, full rank (0: none).
+    public var crossLayers = 0
 
     public static func sharedBottom(layers: [Int], towerLayers: [Int]) -> NetworkSpec {
         NetworkSpec(
@@ -53,6 +56,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         guard (1...8).contains(levels), (0...64).contains(sharedExperts), (0...64).contains(specificExperts),
             sharedExperts + specificExperts >= 1
         else { throw SpecError("network needs 1...8 levels and 1...64 experts per task") }
+        guard (0...8).contains(crossLayers) else { throw SpecError("cross_layers must be in 0...8") }
         switch architecture {
         case .sharedBottom:
             guard levels == 1, sharedExperts == 1, specificExperts == 0 else {
@@ -77,6 +81,7 @@ extension NetworkSpec {
         case bottomLayers = "bottom_layers"
         case towerLayers = "tower_layers"
         case wide
+        case crossLayers = "cross_layers"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -97,6 +102,7 @@ extension NetworkSpec {
                 expertLayers: try c.decode([Int].self, forKey: .expertLayers), towerLayers: towers)
         }
         wide = try c.decodeIfPresent(Bool.self, forKey: .wide) ?? false
+        crossLayers = try c.decodeIfPresent(Int.self, forKey: .crossLayers) ?? 0
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -116,5 +122,6 @@ extension NetworkSpec {
         }
         try c.encode(towerLayers, forKey: .towerLayers)
         if wide { try c.encode(wide, forKey: .wide) }
+        if crossLayers > 0 { try c.encode(crossLayers, forKey: .crossLayers) }
     }
 }

@@ -29,7 +29,12 @@ public struct ReferenceNetwork: Sendable {
     /// `wide` is the row gathered from the wide tables through `WidePart.layout` (shared then item columns).
     public func predict(input: [Float], wide: [Float] = []) -> Prediction {
         precondition(input.count == shape.layout.servingWidth)
-        var groupInput: [ExpertGroup: [Float]] = [.task(.ctr): input, .task(.cvr): input, .shared: input]
+        var crossed = input
+        for layer in 0..<shape.network.crossLayers {
+            let z = dense(crossed, NetworkShape.cross(layer: layer))
+            crossed = (0..<input.count).map { input[$0] * z[$0] + crossed[$0] }
+        }
+        var groupInput: [ExpertGroup: [Float]] = [.task(.ctr): crossed, .task(.cvr): crossed, .shared: crossed]
         for level in 0..<shape.network.levels {
             var expertOutput: [ExpertGroup: [[Float]]] = [:]
             for group in ExpertGroup.all {

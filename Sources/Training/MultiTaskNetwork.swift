@@ -1,7 +1,7 @@
 import Ranking
 
 /// The student: exactly the function `NetworkShape` describes and `InferenceNetwork` serves — embeddings of
-/// the shared and item blocks → bottom → a CTR and a CVR tower → logits — with a hand-written backward.
+/// the shared and item blocks → cross layers (optional) → bottom → a CTR and a CVR tower → logits — with a hand-written backward.
 /// Optional auxiliary heads read the CVR task's bottom output for training only (the delay tower); they are
 /// never exported. Buffers are allocated once for `capacity` rows.
 final class MultiTaskNetwork {
@@ -10,6 +10,8 @@ final class MultiTaskNetwork {
     let embeddings: EmbeddingBags
     /// The first-order part (`WidePart`): its tables' gathered rows are summed into each task's logit.
     let wide: (part: WidePart, bags: EmbeddingBags, rows: AlignedFloats, gradient: AlignedFloats)?
+    /// DCN-v2 cross layers between the embeddings and the bottom (`NetworkSpec.crossLayers` > 0).
+    let cross: CrossNetwork?
     let bottom: Bottom
     /// [ctr, cvr]: towerLayers with ReLU, then one logit.
     let towers: [MLP]
@@ -57,6 +59,10 @@ final class MultiTaskNetwork {
                 inputs: expertWidth, widths: [delayHidden, buckets], names: ["aux.delay.layer0", "aux.delay.logit"],
                 reluOnLast: false, scratch: scratch, random: &random)
         }
+        // Drawn last, so a network without cross layers gets the same initial weights as before they existed.
+        let crossLayers = shape.network.crossLayers
+        cross = crossLayers == 0 ? nil : CrossNetwork(
+            width: shape.layout.servingWidth, layers: crossLayers, capacity: capacity, scratch: scratch, random: &random)
         bottomTrace = bottom.makeTrace(capacity: capacity)
         towerTraces = towers.map { $0.makeTrace(capacity: capacity) }
         delayTrace = delayHead?.makeTrace(capacity: capacity)
@@ -66,12 +72,13 @@ final class MultiTaskNetwork {
     }
 
     var denseParameters: [Parameter] {
-        bottom.parameters + towers.flatMap(\.parameters) + (delayHead?.parameters ?? [])
+        (cross?.parameters ?? []) + bottom.parameters + towers.flatMap(\.parameters) + (delayHead?.parameters ?? [])
     }
     var tables: [EmbeddingTable] { embeddings.tables + (wide?.bags.tables ?? []) }
 
     /// Repacks every layer after an optimizer step.
     func refresh() {
+        cross?.refresh()
         bottom.refresh()
         towers.forEach { $0.refresh() }
         delayHead?.refresh()
@@ -91,7 +98,8 @@ final class MultiTaskNetwork {
         rows = batch.count
         let width = shape.layout.servingWidth
         embeddings.forward(data, rows: batch, into: input.pointer)
-        bottom.forward(input.pointer, ldx: width, rows: rows, trace: bottomTrace, random: &random)
+        cross?.forward(input.pointer, rows: rows)
+        bottom.forward(cross?.output ?? input.pointer, ldx: width, rows: rows, trace: bottomTrace, random: &random)
         for task in Task.allCases {
             towers[task.rawValue].forward(
                 bottomTrace.output(task), ldInput: bottom.expertWidth, rows: rows, trace: towerTraces[task.rawValue],
@@ -134,7 +142,13 @@ final class MultiTaskNetwork {
         }
         let width = shape.layout.servingWidth
         inputGradient.pointer.update(repeating: 0, count: rows * width)
-        bottom.backward(trace: bottomTrace, dx: inputGradient.pointer, lddx: width)
+        if let cross {
+            cross.outputGradient.pointer.update(repeating: 0, count: rows * width)
+            bottom.backward(trace: bottomTrace, dx: cross.outputGradient.pointer, lddx: width)
+            cross.backward(dx0: inputGradient.pointer)
+        } else {
+            bottom.backward(trace: bottomTrace, dx: inputGradient.pointer, lddx: width)
+        }
         embeddings.backward(data, rows: batch, dx: inputGradient.pointer)
         if let wide {
             // ∂L/∂(a table field's task column) = ∂L/∂logit_task; continuous fields' columns are not summed.

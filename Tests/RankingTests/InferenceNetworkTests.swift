@@ -50,6 +50,23 @@ struct InferenceNetworkTests {
         }
     }
 
+    /// Cross layers on bounded inputs (the test spec's raw numeric fields left out), where the outputs stay away from
+    /// 0 and 1, so a wrong cross term cannot hide behind saturated sigmoids.
+    @Test func crossLayersMatchReference() throws {
+        var network = NetworkSpec.sharedBottom(layers: [10], towerLayers: [4])
+        network.crossLayers = 3
+        let features = FeatureSpec(
+            hashSeed: 5, fields: TestModels.features.fields.filter { !["price", "item_ctr"].contains($0.name) })
+        let checkpoint = try TestModels.checkpoint(network: network, features: features)
+        let inference = InferenceNetwork(checkpoint: checkpoint)
+        let workspace = inference.makeWorkspace(maxRows: 64, maxRequests: 4)
+        try fillWorkspace(workspace, encoder: FeatureEncoder(spec: features), requestSizes: [20, 9, 31], seed: 8)
+        inference.run(workspace)
+        let ctr = (0..<workspace.rowCount).map { workspace.prediction(row: $0).ctr }
+        #expect(ctr.allSatisfy { $0 > 0.01 && $0 < 0.99 } && Set(ctr).count > 30)
+        #expect(maxRelativeError(inference, workspace) <= 1e-5)
+    }
+
     @Test func scalarFallbackMatchesReference() throws {
         let checkpoint = try TestModels.checkpoint(network: TestModels.networks[2])
         let network = InferenceNetwork(checkpoint: checkpoint)
@@ -93,7 +110,7 @@ struct InferenceNetworkTests {
     /// The wide part adds to each task's logit exactly Σ weightₛ · wide_field[indexₛ][task] over the table fields:
     /// the same network with its wide tables zeroed differs by that sum, computed here from the encoded slots.
     @Test func theWidePartAddsEachIdsWeightToTheLogits() throws {
-        let wideNetwork = TestModels.networks.last!
+        let wideNetwork = TestModels.networks.first(where: \.wide)!
         #expect(wideNetwork.wide)
         let writer = TestModels.writer(network: wideNetwork)
         let zeroed = CheckpointWriter(

@@ -33,6 +33,11 @@ enum TestModels {
             network.wide = true
             return network
         }(),
+        {  // with two cross layers
+            var network = NetworkSpec.mmoe(experts: 2, expertLayers: [9], towerLayers: [4])
+            network.crossLayers = 2
+            return network
+        }(),
     ]
 
     static func checkpoint(

@@ -15,6 +15,11 @@ struct ExportParityTests {
             network.wide = true
             return network
         }(),
+        {  // with three cross layers
+            var network = NetworkSpec.sharedBottom(layers: [8], towerLayers: [4])
+            network.crossLayers = 3
+            return network
+        }(),
     ]
     static let networkIndices = Array(networks.indices)
 

@@ -127,6 +127,46 @@ struct NetworkGradientTests {
         }
     }
 
+    /// The cross layers: every coordinate of every cross weight and bias, and of the first two touched rows of every
+    /// embedding table (their gradient now passes back through the cross layers), each tensor against its own
+    /// tolerance.
+    @Test func crossBackward() {
+        let data = Self.makeData()
+        let rows = Array(0..<data.count)
+        let schema = TestSupport.schema
+        var network = NetworkSpec.mmoe(experts: 2, expertLayers: [6], towerLayers: [3])
+        network.crossLayers = 2
+        let student = MultiTaskNetwork(
+            shape: NetworkShape(features: schema.features, network: network), capacity: 64,
+            delayBuckets: schema.delay.count, delayHidden: 5, seed: 21)
+        let objective = StudentObjective(
+            configuration: LossConfiguration(model: .escm2IPS, delay: .model), delay: schema.delay)
+        let loss = Self.backward(student, objective, data, rows: rows)
+        let crossParameters = student.denseParameters.filter { $0.name.hasPrefix("cross.") }
+        #expect(crossParameters.map(\.name) == ["cross.0.weight", "cross.0.bias", "cross.1.weight", "cross.1.bias"])
+        for parameter in crossParameters {
+            var check = GradientCheck()
+            for i in 0..<parameter.count {
+                check.check(
+                    parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]), refresh: student.refresh,
+                    loss: loss)
+            }
+            #expect(check.isNonTrivial)
+            #expect(check.relativeError < 2e-2, "\(parameter.name): relative error \(check.relativeError)")
+        }
+        for table in student.tables {
+            var check = GradientCheck()
+            for row in table.touchedRows.prefix(2) {
+                for column in 0..<table.dimension {
+                    let i = Int(row) * table.dimension + column
+                    check.check(table.value.pointer, i, analytic: Double(table.gradient.pointer[i]), loss: loss)
+                }
+            }
+            #expect(check.isNonTrivial)
+            #expect(check.relativeError < 2e-2, "\(table.name): relative error \(check.relativeError)")
+        }
+    }
+
     static let standaloneDelays: [LossConfiguration.DelayHandling] = [.ignore, .matureOnly, .model]
 
     /// `naive`'s standalone CVR network: the mean click-space term over the clicked rows it is given (with its
