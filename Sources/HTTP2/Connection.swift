@@ -188,21 +188,23 @@ final class Connection: @unchecked Sendable {
     private func handleReadable() {
         dispatchPrecondition(condition: .onQueue(queue))
         readAt = now
-        // A few reads per event, then yield the thread to other connections.
-        withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 16) { buffer in
-            for _ in 0..<4 {
-                guard isReading, !isClosed else { return }
-                switch Socket.read(fd, into: buffer) {
-                case .transferred(let count): received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                case .wouldBlock: return
-                case .endOfFile:
-                    peerClosedInput()
-                    return
-                case .failed(let code):
-                    logger.debug("read failed", metadata: ["errno": "\(code)"])
-                    close()
-                    return
-                }
+        let buffer = ThreadReadBuffer.current
+        // Until a short read (the socket is drained: no read that ends in EAGAIN), at most a few reads per event,
+        // then yield the thread to other connections.
+        reading: for _ in 0..<4 {
+            guard isReading, !isClosed else { break }
+            switch Socket.read(fd, into: buffer) {
+            case .transferred(let count):
+                received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                if count < buffer.count { break reading }
+            case .wouldBlock: break reading
+            case .endOfFile:
+                peerClosedInput()
+                break reading
+            case .failed(let code):
+                logger.debug("read failed", metadata: ["errno": "\(code)"])
+                close()
+                break reading
             }
         }
         flush()

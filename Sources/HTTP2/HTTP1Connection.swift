@@ -163,6 +163,11 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
         if closes { acceptsRequests = false }
         let sequence = nextSequence
         nextSequence += 1
+        if let route = staticRoute(for: head) {
+            route.recordServed()
+            slots.append(Slot(sequence: sequence, head: head, closesConnection: closes, response: route.response))
+            return false
+        }
         let slot = Slot(sequence: sequence, head: head, closesConnection: closes, response: nil)
         slots.append(slot)
         context.counters.openStreams.add(1, ordering: .relaxed)
@@ -171,6 +176,13 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
             version: .http1, memory: memory)
         dispatch(request, sequence: sequence, cancellation: slot.cancellation!)
         return false
+    }
+
+    /// The static route answering a GET or HEAD without a query, if any.
+    private func staticRoute(for head: HTTP1RequestHead) -> StaticRoute? {
+        guard head.query == nil, StaticRoute.answers(method: head.method) else { return nil }
+        var path = head.path
+        return path.withUTF8 { context.staticRoute(for: $0) }
     }
 
     private func dispatch(_ request: HTTPRequest, sequence: UInt64, cancellation: RequestCancellation) {

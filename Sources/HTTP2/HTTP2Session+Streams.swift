@@ -15,9 +15,25 @@ extension HTTP2Session {
         guard frame.hd.type == UInt8(NGHTTP2_HEADERS.rawValue), frame.headers.cat == NGHTTP2_HCAT_REQUEST else {
             return 0
         }
-        streams[frame.hd.stream_id] = HTTP2Stream(id: frame.hd.stream_id, openedAt: connection.now)
+        streams[frame.hd.stream_id] = makeStream(id: frame.hd.stream_id)
         context.counters.openStreams.add(1, ordering: .relaxed)
         return 0
+    }
+
+    /// A stream object for a new stream: a recycled one when the session has one.
+    func makeStream(id: Int32) -> HTTP2Stream {
+        guard let stream = spareStreams.popLast() else { return HTTP2Stream(id: id, openedAt: connection.now) }
+        stream.reset(id: id, openedAt: connection.now)
+        return stream
+    }
+
+    /// Keeps a closed stream's object for reuse; nothing else refers to it once it left `streams`.
+    private func recycle(_ stream: HTTP2Stream) {
+        guard spareStreams.count < Self.maxSpareStreams else { return }
+        stream.body = []
+        stream.responseBody = []
+        stream.memory = nil
+        spareStreams.append(stream)
     }
 
     func onHeader(_ frame: nghttp2_frame, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
@@ -30,20 +46,32 @@ extension HTTP2Session {
             return 0
         }
         guard frame.headers.cat == NGHTTP2_HCAT_REQUEST, !stream.headersTooLarge else { return 0 }  // trailers dropped
-        let valueText = String(decoding: value, as: UTF8.self)
         guard name.first == UInt8(ascii: ":") else {
-            stream.headers.append((String(decoding: name, as: UTF8.self), valueText))
+            if name.equals("content-length") { stream.declaredLength = Int(decimal: value) }
+            // A static answer reads no field (pseudo-header fields come first, so the route is known by now).
+            guard stream.staticRoute == nil else { return 0 }
+            stream.headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             return 0
         }
         // Pseudo-headers by their bytes (no String per name); :scheme is not kept, and nghttp2 rejects unknown ones.
         if name.equals(":method") {
-            stream.method = valueText
+            stream.method = String(decoding: value, as: UTF8.self)
+            findStaticRoute(stream)
         } else if name.equals(":path") {
-            stream.path = valueText
-        } else if name.equals(":authority") {
-            stream.authority = valueText
+            stream.path = String(decoding: value, as: UTF8.self)
+            findStaticRoute(stream)
+        } else if name.equals(":authority"), stream.staticRoute == nil {
+            stream.authority = String(decoding: value, as: UTF8.self)
         }
         return 0
+    }
+
+    /// Once both `:method` and `:path` arrived (in either order): the static route answering them, if any.
+    private func findStaticRoute(_ stream: HTTP2Stream) {
+        guard stream.staticRoute == nil, let method = stream.method, StaticRoute.answers(method: method),
+            var path = stream.path
+        else { return }
+        stream.staticRoute = path.withUTF8 { context.staticRoute(for: $0) }
     }
 
     func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {
@@ -92,7 +120,8 @@ extension HTTP2Session {
         guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
         context.counters.openStreams.subtract(1, ordering: .relaxed)
         // Reset or closed before the answer: let the application drop the work.
-        if !stream.hasResponse || stream.hasUnsentResponseBytes { stream.cancellation.cancel() }
+        if !stream.hasResponse || stream.hasUnsentResponseBytes { stream.cancellation?.cancel() }
+        recycle(stream)
         return 0
     }
 
@@ -130,7 +159,7 @@ extension HTTP2Session {
     private var drainableRemainder: Int { max(64 * 1024, context.configuration.maxRequestBodyBytes) }
 
     func declaredLength(of stream: HTTP2Stream) -> Int? {
-        stream.headers.first(where: { $0.name == "content-length" }).flatMap { Int($0.value) }
+        stream.declaredLength
     }
 
     /// nghttp2 ends the connection itself on connection errors (no invalid-frame callback for most): log why.
@@ -193,6 +222,11 @@ extension HTTP2Session {
             respond(to: stream, with: TransportError.malformedRequest("missing :method or :path").response)
             return
         }
+        if let route = stream.staticRoute {
+            route.recordServed()
+            respond(to: stream, with: route.response)
+            return
+        }
         var headers = stream.headers
         // :authority stands in for Host (RFC 9113 §8.3.1); give the application one name for both protocols.
         if let authority = stream.authority, !headers.contains(where: { $0.name == "host" }) {
@@ -218,7 +252,9 @@ extension HTTP2Session {
         let queue = connection.queue
         inlineStreamID = streamID
         inlineThread.store(UInt(pthread_self()), ordering: .relaxed)
-        context.handler.handle(request, cancellation: stream.cancellation) { [weak self] response in
+        let cancellation = RequestCancellation()
+        stream.cancellation = cancellation
+        context.handler.handle(request, cancellation: cancellation) { [weak self] response in
             // Compress on the caller's thread, not on the connection's queue.
             let encoded = ContentCoding.encodedResponse(response, clientAcceptsGzip: acceptsGzip, minimumBytes: minimum)
             guard let session = self else { return }  // the connection is gone
@@ -274,5 +310,21 @@ extension UnsafeBufferPointer<UInt8> {
     /// Byte equality with a literal, without going through `String`.
     fileprivate func equals(_ literal: StaticString) -> Bool {
         count == literal.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, literal.utf8Start, count) == 0)
+    }
+}
+
+extension Int {
+    /// A non-negative decimal number from ASCII digits (RFC 9110 `1*DIGIT`), nil for anything else or on overflow.
+    fileprivate init?(decimal digits: UnsafeBufferPointer<UInt8>) {
+        guard !digits.isEmpty else { return nil }
+        var value = 0
+        for digit in digits {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = shifted.addingReportingOverflow(Int(digit - UInt8(ascii: "0")))
+            guard !overflow && !carry else { return nil }
+            value = sum
+        }
+        self = value
     }
 }

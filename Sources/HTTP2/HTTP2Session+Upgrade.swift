@@ -13,7 +13,7 @@ extension HTTP2Session {
             connection.reportProtocolError("h2c upgrade refused: \(Self.describe(result))")
             return false
         }
-        let stream = HTTP2Stream(id: 1, openedAt: connection.now)
+        let stream = makeStream(id: 1)
         stream.method = method
         stream.isRequestComplete = true
         streams[1] = stream

@@ -2,14 +2,19 @@ import CNghttp2
 import Dispatch
 import Synchronization
 
-/// One connection's nghttp2 server session: bytes in through `receive`, frames out through `flush` (all frames
-/// gathered into one buffer per flush, so TLS makes one record batch, SWIFT-NOTES pitfall 10).
+/// One connection's nghttp2 server session: bytes in through `receive`, frames out through `flush` (under TLS all
+/// frames gathered into one buffer per flush, so TLS makes one record batch, SWIFT-NOTES pitfall 10).
 /// All state is confined to the connection's queue.
 final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
     /// Strong, for the reason given at `HTTP1Connection.connection`; `Connection.close()` breaks the cycle.
     let connection: Connection
     private(set) var session: OpaquePointer?
+    /// The allocator behind `session` (`funnel_pool` in the CNghttp2 shim); freed after the session.
+    private let pool: UnsafeMutablePointer<funnel_pool>
     var streams: [Int32: HTTP2Stream] = [:]
+    /// Closed streams' objects, kept for reuse (`makeStream`), at most `maxSpareStreams`.
+    var spareStreams: [HTTP2Stream] = []
+    static let maxSpareStreams = 32
     var invalidFrames = 0
     /// Nesting depth of calls into nghttp2; the session is never deleted from inside one of its callbacks.
     private var nghttp2Depth = 0
@@ -26,9 +31,12 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
 
     init?(connection: Connection) {
         self.connection = connection
+        guard let pool = funnel_pool_create() else { return nil }
+        self.pool = pool
         let configuration = connection.context.configuration
         let limits = configuration.http2
         var createdOption: OpaquePointer?
+        // Every stored property is set from here on, so a failure's `return nil` runs deinit, which frees `pool`.
         guard nghttp2_option_new(&createdOption) == 0, let option = createdOption else { return nil }
         defer { nghttp2_option_del(option) }
         // Debian backported both knobs into 1.52.0 (deb12u1: Rapid Reset, deb12u2: CONTINUATION flood).
@@ -38,9 +46,9 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)
         var created: OpaquePointer?
         let user = Unmanaged.passUnretained(self).toOpaque()
-        guard nghttp2_session_server_new2(&created, Self.callbacks, user, option) == 0, let session = created else {
-            return nil
-        }
+        guard nghttp2_session_server_new3(&created, Self.callbacks, user, option, &pool.pointee.mem) == 0,
+            let session = created
+        else { return nil }
         self.session = session
         var settings = [
             (NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, configuration.maxConcurrentStreams),
@@ -61,6 +69,7 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
 
     deinit {
         if let session { nghttp2_session_del(session) }
+        funnel_pool_destroy(pool)
     }
 
     var context: ServerContext { connection.context }
@@ -84,9 +93,12 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
         flush()
     }
 
-    /// Moves frames from nghttp2 to the connection (bounded by the output limit), then writes them.
+    /// Moves frames from nghttp2 to the connection (bounded by the output limit), then writes them. In cleartext
+    /// each frame is copied once, straight into the output queue; under TLS they are gathered first, so a flush
+    /// makes one batch of records.
     func flush() {
         guard let session, connection.isOpen else { return }
+        let gathers = connection.tls != nil
         frames.removeAll(keepingCapacity: frames.capacity <= 256 * 1024)
         let limit = context.configuration.maxOutputBufferBytes
         nghttp2Depth += 1
@@ -96,7 +108,11 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
             let count = nghttp2_session_mem_send(session, &data)
             if count < 0 { failure = count }
             guard count > 0, let data else { break }
-            frames.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
+            if gathers {
+                frames.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
+            } else {
+                connection.send(UnsafeRawBufferPointer(start: data, count: count))
+            }
         }
         nghttp2Depth -= 1
         guard !deleteIfPending() else { return }
@@ -153,7 +169,7 @@ final class HTTP2Session: @unchecked Sendable, ProtocolDriver {
     }
 
     func connectionDidClose() {
-        for stream in streams.values where !stream.hasResponse { stream.cancellation.cancel() }
+        for stream in streams.values where !stream.hasResponse { stream.cancellation?.cancel() }
         context.counters.openStreams.subtract(streams.count, ordering: .relaxed)
         streams = [:]
         isDeletePending = true

@@ -1,14 +1,21 @@
 /// One HTTP/2 request stream: headers and body as they arrive (both bounded), then the response being sent.
-/// Owned by its `HTTP2Session` and touched on the connection's queue only.
+/// Owned by its `HTTP2Session` and touched on the connection's queue only. A closed stream's object is reset and
+/// reused for a later stream of the same session (`HTTP2Session.makeStream`), so a request allocates no stream.
 final class HTTP2Stream {
-    let id: Int32
-    let openedAt: UInt64
-    let cancellation = RequestCancellation()
+    private(set) var id: Int32
+    private(set) var openedAt: UInt64
+    /// Made when the request is handed to the application (static answers need none).
+    var cancellation: RequestCancellation?
     var method: String?
     var path: String?
     var authority: String?
+    /// The route answering this request without the application; set when `:path` names one after a GET or HEAD
+    /// `:method`. Regular header fields of such a request are not kept.
+    var staticRoute: StaticRoute?
     /// Regular fields, lower-case names, arrival order.
     var headers: [(name: String, value: String)] = []
+    /// The `content-length` field's value, when it is a number.
+    var declaredLength: Int?
     /// RFC 9113 §6.5.2 accounting: name + value + 32 per field, over all header blocks of the stream.
     var headerBytes = 0
     var headersTooLarge = false
@@ -31,6 +38,30 @@ final class HTTP2Stream {
     init(id: Int32, openedAt: UInt64) {
         self.id = id
         self.openedAt = openedAt
+    }
+
+    /// Makes this object a fresh stream `id`, keeping the header list's storage.
+    func reset(id: Int32, openedAt: UInt64) {
+        self.id = id
+        self.openedAt = openedAt
+        cancellation = nil
+        method = nil
+        path = nil
+        authority = nil
+        staticRoute = nil
+        headers.removeAll(keepingCapacity: true)
+        declaredLength = nil
+        headerBytes = 0
+        headersTooLarge = false
+        body = []
+        memory = nil
+        bodyTooLarge = false
+        receivedBodyBytes = 0
+        isRequestComplete = false
+        hasResponse = false
+        responseBody = []
+        responseOffset = 0
+        lastSendProgress = 0
     }
 
     var hasUnsentResponseBytes: Bool { hasResponse && responseOffset < responseBody.count }

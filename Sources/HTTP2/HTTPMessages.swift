@@ -73,4 +73,7 @@ public protocol HTTPHandler: Sendable {
     func handle(
         _ request: HTTPRequest, cancellation: RequestCancellation,
         respond: @escaping @Sendable (HTTPResponse) -> Void)
+
+    /// Paths the transport answers itself from a prebuilt response (`StaticRoute`), read once when the server starts.
+    var staticRoutes: [StaticRoute] { get }
 }

@@ -6,6 +6,8 @@ import Synchronization
 final class ServerContext: Sendable {
     let configuration: HTTPServerConfiguration
     let handler: any HTTPHandler
+    /// The handler's static routes (`StaticRoute`).
+    let staticRoutes: [StaticRoute]
     let logger: Logger
     let counters: ServerCounters
     private let tlsContext: Locked<TLSContext?>
@@ -20,6 +22,7 @@ final class ServerContext: Sendable {
     ) {
         self.configuration = configuration
         self.handler = handler
+        staticRoutes = handler.staticRoutes
         self.logger = logger
         self.counters = counters
         tlsContext = Locked(tls)
@@ -29,6 +32,11 @@ final class ServerContext: Sendable {
     }
 
     var tls: TLSContext? { tlsContext.withLock { $0 } }
+
+    /// The static route whose path is exactly `target`, if any.
+    func staticRoute(for target: UnsafeBufferPointer<UInt8>) -> StaticRoute? {
+        staticRoutes.first { $0.matches(target) }
+    }
 
     /// New connections use `context`; established ones keep the one they negotiated with.
     func replaceTLS(_ context: TLSContext) { tlsContext.withLock { $0 = context } }

@@ -22,8 +22,11 @@ public final class ScoringMetrics: Sendable {
     let queuedRequests: Gauge
     let batchExecutions: Counter
     let inferences: Counter
-    /// Keyed by `Route.rawValue * 1000 + status`: an integer key, so counting a request costs one hash of an Int.
-    private let requestCounters = Locked<[Int: Counter]>([:])
+    /// Answered requests by route and status: one relaxed atomic add per request (no lock, no lookup), moved into
+    /// the registry's counters when it is scraped (`publishRequestCounts`).
+    private let requestCounts = RequestCounts()
+    /// Per `RequestCounts` slot, the total already added to the registry's counter.
+    private let publishedCounts = Locked<[Int]>(Array(repeating: 0, count: RequestCounts.slots))
 
     /// `funnel_<name>_<unit>` with its help text.
     private static func name(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
@@ -54,15 +57,27 @@ public final class ScoringMetrics: Sendable {
         })
     }
 
-    /// Requests answered, by route and status code; cached, since the registry lookup costs more than a request.
+    /// Requests answered, by route and status code (the registry's counter; see `publishRequestCounts`).
     func requests(route: Route, status: Int) -> Counter {
-        let key = route.rawValue * 1000 + status
-        if let counter = requestCounters.withLock({ $0[key] }) { return counter }
-        let counter = registry.makeCounter(
+        registry.makeCounter(
             descriptor: Self.name("requests", unit: "total", "HTTP requests answered, by route and status code."),
             labels: [("route", route.label), ("code", String(status))])
-        requestCounters.withLock { $0[key] = counter }
-        return counter
+    }
+
+    /// Moves the request counts into the registry, before it is scraped. `staticAnswers` are the transport's own
+    /// totals of answers it gave from prebuilt responses (`StaticRoute`).
+    func publishRequestCounts(staticAnswers: [(route: Route, status: Int, total: Int)]) {
+        publishedCounts.withLock { published in
+            var totals = (0..<RequestCounts.slots).map { requestCounts.value(slot: $0) }
+            for answer in staticAnswers {
+                totals[RequestCounts.slot(route: answer.route, status: answer.status)] += answer.total
+            }
+            for slot in totals.indices where totals[slot] > published[slot] {
+                let (route, status) = RequestCounts.key(slot: slot)
+                requests(route: route, status: status).increment(by: Int64(totals[slot] - published[slot]))
+                published[slot] = totals[slot]
+            }
+        }
     }
 
     /// Time from a complete request to its response, by route (so probes never dilute the scoring latency).
@@ -70,7 +85,7 @@ public final class ScoringMetrics: Sendable {
 
     /// One answered request: its count by route and status, and its duration by route.
     func record(route: Route, status: Int, since start: ContinuousClock.Instant) {
-        requests(route: route, status: status).increment()
+        requestCounts.increment(route: route, status: status)
         requestDuration(route: route).record(ContinuousClock.now - start)
     }
 
@@ -111,22 +126,34 @@ public final class ScoringMetrics: Sendable {
     }
 }
 
-/// Route label for metrics: the daemon's paths as themselves, everything else "other" (bounded cardinality).
-enum Route: Int, CaseIterable, Sendable {
-    case score, models, healthz, readyz, metrics, other
+/// One atomic counter per route and status code (100…599), in one allocation made at start.
+final class RequestCounts: Sendable {
+    static let statuses = 100...599
+    static let slots = Route.allCases.count * statuses.count
+    private nonisolated(unsafe) let counts: UnsafeMutablePointer<Atomic<Int>>  // immutable pointer to atomics
 
-    init(path: String) {
-        self = Self.allCases.first { $0 != .other && $0.label == path } ?? .other
+    init() {
+        counts = .allocate(capacity: Self.slots)
+        for slot in 0..<Self.slots { (counts + slot).initialize(to: Atomic(0)) }
     }
 
-    var label: String {
-        switch self {
-        case .score: "/v1/score"
-        case .models: "/v1/models"
-        case .healthz: "/healthz"
-        case .readyz: "/readyz"
-        case .metrics: "/metrics"
-        case .other: "other"
-        }
+    deinit {
+        counts.deinitialize(count: Self.slots)
+        counts.deallocate()
     }
+
+    static func slot(route: Route, status: Int) -> Int {
+        let clamped = min(max(status, statuses.lowerBound), statuses.upperBound)
+        return route.rawValue * statuses.count + clamped - statuses.lowerBound
+    }
+
+    static func key(slot: Int) -> (route: Route, status: Int) {
+        (Route(rawValue: slot / statuses.count)!, statuses.lowerBound + slot % statuses.count)
+    }
+
+    func increment(route: Route, status: Int) {
+        counts[Self.slot(route: route, status: status)].add(1, ordering: .relaxed)
+    }
+
+    func value(slot: Int) -> Int { counts[slot].load(ordering: .relaxed) }
 }

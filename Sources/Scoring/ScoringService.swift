@@ -5,13 +5,7 @@ import Ranking
 import Synchronization
 import Prometheus
 
-/// Request in → response out: the daemon's routes, in one switch.
-///
-///     POST /v1/score   decode → queue → batch → kernel → encode
-///     GET  /v1/models  the served model and the features a client must send
-///     GET  /healthz    liveness: the process answers (never depends on the model)
-///     GET  /readyz     readiness: a model is loaded and warmed up and the server is not draining
-///     GET  /metrics    Prometheus text exposition
+/// Request in → response out for the daemon's routes (`Route`, the table of paths, methods and labels).
 public final class ScoringService: HTTPHandler {
     public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -73,7 +67,13 @@ public final class ScoringService: HTTPHandler {
         let start = ContinuousClock.now
         let route = Route(path: request.path)
         let metrics = self.metrics
-        if route == .score && request.method == "POST" {
+        guard route == .other || route.allows(request.method) else {
+            let response = ScoringError.methodNotAllowed(route.allowedMethods).response.adding(
+                ("allow", route.allowedMethods))
+            metrics.record(route: route, status: response.status, since: start)
+            return respond(response)
+        }
+        if route == .score {
             let answer: @Sendable (HTTPResponse) -> Void = { response in
                 metrics.record(route: route, status: response.status, since: start)
                 respond(response)
@@ -93,31 +93,29 @@ public final class ScoringService: HTTPHandler {
             return
         }
         // Everything else is answered on the caller's thread, without a closure to allocate.
-        let response = immediateResponse(to: request)
+        let response = immediateResponse(to: route)
         metrics.record(route: route, status: response.status, since: start)
         respond(response)
     }
 
-    private func immediateResponse(to request: HTTPRequest) -> HTTPResponse {
-        switch (request.path, request.method) {
-        case ("/healthz", "GET"), ("/healthz", "HEAD"):
-            return Self.healthy
-        case ("/readyz", "GET"), ("/readyz", "HEAD"):
-            return readiness()
-        case ("/metrics", "GET"), ("/metrics", "HEAD"):
+    /// The transport answers GET and HEAD /healthz itself, from the same prebuilt response; a request reaches
+    /// `handle` for that path only with another method or with a query.
+    public var staticRoutes: [StaticRoute] { [liveness] }
+
+    private func immediateResponse(to route: Route) -> HTTPResponse {
+        switch route {
+        case .healthz: return liveness.response
+        case .readyz: return readiness()
+        case .metrics:
             let transport = transportStatistics()
             metrics.transport(openConnections: transport.connections, openStreams: transport.streams)
             metrics.memoryBudget(used: memoryBudget.usedBytes, limit: memoryBudget.limitBytes)
+            metrics.publishRequestCounts(
+                staticAnswers: [(.healthz, liveness.response.status, liveness.servedCount)])
             return HTTPResponse(
                 status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer())
-        case ("/v1/models", "GET"), ("/v1/models", "HEAD"):
-            return models()
-        case ("/v1/score", _):
-            return ScoringError.methodNotAllowed("POST").response.adding(("allow", "POST"))
-        case ("/healthz", _), ("/readyz", _), ("/metrics", _), ("/v1/models", _):
-            return ScoringError.methodNotAllowed("GET").response.adding(("allow", "GET, HEAD"))
-        default:
-            return ScoringError.notFound.response
+        case .models: return models()
+        case .score, .other: return ScoringError.notFound.response  // POST /v1/score is handled before
         }
     }
 
@@ -226,7 +224,8 @@ public final class ScoringService: HTTPHandler {
     }
 
     /// Built once: answering a liveness probe allocates nothing.
-    private static let healthy = JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
+    private let liveness = StaticRoute(
+        path: Route.healthz.path!, response: JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8)))
 }
 
 extension HTTPResponse {

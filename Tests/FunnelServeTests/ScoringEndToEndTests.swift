@@ -198,6 +198,27 @@ struct ScoringEndToEndTests {
         #expect(try daemon.curl(["\(daemon.url)/healthz"]).output.contains("ok"))
     }
 
+    /// GET and HEAD /healthz are answered by the transport from a prebuilt response (`StaticRoute`), and still
+    /// counted in `funnel_requests_total`; another method gets 405 with `Allow` from the route table.
+    @Test func livenessAnswersAreCounted() throws {
+        let daemon = try RunningDaemon()
+        func healthzCount(_ code: Int) throws -> Int {
+            let exposition = try daemon.curl(["\(daemon.url)/metrics"]).output
+            let prefix = "funnel_requests_total{route=\"/healthz\",code=\"\(code)\"} "
+            let line = exposition.split(separator: "\n").first { $0.hasPrefix(prefix) }
+            return line.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
+        }
+        let before = try healthzCount(200)
+        for flags in [["--http2-prior-knowledge"], ["--http1.1"], ["--http2-prior-knowledge", "--head"]] {
+            let probe = try daemon.curl(flags + ["-o", "/dev/null", "-w", "%{http_code}", "\(daemon.url)/healthz"])
+            #expect(probe.output == "200")
+        }
+        #expect(try healthzCount(200) == before + 3)
+        let refused = try daemon.curl(["--http2-prior-knowledge", "-i", "-X", "DELETE", "\(daemon.url)/healthz"]).output
+        #expect(refused.hasPrefix("HTTP/2 405") && refused.contains("allow: GET, HEAD\r\n"), "\(refused)")
+        #expect(try healthzCount(405) == 1)
+    }
+
     @Test func reloadsUnderLoadWithoutAFailedRequest() throws {
         let daemon = try RunningDaemon()
         let bodyFile = daemon.directory + "/body.json"

@@ -5,7 +5,8 @@ import Synchronization
 /// The application used by the transport tests.
 ///
 /// - `/echo`: 200, the request body back (a gzip body inflated, to at most `echoInflateLimit` bytes), with `x-method`,
-///   `x-path`, `x-query`, `x-version` headers.
+///   `x-path`, `x-query`, `x-version` headers, and `x-probe` echoing the request's `x-probe` field ("none" without).
+/// - `/static`: GET and HEAD answered by the transport from `staticRoute`; other methods reach `handle` (404).
 /// - `/delay?ms=N`: 200 "delayed" after N ms, answered from another queue.
 /// - `/hang`: never answers; records its cancellation so tests can see it signalled.
 /// - `/big?bytes=N`: N bytes of compressible text.
@@ -13,6 +14,10 @@ import Synchronization
 final class TestHandler: HTTPHandler {
     static let echoInflateLimit = 10_000
     let requestCount = Atomic<Int>(0)
+    let staticRoute = StaticRoute(
+        path: "/static",
+        response: HTTPResponse(status: 200, headers: [("x-static", "yes")], body: Array("static ok".utf8)))
+    var staticRoutes: [StaticRoute] { [staticRoute] }
     private let hanging = Locked<[RequestCancellation]>([])
 
     var hangingCancelledCount: Int { hanging.withLock { $0.filter(\.isCancelled).count } }
@@ -37,7 +42,7 @@ final class TestHandler: HTTPHandler {
                         status: 200,
                         headers: [
                             ("x-method", request.method), ("x-path", request.path), ("x-query", request.query ?? ""),
-                            ("x-version", request.version.rawValue),
+                            ("x-version", request.version.rawValue), ("x-probe", request.header("x-probe") ?? "none"),
                         ], body: body))
             case .failure(let error):
                 respond(error.response)

@@ -1,0 +1,39 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed answer to GET and HEAD on one path, which the transport gives itself as soon as the request is complete,
+/// without calling the application: no request value, closure or header strings are made for it. For answers that
+/// depend on nothing (a liveness probe). Such requests are counted here, for the application's metrics, not timed.
+public final class StaticRoute: Sendable {
+    public let path: String
+    public let response: HTTPResponse
+    private let pathBytes: [UInt8]
+    private let served = Atomic<Int>(0)
+
+    public init(path: String, response: HTTPResponse) {
+        self.path = path
+        self.response = response
+        pathBytes = Array(path.utf8)
+    }
+
+    /// Requests answered from this route so far.
+    public var servedCount: Int { served.load(ordering: .relaxed) }
+
+    func recordServed() { served.add(1, ordering: .relaxed) }
+
+    /// Whether a request target (bytes, query included) names this path exactly.
+    func matches(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
+        target.count == pathBytes.count
+            && pathBytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, target.baseAddress!, target.count) == 0 }
+    }
+
+    /// Whether the method is one a static route answers.
+    static func answers(method: String) -> Bool { method == "GET" || method == "HEAD" }
+}
+
+extension HTTPHandler {
+    /// No static routes unless the application lists some.
+    public var staticRoutes: [StaticRoute] { [] }
+}
