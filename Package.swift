@@ -45,6 +45,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMalloc"),  // glibc's <malloc.h> (mallopt), for the daemon's memory policy
+        .systemLibrary(name: "CEpoll"),  // <sys/epoll.h>, which the Glibc module leaves out, for the event loops
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(
             name: "CFunnelKernels",
@@ -60,7 +61,9 @@ let package = Package(
         .target(name: "Ranking", dependencies: ["CFunnelKernels", "CPrivateFile"], swiftSettings: swiftSettings),
         .target(
             name: "HTTP2",
-            dependencies: ["CNghttp2", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CNghttp2", "COpenSSL", "CZlib", "CEpoll", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

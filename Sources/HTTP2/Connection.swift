@@ -1,13 +1,16 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
-/// One accepted socket: a serial queue, read/write/timer sources, the output buffer, TLS, and the protocol driver
+/// One accepted socket: its event loop's queue (`EventLoop`), the output buffer, TLS, and the protocol driver
 /// (HTTP/1.1 or HTTP/2) chosen from the first bytes. All state is confined to `queue`.
 ///
 /// Lifecycle: `open` → (`draining`: output is flushed, then the write side is shut) → `lingering` (input read and
-/// discarded briefly so the peer gets our last bytes before any RST) → `closed`. The descriptor is closed only
-/// after both I/O sources' cancel handlers ran (SWIFT-NOTES pitfall 9).
+/// discarded briefly so the peer gets our last bytes before any RST) → `closed`. The descriptor is closed right
+/// after it left the loop's epoll set.
 final class Connection: @unchecked Sendable {
     enum Phase {
         case open
@@ -21,14 +24,13 @@ final class Connection: @unchecked Sendable {
 
     let fd: Int32
     let peer: String
-    let queue: DispatchQueue
+    let loop: EventLoop
+    var queue: DispatchQueue { loop.queue }
     let context: ServerContext
     let logger: Logger
     private let onClosed: @Sendable (Connection) -> Void
 
-    private var readSource: (any DispatchSourceRead)?
-    private var writeSource: (any DispatchSourceWrite)?
-    private var timer: (any DispatchSourceTimer)?
+    /// What the loop waits for on this socket.
     private var isReading = false
     private var isWriting = false
     var output = ByteQueue()
@@ -47,12 +49,15 @@ final class Connection: @unchecked Sendable {
     /// Last time queued output made progress (or became non-empty).
     var lastWriteProgress: UInt64
 
-    init(fd: Int32, peer: String, context: ServerContext, onClosed: @escaping @Sendable (Connection) -> Void) {
+    init(
+        fd: Int32, peer: String, context: ServerContext, loop: EventLoop,
+        onClosed: @escaping @Sendable (Connection) -> Void
+    ) {
         self.fd = fd
         self.peer = peer
         self.context = context
+        self.loop = loop
         self.onClosed = onClosed
-        queue = DispatchQueue(label: "funnel.http.connection", target: .global())
         var logger = context.logger
         logger[metadataKey: "peer"] = "\(peer)"
         self.logger = logger
@@ -78,29 +83,22 @@ final class Connection: @unchecked Sendable {
 
     func start() {
         dispatchPrecondition(condition: .onQueue(queue))
-        let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        let write = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-        let cancelled = DispatchGroup()
-        cancelled.enter()
-        cancelled.enter()
-        read.setEventHandler { [self] in handleReadable() }
-        read.setCancelHandler { cancelled.leave() }
-        write.setEventHandler { [self] in handleWritable() }
-        write.setCancelHandler { cancelled.leave() }
-        cancelled.notify(queue: queue) { [self] in finalize() }
-        let interval = context.deadlineCheckIntervalNanos
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(
-            deadline: .now() + .nanoseconds(Int(interval)), repeating: .nanoseconds(Int(interval)),
-            leeway: .nanoseconds(Int(interval / 4)))
-        timer.setEventHandler { [self] in checkDeadlines() }
-        readSource = read
-        writeSource = write
-        self.timer = timer
-        timer.resume()
-        read.resume()
+        guard loop.register(self) else {
+            logger.error("could not watch the connection", metadata: ["errno": "\(errno)"])
+            phase = .closed
+            finalize()
+            return
+        }
         isReading = true
         logger.debug("connection opened")
+    }
+
+    /// Tells the loop what to wait for, when that changed.
+    private func watch(reading: Bool, writing: Bool) {
+        guard reading != isReading || writing != isWriting else { return }
+        isReading = reading
+        isWriting = writing
+        loop.update(self, reading: reading, writing: writing)
     }
 
     // MARK: Output
@@ -141,14 +139,10 @@ final class Connection: @unchecked Sendable {
         }
         guard !isClosed else { return }
         if output.isEmpty {
-            if isWriting {
-                writeSource?.suspend()
-                isWriting = false
-            }
+            watch(reading: isReading, writing: false)
             if case .draining = phase { finishDraining() }
-        } else if !isWriting {
-            writeSource?.resume()
-            isWriting = true
+        } else {
+            watch(reading: isReading, writing: true)
         }
     }
 
@@ -176,7 +170,7 @@ final class Connection: @unchecked Sendable {
         return result
     }
 
-    private func handleWritable() {
+    func handleWritable() {
         dispatchPrecondition(condition: .onQueue(queue))
         writeOutput()
         if isOpen && hasOutputRoom { driver?.outputDidDrain() }
@@ -185,8 +179,9 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Input
 
-    private func handleReadable() {
+    func handleReadable() {
         dispatchPrecondition(condition: .onQueue(queue))
+        guard isReading, !isClosed else { return }
         readAt = now
         let buffer = ThreadReadBuffer.current
         // Until a short read (the socket is drained: no read that ends in EAGAIN), at most a few reads per event,
@@ -218,13 +213,7 @@ final class Connection: @unchecked Sendable {
         case .draining, .lingering: wanted = !isInputEnded
         case .closed: return
         }
-        if wanted && !isReading {
-            readSource?.resume()
-            isReading = true
-        } else if !wanted && isReading {
-            readSource?.suspend()
-            isReading = false
-        }
+        watch(reading: wanted, writing: isWriting)
     }
 
     func peerClosedInput() {
@@ -262,7 +251,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Closes now: cancels open requests and the sources; the descriptor is closed once both cancel handlers ran.
+    /// Closes now: cancels open requests, leaves the loop and closes the descriptor.
     func close() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !isClosed else { return }
@@ -271,22 +260,15 @@ final class Connection: @unchecked Sendable {
         self.driver = nil
         driver?.connectionDidClose()
         output.removeAll()
-        timer?.cancel()
-        // Never cancel a suspended source: resume it first.
-        if !isReading { readSource?.resume() }
-        if !isWriting { writeSource?.resume() }
-        isReading = true
-        isWriting = true
-        readSource?.cancel()
-        writeSource?.cancel()
+        loop.unregister(self)
+        isReading = false
+        isWriting = false
+        finalize()
     }
 
     private func finalize() {
         Socket.close(fd)
         tls = nil
-        readSource = nil
-        writeSource = nil
-        timer = nil
         context.counters.openConnections.subtract(1, ordering: .relaxed)
         logger.debug("connection closed")
         onClosed(self)

@@ -90,7 +90,7 @@ public enum HTTP2FuzzHooks {
     /// Feeds `chunks` of raw bytes, as if read from one socket, into a server `Connection` (protocol detection,
     /// HTTP/1.1 driver or nghttp2 session, upgrade) with `handler` as the application, then runs its deadline
     /// check and a graceful shutdown and closes it. Output goes to a non-blocking socketpair whose far end is
-    /// drained and discarded after every chunk. No listener, no Dispatch sources: everything runs synchronously
+    /// drained and discarded after every chunk. No listener, no event loop running: everything runs synchronously
     /// on the connection's queue. Returns the number of bytes the server wrote.
     public static func feedConnection(
         _ chunks: [[UInt8]], handler: any HTTPHandler, configuration: HTTPServerConfiguration = HTTPServerConfiguration()
@@ -106,7 +106,8 @@ public enum HTTP2FuzzHooks {
             configuration: configuration, handler: handler,
             logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }), counters: ServerCounters(),
             tls: nil)
-        let connection = Connection(fd: fds[0], peer: "fuzz", context: context) { _ in }
+        guard let loop = EventLoop(label: "fuzz") else { return 0 }  // never started: nothing is watched
+        let connection = Connection(fd: fds[0], peer: "fuzz", context: context, loop: loop) { _ in }
         var written = 0
         for chunk in chunks {
             connection.queue.sync { chunk.withUnsafeBytes { connection.received($0) }; connection.flush() }

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -24,6 +27,9 @@ public final class HTTPServer: Sendable {
         var boundPort = 0
         var connections: [ObjectIdentifier: Connection] = [:]
         var shutdownCompletion: (@Sendable () -> Void)?
+        /// The event loops connections are spread over, round robin (`EventLoop`).
+        var loops: [EventLoop] = []
+        var nextLoop = 0
     }
 
     private let configuration: HTTPServerConfiguration
@@ -45,6 +51,7 @@ public final class HTTPServer: Sendable {
         state.withLock { state in
             if state.isAcceptSuspended { state.acceptSource?.resume() }
             state.acceptSource?.cancel()
+            state.loops.forEach { $0.stop() }
         }
     }
 
@@ -69,7 +76,13 @@ public final class HTTPServer: Sendable {
             configuration: configuration, handler: handler, logger: logger, counters: counters, tls: tls)
         try state.withLock { state throws(HTTPServerError) in
             guard case .idle = state.phase else { throw .alreadyStarted }
+            let loops = (0..<configuration.effectiveEventLoops).compactMap { EventLoop(label: "funnel.http.loop\($0)") }
+            guard loops.count == configuration.effectiveEventLoops else {
+                throw .socket(operation: "epoll_create1", errno: errno)
+            }
             let (fd, port) = try Socket.makeListener(host: configuration.host, port: configuration.port)
+            loops.forEach { $0.start(deadlineInterval: context.deadlineCheckIntervalNanos) }
+            state.loops = loops
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
             source.setEventHandler { [weak self] in self?.acceptConnections(from: fd) }
             source.setCancelHandler { [weak self] in
@@ -112,13 +125,14 @@ public final class HTTPServer: Sendable {
     }
 
     private func admit(fd: Int32, peer: String) {
-        let context: ServerContext? = state.withLock { state in
-            guard case .running = state.phase, counters.openConnections.load(ordering: .relaxed)
-                < configuration.maxConnections
+        let admitted: (ServerContext, EventLoop)? = state.withLock { state in
+            guard case .running = state.phase, let context = state.context,
+                counters.openConnections.load(ordering: .relaxed) < configuration.maxConnections
             else { return nil }
-            return state.context
+            state.nextLoop = (state.nextLoop + 1) % state.loops.count
+            return (context, state.loops[state.nextLoop])
         }
-        guard let context else {
+        guard let (context, loop) = admitted else {
             counters.rejectedConnections.add(1, ordering: .relaxed)
             Socket.close(fd)
             logger.debug("connection rejected", metadata: ["peer": "\(peer)"])
@@ -126,7 +140,9 @@ public final class HTTPServer: Sendable {
         }
         counters.openConnections.add(1, ordering: .relaxed)
         counters.acceptedConnections.add(1, ordering: .relaxed)
-        let connection = Connection(fd: fd, peer: peer, context: context) { [weak self] in self?.connectionClosed($0) }
+        let connection = Connection(fd: fd, peer: peer, context: context, loop: loop) { [weak self] in
+            self?.connectionClosed($0)
+        }
         state.withLock { $0.connections[ObjectIdentifier(connection)] = connection }
         connection.queue.async { connection.start() }
     }
@@ -203,6 +219,8 @@ public final class HTTPServer: Sendable {
         let completion: (@Sendable () -> Void)? = state.withLock { state in
             guard case .shuttingDown = state.phase, state.isListenerClosed, state.connections.isEmpty else { return nil }
             state.phase = .stopped
+            state.loops.forEach { $0.stop() }
+            state.loops = []
             defer { state.shutdownCompletion = nil }
             return state.shutdownCompletion
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Everything the transport needs to know, with defaults that are safe to expose to untrusted clients.
 ///
 /// Sizes are in bytes, durations are `Duration`s. Every limit exists because some client will try to exceed it.
@@ -72,8 +75,14 @@ public struct HTTPServerConfiguration: Sendable {
     /// TLS on the same port; `nil` serves cleartext only (a TLS ClientHello is then closed).
     public var tls: TLS? = nil
     public var http2 = HTTP2Limits()
+    /// Event loops connections are spread over (`EventLoop`); 0: one per available core.
+    public var eventLoops: Int = 0
 
     public init() {}
+
+    var effectiveEventLoops: Int {
+        eventLoops > 0 ? eventLoops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
 }
 
 extension Duration {
