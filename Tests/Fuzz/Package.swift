@@ -31,12 +31,15 @@ let package = Package(
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2"),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
+        .systemLibrary(name: "CEpoll"),
         .target(name: "CFunnelKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "CPrivateFile"),
         .target(name: "Ranking", dependencies: ["CFunnelKernels", "CPrivateFile"], swiftSettings: swiftSettings),
         .target(
             name: "HTTP2",
-            dependencies: ["CNghttp2", "COpenSSL", "CZlib", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CNghttp2", "COpenSSL", "CZlib", "CEpoll", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "Scoring",
