@@ -58,7 +58,9 @@ enum TransportError: Error, Equatable {
     }
 
     var response: HTTPResponse {
-        var response = ErrorBody.response(status: status, code: code, message: message)
+        var response = HTTPResponse(
+            status: status, headers: [("content-type", "application/json")],
+            body: JSONWriter.error(code: code, message: message))
         if status == 503 { response.headers.append(("retry-after", "1")) }
         return response
     }

@@ -1,3 +1,4 @@
+import HTTP2
 import Ranking
 
 /// `{"model": {"name", "version"}, "results": [{"id", "pctr", "pcvr", "pctcvr", "score"}]}`: in request order,

@@ -1,14 +1,15 @@
-/// Small, allocation-light JSON output for responses.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+/// Small, allocation-light JSON output: the one writer for response bodies and the project's error format, used by
+/// the transport's own answers and by the application's.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    mutating func raw(_ text: StaticString) {
+    public mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
             switch byte {
@@ -28,21 +29,22 @@ struct JSONWriter {
     }
 
     /// Shortest round-trip form; non-finite values (impossible for probabilities) become null.
-    mutating func number(_ value: Double) {
+    public mutating func number(_ value: Double) {
         guard value.isFinite else { return raw("null") }
         bytes.append(contentsOf: value.description.utf8)
     }
 
-    mutating func number(_ value: Float) {
+    public mutating func number(_ value: Float) {
         guard value.isFinite else { return raw("null") }
         bytes.append(contentsOf: value.description.utf8)
     }
 
-    mutating func number(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
+    public mutating func number(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    static func error(code: String, message: String) -> [UInt8] {
+    /// The project's error body: `{"error": {"code": "<snake_case>", "message": "<text>"}}`.
+    public static func error(code: String, message: String) -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{\"error\":{\"code\":")
         writer.string(code)
