@@ -73,6 +73,23 @@ public struct FeatureEncoder: Sendable {
         }
     }
 
+    /// Encodes every field of `block` into one row, the value of field `i` (an index into `spec.fields`) being
+    /// `value(i)` (`.missing` when absent); a cross field combines its components' values, looked up the same way.
+    /// For callers that hold values in an array indexed like `spec.fields` (the request decoder): no name is hashed
+    /// and no dictionary is built per row.
+    public func encode(
+        block kind: InputLayout.BlockKind, indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
+        value: (Int) -> FeatureValue
+    ) throws(FeatureEncodingError) {
+        for field in layout.block(kind).fields {
+            if crossComponents[field] != nil {
+                encodeCross(field: field, indices: indices, weights: weights) { fieldIndex[$0].map(value) ?? .missing }
+            } else {
+                try encode(value(field), field: field, indices: indices, weights: weights)
+            }
+        }
+    }
+
     /// Encodes cross field `field` into its slot of a row of its block; `value` gives a component's value by name.
     public func encodeCross(
         field: Int, indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,

@@ -21,6 +21,12 @@ struct JSONParser {
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
+    /// The members and elements of the objects and arrays being parsed, innermost last: one stack for the whole
+    /// document, so a container allocates once, for its exact-size result (not once per doubling).
+    private var members: [(key: String, value: JSONValue)] = []
+    private var elements: [JSONValue] = []
+    /// Objects with more members than this check duplicate keys with a set; smaller ones by comparing keys.
+    private static let linearKeyCheckLimit = 16
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -64,32 +70,41 @@ struct JSONParser {
 
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         position += 1
-        var members: [(key: String, value: JSONValue)] = []
-        var keys = Set<String>()
+        let first = members.count  // this object's members are members[first...]
+        defer { members.removeSubrange(first...) }
+        var keys: Set<String>?  // only for objects past `linearKeyCheckLimit` members
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
-            return .object(members)
+            return .object([])
         }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyStart = position
             let key = try parseString()
-            guard keys.insert(key).inserted else {
-                throw JSONParseError(message: "duplicate key \"\(key)\"", offset: keyStart)
+            if members.count - first < Self.linearKeyCheckLimit {
+                guard !members[first...].contains(where: { $0.key == key }) else {
+                    throw JSONParseError(message: "duplicate key \"\(key)\"", offset: keyStart)
+                }
+            } else {
+                if keys == nil { keys = Set(members[first...].map(\.key)) }
+                guard keys!.insert(key).inserted else {
+                    throw JSONParseError(message: "duplicate key \"\(key)\"", offset: keyStart)
+                }
             }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            members.append((key, try parseValue(depth: depth + 1)))
+            let value = try parseValue(depth: depth + 1)
+            members.append((key, value))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "}"):
                 position += 1
-                return .object(members)
+                return .object(Array(members[first...]))
             default: throw error("expected ',' or '}'")
             }
         }
@@ -97,21 +112,23 @@ struct JSONParser {
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
         position += 1
-        var elements: [JSONValue] = []
+        let first = elements.count  // this array's elements are elements[first...]
+        defer { elements.removeSubrange(first...) }
         skipWhitespace()
         if current == UInt8(ascii: "]") {
             position += 1
-            return .array(elements)
+            return .array([])
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth + 1))
+            let value = try parseValue(depth: depth + 1)
+            elements.append(value)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "]"):
                 position += 1
-                return .array(elements)
+                return .array(Array(elements[first...]))
             default: throw error("expected ',' or ']'")
             }
         }

@@ -64,25 +64,32 @@ struct ScoreRequestDecoder: Sendable {
 
         let encoder = model.encoder
         let layout = encoder.layout
-        var shared: [String: FeatureValue] = [:]
+        // Every value by field index, shared ones for the request and item ones refilled per candidate: one array
+        // per request, no dictionary per candidate.
+        var values = [FeatureValue?](repeating: nil, count: encoder.spec.fields.count)
         for (section, group, members) in [("user", FeatureGroup.user, user), ("context", .context, context)] {
             for (name, value) in members {
-                if let field = encoder.field(named: name), encoder.spec.fields[field].group != group {
-                    throw .invalidRequest(
-                        "feature '\(name)' belongs in \"\(encoder.spec.fields[field].group.rawValue)\", not \"\(section)\"")
+                guard let field = servingField(named: name, encoder) else {
+                    if ignoreUnknownFeatures { continue }
+                    throw .invalidFeature(FeatureEncodingError(field: name, reason: .unknownField))
                 }
-                shared[name] = try featureValue(value, name)
+                let owner = encoder.spec.fields[field].group
+                guard owner == group else {
+                    throw .invalidRequest("feature '\(name)' belongs in \"\(owner.rawValue)\", not \"\(section)\"")
+                }
+                values[field] = try featureValue(value, name)
             }
         }
         var sharedIndices = [Int32](repeating: 0, count: layout.shared.slotCount)
         var sharedWeights = [Float](repeating: 0, count: layout.shared.slotCount)
         do {
-            try encoder.encode(
-                shared, block: .shared, indices: &sharedIndices, weights: &sharedWeights,
-                ignoringUnknownFields: ignoreUnknownFeatures)
+            try encoder.encode(block: .shared, indices: &sharedIndices, weights: &sharedWeights) {
+                values[$0] ?? .missing
+            }
         } catch {
             throw .invalidFeature(error)
         }
+        let itemFields = layout.item.fields
 
         let slots = layout.item.slotCount
         var ids: [String] = []
@@ -95,13 +102,21 @@ struct ScoreRequestDecoder: Sendable {
                 throw .invalidRequest("candidate \(position) must be an object with \"id\" and \"features\"")
             }
             var id: String?
-            var features: [String: FeatureValue] = [:]
+            for field in itemFields { values[field] = nil }
             for (key, value) in fields {
                 switch (key, value) {
                 case ("id", .string(let text)): id = text
                 case ("id", .int(let number)): id = String(number)
                 case ("features", .object(let members)):
-                    for (name, raw) in members { features[name] = try featureValue(raw, name) }
+                    for (name, raw) in members {
+                        guard let field = servingField(named: name, encoder), encoder.spec.fields[field].group == .item
+                        else {
+                            if ignoreUnknownFeatures { continue }
+                            let unknown = FeatureEncodingError(field: name, reason: .unknownField)
+                            throw .invalidFeature(unknown, candidate: position)
+                        }
+                        values[field] = try featureValue(raw, name)
+                    }
                 default:
                     throw .invalidRequest(
                         "candidate \(position): unexpected \"\(key)\" (\(value.typeName)); a candidate is {\"id\": string, \"features\": object}")
@@ -110,21 +125,19 @@ struct ScoreRequestDecoder: Sendable {
             guard let id else { throw .invalidRequest("candidate \(position) has no \"id\"") }
             ids.append(id)
             do {
-                try itemIndices.withUnsafeMutableBufferPointer { indices in
-                    try itemWeights.withUnsafeMutableBufferPointer { weights in
+                try itemIndices.withUnsafeMutableBufferPointer { indices throws(FeatureEncodingError) in
+                    try itemWeights.withUnsafeMutableBufferPointer { weights throws(FeatureEncodingError) in
                         try encoder.encode(
-                            features, block: .item, shared: shared, indices: indices.baseAddress! + position * slots,
-                            weights: weights.baseAddress! + position * slots,
-                            ignoringUnknownFields: ignoreUnknownFeatures)
+                            block: .item, indices: indices.baseAddress! + position * slots,
+                            weights: weights.baseAddress! + position * slots
+                        ) { values[$0] ?? .missing }
                     }
                 }
-            } catch let error as FeatureEncodingError {
-                throw .invalidFeature(error, candidate: position)
             } catch {
-                throw .invalidRequest("candidate \(position): \(error)")
+                throw .invalidFeature(error, candidate: position)
             }
             if let field = model.priceField {
-                switch features[encoder.spec.fields[field].name] {
+                switch values[field] {
                 case .int(let value): prices.append(Double(value))
                 case .double(let value): prices.append(value)
                 default: prices.append(nil)
@@ -135,6 +148,14 @@ struct ScoreRequestDecoder: Sendable {
             model: model, candidateIDs: ids, sharedIndices: sharedIndices, sharedWeights: sharedWeights,
             itemIndices: itemIndices, itemWeights: itemWeights, prices: prices, topK: topK,
             deadlineMilliseconds: deadline)
+    }
+
+    /// The index of the field a client may send under `name`: a field of the model other than a cross (crosses
+    /// are computed from their components) or a privileged one (never served).
+    private func servingField(named name: String, _ encoder: FeatureEncoder) -> Int? {
+        guard let field = encoder.field(named: name) else { return nil }
+        if case .cross = encoder.spec.fields[field].kind { return nil }
+        return encoder.spec.fields[field].group == .privileged ? nil : field
     }
 
     private func object(_ value: JSONValue, _ name: String) throws(ScoringError) -> [(key: String, value: JSONValue)] {

@@ -35,6 +35,27 @@ struct JSONParserTests {
         }
     }
 
+    /// Duplicate keys are found by comparing keys up to 16 members and with a set beyond; nested containers share
+    /// the parser's stacks, so siblings and parents keep their own members.
+    @Test func duplicateKeysAndNestedContainersAtEverySize() throws {
+        for size in [2, 16, 17, 40] {
+            let members = (0..<size).map { #""k\#($0)":[\#($0),{"k\#($0)":\#($0)}]"# }
+            let document = try parse("{" + members.joined(separator: ",") + "}")
+            #expect(document == .object((0..<size).map { i in
+                ("k\(i)", .array([.int(Int64(i)), .object([("k\(i)", .int(Int64(i)))])]))
+            }))
+            for repeated in [0, size - 1] {
+                let text = "{" + members.joined(separator: ",") + #","k\#(repeated)":0}"#
+                do {
+                    _ = try JSONParser.parse(Array(text.utf8))
+                    Issue.record("a duplicate of k\(repeated) among \(size) members parsed")
+                } catch {
+                    #expect(error.message == "duplicate key \"k\(repeated)\"")
+                }
+            }
+        }
+    }
+
     @Test func rejectsInvalidUTF8AndDeepNesting() {
         #expect(throws: JSONParseError(message: "invalid UTF-8 in a string", offset: 1)) {
             try JSONParser.parse([0x22, 0xC3, 0x28, 0x22])
