@@ -75,6 +75,7 @@ struct Daemon {
         http.host = configuration.host
         http.port = configuration.port
         http.maxConnections = configuration.maxConnections
+        http.eventLoops = configuration.numEventLoops
         http.maxConcurrentStreams = configuration.maxConcurrentStreams
         http.maxHeaderListBytes = configuration.maxHeaderListBytes
         http.maxRequestBodyBytes = configuration.maxRequestBodyBytes

@@ -28,6 +28,8 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
     public var numBatchThreads = 0
     /// Threads that inflate, parse and encode request bodies, apart from connection I/O; 0 = one per core.
     public var numDecodeThreads = 0
+    /// Event loops that run the connections (the transport's epoll sets); 0 = one per core.
+    public var numEventLoops = 0
     public var maxCandidatesPerRequest = 1000
     /// Accept and ignore feature names the model does not read, instead of answering 400.
     public var ignoreUnknownFeatures = false
@@ -99,6 +101,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         try range("max_queued_rows", maxQueuedRows, maxBatchRows...1 << 30)
         try range("num_batch_threads", numBatchThreads, 0...1024)
         try range("num_decode_threads", numDecodeThreads, 0...1024)
+        try range("num_event_loops", numEventLoops, 0...1024)
         try range("max_candidates_per_request", maxCandidatesPerRequest, 1...maxBatchRows)
         try range("max_connections", maxConnections, 1...1 << 20)
         try range("max_concurrent_streams", maxConcurrentStreams, 1...65_536)
@@ -128,6 +131,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         case maxQueuedRows = "max_queued_rows"
         case numBatchThreads = "num_batch_threads"
         case numDecodeThreads = "num_decode_threads"
+        case numEventLoops = "num_event_loops"
         case maxCandidatesPerRequest = "max_candidates_per_request"
         case ignoreUnknownFeatures = "ignore_unknown_features"
         case maxConnections = "max_connections"
@@ -166,6 +170,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         maxQueuedRows = try value(.maxQueuedRows, defaults.maxQueuedRows)
         numBatchThreads = try value(.numBatchThreads, defaults.numBatchThreads)
         numDecodeThreads = try value(.numDecodeThreads, defaults.numDecodeThreads)
+        numEventLoops = try value(.numEventLoops, defaults.numEventLoops)
         maxCandidatesPerRequest = try value(.maxCandidatesPerRequest, defaults.maxCandidatesPerRequest)
         ignoreUnknownFeatures = try value(.ignoreUnknownFeatures, defaults.ignoreUnknownFeatures)
         maxConnections = try value(.maxConnections, defaults.maxConnections)

@@ -127,6 +127,7 @@ struct ScoringEndToEndTests {
             ("memory_budget_bytes", 1024, "memory_budget_bytes must be in 4194304"),
             ("idle_timeout_seconds", -1, "idle_timeout_seconds must be in"),
             ("num_decode_threads", -2, "num_decode_threads must be in 0...1024, not -2"),
+            ("num_event_loops", 2000, "num_event_loops must be in 0...1024, not 2000"),
             ("max_inflated_body_bytes", 10, "max_inflated_body_bytes must be in 1024"),
         ]
         for (key, value, message) in cases {
