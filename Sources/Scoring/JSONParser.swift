@@ -20,7 +20,7 @@ struct JSONParser {
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
-    private var position = 0
+    private(set) var position = 0
     /// The members and elements of the objects and arrays being parsed, innermost last: one stack for the whole
     /// document, so a container allocates once, for its exact-size result (not once per doubling).
     private var members: [(key: String, value: JSONValue)] = []
@@ -28,13 +28,62 @@ struct JSONParser {
     /// Objects with more members than this check duplicate keys with a set; smaller ones by comparing keys.
     private static let linearKeyCheckLimit = 16
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    /// Raw key spans of the objects being skipped, innermost last (`skipValue`).
+    private var keySpans: [Range<Int>] = []
 
-    private func error(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: position) }
+    /// A parser at byte `position` of `bytes`, for a caller that reads a document piece by piece (the request
+    /// decoder); `parse` is the whole-document entry.
+    init(bytes: UnsafeBufferPointer<UInt8>, at position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+        // Room for a request's usual nesting, so the stacks are allocated once rather than grown step by step.
+        members.reserveCapacity(32)
+        elements.reserveCapacity(32)
+        keySpans.reserveCapacity(32)
+    }
 
-    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+    /// Moves the cursor to `position` (a place this parser has already checked).
+    mutating func seek(to position: Int) { self.position = position }
 
-    private mutating func skipWhitespace() {
+    func error(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: position) }
+
+    var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    /// Steps over `byte` when it is next (after whitespace); `false` otherwise.
+    mutating func consume(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard current == byte else { return false }
+        position += 1
+        return true
+    }
+
+    /// After an array element or object member: `true` at the closing `close`, `false` after a comma.
+    mutating func endOrComma(_ close: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        switch current {
+        case UInt8(ascii: ","):
+            position += 1
+            return false
+        case close:
+            position += 1
+            return true
+        default: throw error(close == UInt8(ascii: "]") ? "expected ',' or ']'" : "expected ',' or '}'")
+        }
+    }
+
+    /// An object key and its colon.
+    mutating func parseKey() throws(JSONParseError) -> String {
+        skipWhitespace()
+        guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+        let key = try parseString()
+        skipWhitespace()
+        guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
+        position += 1
+        skipWhitespace()
+        return key
+    }
+
+    mutating func skipWhitespace() {
         while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { position += 1 }
     }
 
@@ -46,7 +95,7 @@ struct JSONParser {
         position += count
     }
 
-    private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
         guard depth < Self.maxDepth else { throw error("JSON nested deeper than \(Self.maxDepth) levels") }
         switch current {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
@@ -134,7 +183,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    mutating func parseString() throws(JSONParseError) -> String {
         position += 1  // opening quote
         let start = position
         // Fast path: no escapes.
@@ -244,5 +293,105 @@ struct JSONParser {
             throw JSONParseError(message: "number out of range", offset: start)
         }
         return .double(value)
+    }
+
+    // MARK: Validating without building
+
+    /// Checks the value at the cursor exactly as `parseValue` would, building nothing but an escaped string or a
+    /// long number, and returns the number of elements when it is an array (0 otherwise). Duplicate keys are
+    /// compared as written, escapes not decoded.
+    mutating func skipValue(depth: Int) throws(JSONParseError) -> Int {
+        guard depth < Self.maxDepth else { throw error("JSON nested deeper than \(Self.maxDepth) levels") }
+        switch current {
+        case UInt8(ascii: "{"):
+            try skipObject(depth: depth)
+            return 0
+        case UInt8(ascii: "["):
+            position += 1
+            skipWhitespace()
+            if current == UInt8(ascii: "]") {
+                position += 1
+                return 0
+            }
+            var count = 0
+            repeat {
+                skipWhitespace()
+                _ = try skipValue(depth: depth + 1)
+                count += 1
+            } while try !endOrComma(UInt8(ascii: "]"))
+            return count
+        case UInt8(ascii: "\""):
+            _ = try skipString()
+            return 0
+        default:
+            _ = try parseValue(depth: depth)  // a literal or a number: nothing is allocated for them
+            return 0
+        }
+    }
+
+    private mutating func skipObject(depth: Int) throws(JSONParseError) {
+        position += 1
+        let first = keySpans.count
+        defer { keySpans.removeSubrange(first...) }
+        var seen: Set<[UInt8]>?  // only past `linearKeyCheckLimit` keys
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            position += 1
+            return
+        }
+        repeat {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyStart = position
+            let span = try skipString()
+            let key = UnsafeBufferPointer(rebasing: bytes[span])
+            let duplicate: Bool
+            if keySpans.count - first < Self.linearKeyCheckLimit {
+                duplicate = keySpans[first...].contains { $0.count == span.count && bytes[$0].elementsEqual(key) }
+            } else {
+                if seen == nil { seen = Set(keySpans[first...].map { Array(bytes[$0]) }) }
+                duplicate = !seen!.insert(Array(key)).inserted
+            }
+            guard !duplicate else {
+                throw JSONParseError(
+                    message: "duplicate key \"\(String(decoding: key, as: UTF8.self))\"", offset: keyStart)
+            }
+            keySpans.append(span)
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
+            position += 1
+            skipWhitespace()
+            _ = try skipValue(depth: depth + 1)
+        } while try !endOrComma(UInt8(ascii: "}"))
+    }
+
+    /// The string at the cursor, checked; returns the span of its raw content.
+    private mutating func skipString() throws(JSONParseError) -> Range<Int> {
+        let quote = position
+        position += 1
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { position += 1 }
+        if current == UInt8(ascii: "\"") {
+            let span = quote + 1..<position
+            guard Self.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[span])) else {
+                throw JSONParseError(message: "invalid UTF-8 in a string", offset: quote + 1)
+            }
+            position += 1
+            return span
+        }
+        position = quote  // escapes, a control character or the end: the full parser checks (and decodes) it
+        _ = try parseString()
+        return quote + 1..<position - 1
+    }
+
+    private static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
     }
 }

@@ -27,40 +27,91 @@ struct ScoreRequestDecoder: Sendable {
     let ignoreUnknownFeatures: Bool
 
     private static let topLevelKeys: Set<String> = ["user", "context", "candidates", "top_k", "deadline_ms"]
+    private static let topLevelKeyBits = Dictionary(
+        uniqueKeysWithValues: topLevelKeys.sorted().enumerated().map { ($1, UInt8(1) << $0) })
 
     func decode(_ body: [UInt8], model: ServableModel) throws(ScoringError) -> ScoreRequest {
-        let document: JSONValue
-        do {
-            document = try JSONParser.parse(body)
-        } catch {
-            throw .invalidJSON(error)
-        }
-        guard case .object(let members) = document else {
-            throw .invalidRequest("the body must be a JSON object with \"candidates\"")
-        }
+        try body.withUnsafeBufferPointer { bytes throws(ScoringError) in try decode(bytes, model: model) }
+    }
+
+    /// The body in two passes, with no tree for the candidates (which are most of it). The first checks the whole
+    /// document as JSON, reads `user`, `context`, `top_k` and `deadline_ms`, and only checks and counts the
+    /// candidates, keeping their position. The second reads the candidates from there straight into their rows.
+    /// A syntax error anywhere wins over a semantic one, as if the document had been parsed first.
+    private func decode(
+        _ bytes: UnsafeBufferPointer<UInt8>, model: ServableModel
+    ) throws(ScoringError) -> ScoreRequest {
+        var reader = JSONParser(bytes: bytes)
         var user: [(key: String, value: JSONValue)] = []
         var context: [(key: String, value: JSONValue)] = []
-        var candidates: [JSONValue]?
+        var candidatesAt: Int?
+        var candidateCount = 0
         var topK: Int?
         var deadline: Int?
-        for (key, value) in members {
-            switch key {
-            case "user": user = try object(value, "user")
-            case "context": context = try object(value, "context")
-            case "candidates":
-                guard case .array(let list) = value else { throw .invalidRequest("\"candidates\" must be an array") }
-                candidates = list
-            case "top_k": topK = try positiveInteger(value, "top_k")
-            case "deadline_ms": deadline = try positiveInteger(value, "deadline_ms")
-            default:
-                throw .invalidRequest(
-                    "unknown field \"\(key)\"; expected one of \(Self.topLevelKeys.sorted().joined(separator: ", "))")
-            }
+        var problem: ScoringError?  // the first semantic error, thrown once the document is known to be JSON
+        func note(_ check: () throws(ScoringError) -> Void) {
+            do { try check() } catch { problem = problem ?? error }
         }
-        guard let candidates, !candidates.isEmpty else {
+        reader.skipWhitespace()
+        guard reader.consume(UInt8(ascii: "{")) else {
+            _ = try json { () throws(JSONParseError) in try JSONParser.parse(Array(bytes)) }  // JSON at all?
+            throw .invalidRequest("the body must be a JSON object with \"candidates\"")
+        }
+        var seenKeys: UInt8 = 0  // a bit per name of `topLevelKeys`
+        var unknownKeys: Set<String>?  // made only when a body has one
+        if !reader.consume(UInt8(ascii: "}")) {
+            repeat {
+                reader.skipWhitespace()
+                let keyStart = reader.position
+                let key = try json { () throws(JSONParseError) in try reader.parseKey() }
+                let isDuplicate: Bool
+                if let bit = Self.topLevelKeyBits[key] {
+                    isDuplicate = seenKeys & bit != 0
+                    seenKeys |= bit
+                } else {
+                    isDuplicate = !unknownKeys.insertingIfNeeded(key)
+                }
+                guard !isDuplicate else {
+                    throw .invalidJSON(JSONParseError(message: "duplicate key \"\(key)\"", offset: keyStart))
+                }
+                switch key {
+                case "user", "context":
+                    let value = try json { () throws(JSONParseError) in try reader.parseValue(depth: 1) }
+                    note { () throws(ScoringError) in
+                        if key == "user" { user = try object(value, key) } else { context = try object(value, key) }
+                    }
+                case "candidates" where reader.current == UInt8(ascii: "["):
+                    candidatesAt = reader.position
+                    candidateCount = try json { () throws(JSONParseError) in try reader.skipValue(depth: 1) }
+                case "candidates":
+                    _ = try json { () throws(JSONParseError) in try reader.skipValue(depth: 1) }
+                    note { () throws(ScoringError) in throw .invalidRequest("\"candidates\" must be an array") }
+                case "top_k", "deadline_ms":
+                    let value = try json { () throws(JSONParseError) in try reader.parseValue(depth: 1) }
+                    note { () throws(ScoringError) in
+                        if key == "top_k" { topK = try positiveInteger(value, key) } else {
+                            deadline = try positiveInteger(value, key)
+                        }
+                    }
+                default:
+                    _ = try json { () throws(JSONParseError) in try reader.skipValue(depth: 1) }
+                    note { () throws(ScoringError) in
+                        throw .invalidRequest(
+                            "unknown field \"\(key)\"; expected one of "
+                                + Self.topLevelKeys.sorted().joined(separator: ", "))
+                    }
+                }
+            } while try json({ () throws(JSONParseError) in try !reader.endOrComma(UInt8(ascii: "}")) })
+        }
+        reader.skipWhitespace()
+        guard reader.position == bytes.count else {
+            throw .invalidJSON(reader.error("unexpected data after the JSON value"))
+        }
+        if let problem { throw problem }
+        guard let candidatesAt, candidateCount > 0 else {
             throw .invalidRequest("\"candidates\" must hold at least one candidate")
         }
-        guard candidates.count <= maxCandidates else { throw .tooManyCandidates(candidates.count, limit: maxCandidates) }
+        guard candidateCount <= maxCandidates else { throw .tooManyCandidates(candidateCount, limit: maxCandidates) }
 
         let encoder = model.encoder
         let layout = encoder.layout
@@ -93,35 +144,38 @@ struct ScoreRequestDecoder: Sendable {
 
         let slots = layout.item.slotCount
         var ids: [String] = []
-        ids.reserveCapacity(candidates.count)
-        var itemIndices = [Int32](repeating: 0, count: candidates.count * slots)
-        var itemWeights = [Float](repeating: 0, count: candidates.count * slots)
+        ids.reserveCapacity(candidateCount)
+        var itemIndices = [Int32](repeating: 0, count: candidateCount * slots)
+        var itemWeights = [Float](repeating: 0, count: candidateCount * slots)
         var prices: [Double?] = []
-        for (position, candidate) in candidates.enumerated() {
-            guard case .object(let fields) = candidate else {
-                throw .invalidRequest("candidate \(position) must be an object with \"id\" and \"features\"")
-            }
+        if model.priceField != nil { prices.reserveCapacity(candidateCount) }
+        // Pass 2: the candidates, already known to be valid JSON, read member by member.
+        reader.seek(to: candidatesAt)
+        _ = reader.consume(UInt8(ascii: "["))
+        for position in 0..<candidateCount {
             var id: String?
             for field in itemFields { values[field] = nil }
-            for (key, value) in fields {
-                switch (key, value) {
-                case ("id", .string(let text)): id = text
-                case ("id", .int(let number)): id = String(number)
-                case ("features", .object(let members)):
-                    for (name, raw) in members {
-                        guard let field = servingField(named: name, encoder), encoder.spec.fields[field].group == .item
-                        else {
-                            if ignoreUnknownFeatures { continue }
-                            let unknown = FeatureEncodingError(field: name, reason: .unknownField)
-                            throw .invalidFeature(unknown, candidate: position)
-                        }
-                        values[field] = try featureValue(raw, name)
-                    }
-                default:
-                    throw .invalidRequest(
-                        "candidate \(position): unexpected \"\(key)\" (\(value.typeName)); a candidate is {\"id\": string, \"features\": object}")
-                }
+            guard reader.consume(UInt8(ascii: "{")) else {
+                throw .invalidRequest("candidate \(position) must be an object with \"id\" and \"features\"")
             }
+            if !reader.consume(UInt8(ascii: "}")) {
+                repeat {
+                    let key = try json { () throws(JSONParseError) in try reader.parseKey() }
+                    if key == "features" && reader.current == UInt8(ascii: "{") {
+                        try readFeatures(&reader, into: &values, encoder, candidate: position)
+                        continue
+                    }
+                    switch (key, try json { () throws(JSONParseError) in try reader.parseValue(depth: 2) }) {
+                    case ("id", .string(let text)): id = text
+                    case ("id", .int(let number)): id = String(number)
+                    case (_, let value):
+                        throw .invalidRequest(
+                            "candidate \(position): unexpected \"\(key)\" (\(value.typeName)); a candidate is "
+                                + "{\"id\": string, \"features\": object}")
+                    }
+                } while try json({ () throws(JSONParseError) in try !reader.endOrComma(UInt8(ascii: "}")) })
+            }
+            _ = try json { () throws(JSONParseError) in try reader.endOrComma(UInt8(ascii: "]")) }
             guard let id else { throw .invalidRequest("candidate \(position) has no \"id\"") }
             ids.append(id)
             do {
@@ -148,6 +202,28 @@ struct ScoreRequestDecoder: Sendable {
             model: model, candidateIDs: ids, sharedIndices: sharedIndices, sharedWeights: sharedWeights,
             itemIndices: itemIndices, itemWeights: itemWeights, prices: prices, topK: topK,
             deadlineMilliseconds: deadline)
+    }
+
+    /// A candidate's `features` object, each value stored by field index.
+    private func readFeatures(
+        _ reader: inout JSONParser, into values: inout [FeatureValue?], _ encoder: FeatureEncoder, candidate: Int
+    ) throws(ScoringError) {
+        _ = reader.consume(UInt8(ascii: "{"))
+        if reader.consume(UInt8(ascii: "}")) { return }
+        repeat {
+            let name = try json { () throws(JSONParseError) in try reader.parseKey() }
+            let raw = try json { () throws(JSONParseError) in try reader.parseValue(depth: 3) }
+            guard let field = servingField(named: name, encoder), encoder.spec.fields[field].group == .item else {
+                if ignoreUnknownFeatures { continue }
+                throw .invalidFeature(FeatureEncodingError(field: name, reason: .unknownField), candidate: candidate)
+            }
+            values[field] = try featureValue(raw, name)
+        } while try json({ () throws(JSONParseError) in try !reader.endOrComma(UInt8(ascii: "}")) })
+    }
+
+    /// A step of the JSON reader, its syntax error as the request's error.
+    private func json<T>(_ step: () throws(JSONParseError) -> T) throws(ScoringError) -> T {
+        do { return try step() } catch { throw .invalidJSON(error) }
     }
 
     /// The index of the field a client may send under `name`: a field of the model other than a cross (crosses
@@ -199,5 +275,13 @@ struct ScoreRequestDecoder: Sendable {
                 }
             })
         }
+    }
+}
+
+extension Optional where Wrapped == Set<String> {
+    /// Inserts `key`, making the set on first use; `false` if it was there.
+    fileprivate mutating func insertingIfNeeded(_ key: String) -> Bool {
+        if self == nil { self = [] }
+        return self!.insert(key).inserted
     }
 }

@@ -60,6 +60,14 @@ struct ScoreRequestDecoderTests {
         (#"{"candidates": [{"id": "a", "features": {"price": 1}}], "candidates": []}"#, "invalid_json"),
         (#"{"candidates": [{"id": "a", "features": {"price": NaN}}]}"#, "invalid_json"),
         (#"{"candidates": [{"id": "a", "features": {"price": 1e999}}]}"#, "invalid_json"),
+        // The candidates are read after the document is checked: a syntax error anywhere wins over a semantic one.
+        (#"{"bogus": 1, "candidates": [{"id": "a", "features": {"price": 1}},]}"#, "invalid_json"),
+        (#"{"bogus": 1, "bogus": 2, "candidates": [{"id": "a", "features": {"price": 1}}]}"#, "invalid_json"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1, "price": 2}}]}"#, "invalid_json"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1}}], "user": {"user_id": "u\x"}}"#, "invalid_json"),
+        (#"{"candidates": [1]}"#, "invalid_request"),
+        (#"{"candidates": {}}"#, "invalid_request"),
+        (#"{"bogus": 1, "candidates": [{"id": "a", "features": {"price": 1}}]}"#, "invalid_request"),
     ]
 
     @Test(arguments: badRequests)
@@ -121,6 +129,14 @@ struct CrossRequestTests {
             crossRows.append(indices[1])
         }
         #expect(crossRows[0] != crossRows[1] && crossRows[0] > 0 && crossRows[2] == 0)
+        // The user may come after the candidates: they are read once the whole body has been seen.
+        let reordered = #"{"candidates": [{"id": "a", "features": {"item_category": "c3"}}, "#
+            + #"{"id": "b", "features": {"item_category": "c4"}}, {"id": "c", "features": {}}], "#
+            + #""user": {"user_segment": 4}}"#
+        let later = try ScoreRequestDecoder(maxCandidates: 10, ignoreUnknownFeatures: false)
+            .decode(Array(reordered.utf8), model: model)
+        #expect(later.itemIndices == request.itemIndices && later.itemWeights == request.itemWeights)
+        #expect(later.sharedIndices == request.sharedIndices && later.candidateIDs == request.candidateIDs)
     }
 }
 
