@@ -15,15 +15,19 @@ public enum ScoringFuzzHooks {
 
     /// What `POST /v1/score` does with `body` once the transport delivered it: decode against `model`; when that
     /// succeeds, score it in a private workspace with the daemon's batch code and encode the response. Returns
-    /// the HTTP status. Traps when an invariant breaks: a decode error that is not 400/413, or a response that is
-    /// not valid JSON with one result per candidate (`top_k` aside).
+    /// the HTTP status. Traps when an invariant breaks: a decode error that is not 400/413; a body the decoder calls
+    /// invalid JSON where the whole-document parser does not, or the reverse (the decoder walks bodies itself); or
+    /// a response that is not valid JSON with one result per candidate (`top_k` aside).
     public static func scoreStatus(_ body: [UInt8], model: ServableModel, maxCandidates: Int = 1000) -> Int {
         let decoder = ScoreRequestDecoder(maxCandidates: maxCandidates, ignoreUnknownFeatures: false)
         let request: ScoreRequest
+        let isJSON = (try? JSONParser.parse(body)) != nil
         do {
             request = try decoder.decode(body, model: model)
+            precondition(isJSON, "the decoder accepted a body that is not JSON")
         } catch {
             precondition(error.status == 400 || error.status == 413, "decoder answered \(error.status)")
+            precondition((error.code == "invalid_json") == !isJSON, "decoder said \(error.code) to JSON: \(isJSON)")
             _ = error.response
             return error.status
         }

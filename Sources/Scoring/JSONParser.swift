@@ -4,7 +4,9 @@ import Glibc
 
 /// A strict RFC 8259 parser for request bodies: UTF-8 validated, nesting bounded, duplicate keys, NaN,
 /// Infinity, comments, trailing commas and trailing garbage rejected, numbers that overflow a Double rejected.
-/// Pure (bytes in, value out), so it can be fuzzed alone.
+/// Pure (bytes in, value out), so it can be fuzzed alone. `parse` builds a whole document; the request decoder
+/// instead walks a body with the same checks (`parseKey`, `parseValue`, `skipValue`, `endOrComma`), building a value
+/// only where it needs one.
 struct JSONParser {
     static let maxDepth = 64
 
@@ -298,8 +300,7 @@ struct JSONParser {
     // MARK: Validating without building
 
     /// Checks the value at the cursor exactly as `parseValue` would, building nothing but an escaped string or a
-    /// long number, and returns the number of elements when it is an array (0 otherwise). Duplicate keys are
-    /// compared as written, escapes not decoded.
+    /// long number, and returns the number of elements when it is an array (0 otherwise).
     mutating func skipValue(depth: Int) throws(JSONParseError) -> Int {
         guard depth < Self.maxDepth else { throw error("JSON nested deeper than \(Self.maxDepth) levels") }
         switch current {
@@ -333,7 +334,9 @@ struct JSONParser {
         position += 1
         let first = keySpans.count
         defer { keySpans.removeSubrange(first...) }
-        var seen: Set<[UInt8]>?  // only past `linearKeyCheckLimit` keys
+        // Keys are compared as raw bytes while none has an escape (the bytes are then the text) and the object is
+        // small; after that, as decoded strings in a set.
+        var decodedKeys: Set<String>?
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
@@ -343,18 +346,21 @@ struct JSONParser {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyStart = position
-            let span = try skipString()
-            let key = UnsafeBufferPointer(rebasing: bytes[span])
+            let (span, unescaped) = try skipString()
             let duplicate: Bool
-            if keySpans.count - first < Self.linearKeyCheckLimit {
+            if decodedKeys == nil && unescaped == nil && keySpans.count - first < Self.linearKeyCheckLimit {
+                let key = UnsafeBufferPointer(rebasing: bytes[span])
                 duplicate = keySpans[first...].contains { $0.count == span.count && bytes[$0].elementsEqual(key) }
             } else {
-                if seen == nil { seen = Set(keySpans[first...].map { Array(bytes[$0]) }) }
-                duplicate = !seen!.insert(Array(key)).inserted
+                if decodedKeys == nil {
+                    decodedKeys = Set(keySpans[first...].map { String(decoding: bytes[$0], as: UTF8.self) })
+                }
+                let key = unescaped ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[span]), as: UTF8.self)
+                duplicate = !decodedKeys!.insert(key).inserted
             }
             guard !duplicate else {
-                throw JSONParseError(
-                    message: "duplicate key \"\(String(decoding: key, as: UTF8.self))\"", offset: keyStart)
+                let key = unescaped ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[span]), as: UTF8.self)
+                throw JSONParseError(message: "duplicate key \"\(key)\"", offset: keyStart)
             }
             keySpans.append(span)
             skipWhitespace()
@@ -365,8 +371,8 @@ struct JSONParser {
         } while try !endOrComma(UInt8(ascii: "}"))
     }
 
-    /// The string at the cursor, checked; returns the span of its raw content.
-    private mutating func skipString() throws(JSONParseError) -> Range<Int> {
+    /// The string at the cursor, checked; returns the span of its raw content, and its text when it has escapes.
+    private mutating func skipString() throws(JSONParseError) -> (span: Range<Int>, unescaped: String?) {
         let quote = position
         position += 1
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { position += 1 }
@@ -376,11 +382,11 @@ struct JSONParser {
                 throw JSONParseError(message: "invalid UTF-8 in a string", offset: quote + 1)
             }
             position += 1
-            return span
+            return (span, nil)
         }
         position = quote  // escapes, a control character or the end: the full parser checks (and decodes) it
-        _ = try parseString()
-        return quote + 1..<position - 1
+        let text = try parseString()
+        return (quote + 1..<position - 1, text)
     }
 
     private static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

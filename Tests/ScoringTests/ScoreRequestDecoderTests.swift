@@ -64,6 +64,8 @@ struct ScoreRequestDecoderTests {
         (#"{"bogus": 1, "candidates": [{"id": "a", "features": {"price": 1}},]}"#, "invalid_json"),
         (#"{"bogus": 1, "bogus": 2, "candidates": [{"id": "a", "features": {"price": 1}}]}"#, "invalid_json"),
         (#"{"candidates": [{"id": "a", "features": {"price": 1, "price": 2}}]}"#, "invalid_json"),
+        (#"{"candidates": [{"id": "a", "features": {"price": 1, "pric\u0065": 2}}]}"#, "invalid_json"),
+        (#"{"candidates": [{"id": "a", "i\u0064": "b", "features": {"price": 1}}]}"#, "invalid_json"),
         (#"{"candidates": [{"id": "a", "features": {"price": 1}}], "user": {"user_id": "u\x"}}"#, "invalid_json"),
         (#"{"candidates": [1]}"#, "invalid_request"),
         (#"{"candidates": {}}"#, "invalid_request"),
