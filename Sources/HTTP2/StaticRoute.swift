@@ -5,7 +5,8 @@ import Glibc
 
 /// A fixed answer to GET and HEAD on one path, which the transport gives itself as soon as the request is complete,
 /// without calling the application: no request value, closure or header strings are made for it. For answers that
-/// depend on nothing (a liveness probe). Such requests are counted here, for the application's metrics, not timed.
+/// depend on nothing (a liveness probe). The response is sent as built (never gzipped). Such requests are counted
+/// here, for the application's metrics, not timed.
 public final class StaticRoute: Sendable {
     public let path: String
     public let response: HTTPResponse
