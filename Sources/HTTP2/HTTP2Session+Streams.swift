@@ -31,7 +31,7 @@ extension HTTP2Session {
     private func recycle(_ stream: HTTP2Stream) {
         guard spareStreams.count < Self.maxSpareStreams else { return }
         stream.body = []
-        stream.responseBody = []
+        stream.response = .none
         stream.memory = nil
         spareStreams.append(stream)
     }
@@ -41,11 +41,12 @@ extension HTTP2Session {
         stream.headerBytes += name.count + value.count + 32
         // nghttp2 only advertises SETTINGS_MAX_HEADER_LIST_SIZE; bounding what we buffer is our job.
         if stream.headerBytes > context.configuration.maxHeaderListBytes {
-            stream.headersTooLarge = true
+            stream.request = .draining(.headersTooLarge)
             stream.headers = []
             return 0
         }
-        guard frame.headers.cat == NGHTTP2_HCAT_REQUEST, !stream.headersTooLarge else { return 0 }  // trailers dropped
+        // Trailers, and the fields of a refused header block, are dropped.
+        guard frame.headers.cat == NGHTTP2_HCAT_REQUEST, stream.refusal != .headersTooLarge else { return 0 }
         guard name.first == UInt8(ascii: ":") else {
             if name.equals("content-length") { stream.declaredLength = Int(decimal: value) }
             // A static answer reads no field (pseudo-header fields come first, so the route is known by now).
@@ -92,12 +93,12 @@ extension HTTP2Session {
         stream.receivedBodyBytes += data.count
         guard !stream.hasResponse else { return 0 }
         let limit = context.configuration.maxRequestBodyBytes
-        if stream.bodyTooLarge || stream.body.count + data.count > limit {
+        if stream.refusal == .bodyTooLarge || stream.body.count + data.count > limit {
             // Drain up to one more limit and answer at the end (clients such as curl 7.88 fail on an early answer
             // followed by a reset); beyond that, answer now and reset.
             stream.body = []
             stream.memory = nil
-            stream.bodyTooLarge = true
+            stream.request = .draining(.bodyTooLarge)
             if stream.receivedBodyBytes > limit + drainableRemainder {
                 respond(to: stream, with: TransportError.bodyTooLarge(limit: limit).response)
             }
@@ -186,24 +187,24 @@ extension HTTP2Session {
     func readResponseBody(
         streamID: Int32, into buffer: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        guard let stream = streams[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
-        let count = min(length, stream.responseBody.count - stream.responseOffset)
-        stream.responseBody.withUnsafeBufferPointer { body in
-            buffer.update(from: body.baseAddress! + stream.responseOffset, count: count)
+        guard let stream = streams[streamID], case .sending(let body, let offset) = stream.response else {
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
-        stream.responseOffset += count
+        let count = min(length, body.count - offset)
+        body.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + offset, count: count) }
         stream.lastSendProgress = connection.now
-        if stream.responseOffset == stream.responseBody.count {
+        if offset + count == body.count {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-            stream.responseBody = []
-            stream.responseOffset = 0
+            stream.response = .sent
+        } else {
+            stream.response = .sending(body: body, offset: offset + count)
         }
         return count
     }
 
     /// Errors visible from the header block alone, answered without waiting for the body.
     private func earlyError(for stream: HTTP2Stream) -> TransportError? {
-        if stream.headersTooLarge { return .headersTooLarge }
+        if stream.refusal == .headersTooLarge { return .headersTooLarge }
         let limit = context.configuration.maxRequestBodyBytes
         if let length = declaredLength(of: stream), length > limit + drainableRemainder {
             return .bodyTooLarge(limit: limit)  // too much to drain: answer now, then reset
@@ -212,9 +213,10 @@ extension HTTP2Session {
     }
 
     private func complete(_ stream: HTTP2Stream) {
-        stream.isRequestComplete = true
+        let refusal = stream.refusal
+        stream.request = .complete
         guard !stream.hasResponse else { return }
-        if stream.bodyTooLarge {
+        if refusal == .bodyTooLarge {
             respond(to: stream, with: TransportError.bodyTooLarge(limit: context.configuration.maxRequestBodyBytes).response)
             return
         }
@@ -282,15 +284,13 @@ extension HTTP2Session {
     /// Submits status, headers and content-length; the body is pulled by `readResponseBody`.
     func respond(to stream: HTTP2Stream, with response: HTTPResponse) {
         guard let session, !stream.hasResponse else { return }
-        stream.hasResponse = true
         let status = (200...599).contains(response.status) ? response.status : 500
         let sendsBody = stream.method != "HEAD" && status != 204 && status != 304 && !response.body.isEmpty
         responseFields.removeAll()
         responseFields.append(name: ":status", decimal: status)
         for field in response.headers { responseFields.append(field: field.name, value: field.value) }
         if status != 204 && status != 304 { responseFields.append(name: "content-length", decimal: response.body.count) }
-        stream.responseBody = sendsBody ? response.body : []
-        stream.responseOffset = 0
+        stream.response = sendsBody ? .sending(body: response.body, offset: 0) : .sent
         stream.lastSendProgress = connection.now
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readResponseBody)
         let result = responseFields.withPairs { pairs, count in

@@ -15,7 +15,7 @@ extension HTTP2Session {
         }
         let stream = makeStream(id: 1)
         stream.method = method
-        stream.isRequestComplete = true
+        stream.request = .complete
         streams[1] = stream
         context.counters.openStreams.add(1, ordering: .relaxed)
         return true

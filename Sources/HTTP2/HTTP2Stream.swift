@@ -2,6 +2,33 @@
 /// Owned by its `HTTP2Session` and touched on the connection's queue only. A closed stream's object is reset and
 /// reused for a later stream of the same session (`HTTP2Session.makeStream`), so a request allocates no stream.
 final class HTTP2Stream {
+    /// Why a request is refused while the rest of it is still read (`RequestState.draining`).
+    enum Refusal {
+        case headersTooLarge
+        case bodyTooLarge
+    }
+
+    /// The request half of the stream.
+    enum RequestState {
+        /// Header fields and body arriving.
+        case receiving
+        /// Over a limit: what follows is read and dropped, and the request is answered with the refusal when it
+        /// ends (or sooner, when the remainder is too large to drain).
+        case draining(Refusal)
+        /// END_STREAM received.
+        case complete
+    }
+
+    /// The response half of the stream.
+    enum ResponseState {
+        /// Nothing submitted yet.
+        case none
+        /// Submitted; nghttp2 still pulls body bytes from `offset` on (`HTTP2Session.readResponseBody`).
+        case sending(body: [UInt8], offset: Int)
+        /// Submitted, and every body byte (if any) handed to nghttp2.
+        case sent
+    }
+
     private(set) var id: Int32
     private(set) var openedAt: UInt64
     /// Made when the request is handed to the application (static answers need none).
@@ -18,20 +45,13 @@ final class HTTP2Stream {
     var declaredLength: Int?
     /// RFC 9113 §6.5.2 accounting: name + value + 32 per field, over all header blocks of the stream.
     var headerBytes = 0
-    var headersTooLarge = false
     var body: [UInt8] = []
     /// What `body` holds against the server's memory budget; handed to the application with the request.
     var memory: MemoryReservation?
-    /// The body passed the limit; the rest is drained and the request answered 413 when it ends.
-    var bodyTooLarge = false
     /// DATA payload bytes received, kept or not.
     var receivedBodyBytes = 0
-    /// END_STREAM received from the client.
-    var isRequestComplete = false
-    /// A response (the application's or the transport's own error) has been submitted.
-    var hasResponse = false
-    var responseBody: [UInt8] = []
-    var responseOffset = 0
+    var request = RequestState.receiving
+    var response = ResponseState.none
     /// Last time nghttp2 took response bytes (flow control may stall a stream on a zero-window client).
     var lastSendProgress: UInt64 = 0
 
@@ -52,17 +72,33 @@ final class HTTP2Stream {
         headers.removeAll(keepingCapacity: true)
         declaredLength = nil
         headerBytes = 0
-        headersTooLarge = false
         body = []
         memory = nil
-        bodyTooLarge = false
         receivedBodyBytes = 0
-        isRequestComplete = false
-        hasResponse = false
-        responseBody = []
-        responseOffset = 0
+        request = .receiving
+        response = .none
         lastSendProgress = 0
     }
 
-    var hasUnsentResponseBytes: Bool { hasResponse && responseOffset < responseBody.count }
+    /// What the request is being refused for, while its remainder is drained.
+    var refusal: Refusal? {
+        if case .draining(let refusal) = request { return refusal }
+        return nil
+    }
+
+    var isRequestComplete: Bool {
+        if case .complete = request { return true }
+        return false
+    }
+
+    /// A response (the application's or the transport's own error) has been submitted.
+    var hasResponse: Bool {
+        if case .none = response { return false }
+        return true
+    }
+
+    var hasUnsentResponseBytes: Bool {
+        if case .sending = response { return true }
+        return false
+    }
 }
