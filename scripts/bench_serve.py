@@ -121,8 +121,9 @@ def main() -> None:
             server.wait(30)
 
         # --- scoring: the benchmark model, end to end alternated with the kernel alone ---
-        kernel_command = [str(binaries / "funnel-bench"), "kernel", "--spec", str(REPO / "config/models/benchmark.json"),
-                          "--out", str(work / "bench"), "--batches", "1000", "--seconds", "1"]
+        kernel_command = [str(binaries / "funnel-bench"), "kernel", "--spec",
+                          str(REPO / "config/models/benchmark.json"), "--out", str(work / "bench"),
+                          "--batches", "1000", "--seconds", "1"]
         subprocess.run(kernel_command, capture_output=True, check=True)  # writes the benchmark model
         repository = work / "models" / "benchmark" / "1"
         repository.mkdir(parents=True)
@@ -139,7 +140,8 @@ def main() -> None:
         serve = start([str(binaries / "funnel-serve"), "--port", "18082", "--models", str(work / "models"),
                        "--log-level", "error"])
         wait_ready("http://127.0.0.1:18082/readyz")
-        score = ["-c", "16", "-m", "10", "-t", "1", "-d", str(work / "score.json"), "-H", "content-type: application/json"]
+        score = ["-c", "16", "-m", "10", "-t", "1", "-d", str(work / "score.json"),
+                 "-H", "content-type: application/json"]
         url = "http://127.0.0.1:18082/v1/score"
         end_to_end, kernel_only = [], []
         for r in range(args.rounds):

@@ -27,7 +27,9 @@ if [[ -z "$few" || "$few" != "$many" ]]; then
 fi
 echo "OK: 0 allocations per batch after warm-up"
 
-clang -shared -fPIC -O2 -o "$work/count_allocations.so" scripts/count_allocations.c
+# The Swift toolchain's clang (it builds the C targets), whether or not a system compiler is installed.
+cc=$(command -v clang || echo "$(dirname "$(readlink -f "$(command -v swift)")")/clang")
+"$cc" -shared -fPIC -O2 -o "$work/count_allocations.so" scripts/count_allocations.c
 serve=$(swift build -c release --show-bin-path)/funnel-serve
 port=18777
 healthz_allocations() {  # $1: requests after the warm-up

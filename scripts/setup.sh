@@ -12,7 +12,7 @@ packages=(
     libopenblas-dev                 # the reference sgemm the kernel benchmark compares against
     curl openssl gzip
     prometheus                      # promtool checks the /metrics exposition
-    valgrind                        # allocation counting (scripts/check_allocations.sh)
+    valgrind                        # allocation counting of a batch (scripts/check_allocations.sh)
     systemd                         # systemd-analyze verify of deploy/systemd (scripts/validate_deploy.sh)
     python3 python3-pip             # the Python test tools below, and the scripts' clients
 )

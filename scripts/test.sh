@@ -2,7 +2,7 @@
 # The test command: set up, build everything with warnings as errors and the import-direction check,
 # then run every test (unit, golden fixture, CLI and daemon end to end), the concurrent ones again under
 # ThreadSanitizer, validate the OpenAPI document and deploy/,
-# prove that a batch allocates nothing, and walk through the operator's guide.
+# prove that a batch and GET /healthz allocate nothing, and walk through the operator's guide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

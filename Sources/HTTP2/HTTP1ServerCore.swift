@@ -223,7 +223,9 @@ struct HTTP1ServerCore {
         if closes { phase = .stopped }
         let sequence = nextSequence
         nextSequence += 1
-        if let route = staticRoute(for: head) {
+        if head.query == nil,  // the parser splits the query off the path; a static route has none
+            let route = StaticRoute.find(in: configuration.staticRoutes, method: head.method, target: head.path)
+        {
             route.recordServed()
             slots.append(slot(sequence, head, closes, response: route.response, cancellation: nil))
             return
@@ -243,14 +245,6 @@ struct HTTP1ServerCore {
         Slot(
             sequence: sequence, isHead: head?.method == "HEAD", isHTTP10: head?.isHTTP10 ?? false,
             closesConnection: closes, response: response, cancellation: cancellation)
-    }
-
-    /// The static route answering a GET or HEAD without a query, if any.
-    private func staticRoute(for head: HTTP1RequestHead) -> StaticRoute? {
-        let routes = configuration.staticRoutes
-        guard !routes.isEmpty, head.query == nil, StaticRoute.answers(method: head.method) else { return nil }
-        var path = head.path
-        return path.withUTF8 { target in routes.first { $0.matches(target) } }
     }
 
     /// Writes answers from the front of the pipeline as long as they are ready.

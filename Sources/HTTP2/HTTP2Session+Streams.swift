@@ -69,10 +69,8 @@ extension HTTP2Session {
 
     /// Once both `:method` and `:path` arrived (in either order): the static route answering them, if any.
     private func findStaticRoute(_ stream: HTTP2Stream) {
-        guard stream.staticRoute == nil, let method = stream.method, StaticRoute.answers(method: method),
-            var path = stream.path
-        else { return }
-        stream.staticRoute = path.withUTF8 { context.staticRoute(for: $0) }
+        guard stream.staticRoute == nil, let method = stream.method, let target = stream.path else { return }
+        stream.staticRoute = StaticRoute.find(in: context.staticRoutes, method: method, target: target)
     }
 
     func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {

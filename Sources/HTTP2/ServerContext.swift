@@ -33,11 +33,6 @@ final class ServerContext: Sendable {
 
     var tls: TLSContext? { tlsContext.withLock { $0 } }
 
-    /// The static route whose path is exactly `target`, if any.
-    func staticRoute(for target: UnsafeBufferPointer<UInt8>) -> StaticRoute? {
-        staticRoutes.first { $0.matches(target) }
-    }
-
     /// New connections use `context`; established ones keep the one they negotiated with.
     func replaceTLS(_ context: TLSContext) { tlsContext.withLock { $0 = context } }
 }

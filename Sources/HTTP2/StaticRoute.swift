@@ -24,14 +24,18 @@ public final class StaticRoute: Sendable {
 
     func recordServed() { served.add(1, ordering: .relaxed) }
 
-    /// Whether a request target (bytes, query included) names this path exactly.
-    func matches(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// The route of `routes` answering `method` on `target` (the request target, query included), if any: GET or
+    /// HEAD on exactly the route's path. Compares bytes; makes no string.
+    static func find(in routes: [StaticRoute], method: String, target: String) -> StaticRoute? {
+        guard !routes.isEmpty, method == "GET" || method == "HEAD" else { return nil }
+        var target = target
+        return target.withUTF8 { bytes in routes.first { $0.matches(bytes) } }
+    }
+
+    private func matches(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
         target.count == pathBytes.count
             && pathBytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, target.baseAddress!, target.count) == 0 }
     }
-
-    /// Whether the method is one a static route answers.
-    static func answers(method: String) -> Bool { method == "GET" || method == "HEAD" }
 }
 
 extension HTTPHandler {

@@ -172,7 +172,9 @@ public final class InferenceNetwork: Sendable {
         let fused = levels[0].fused[0]
         let output = workspace.fused[0][0].pointer
         let layout = shape.layout
-        if sharingUserSide, crossLayers.isEmpty, let sharedWeights = fused.sharedWeights, let itemWeights = fused.itemWeights {
+        if sharingUserSide, crossLayers.isEmpty, let sharedWeights = fused.sharedWeights,
+            let itemWeights = fused.itemWeights
+        {
             for request in workspace.requests {
                 let bias = workspace.sharedPreactivation.pointer + request.sharedRow * fused.width
                 sharedWeights.multiply(

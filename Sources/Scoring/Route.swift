@@ -29,12 +29,15 @@ enum Route: Int, CaseIterable, Sendable {
         }
     }
 
-    /// The methods the route answers, as an `Allow` header lists them.
-    var allowedMethods: String { self == .score ? "POST" : "GET, HEAD" }
+    /// The methods the route answers.
+    var methods: [String] { self == .score ? Self.writeMethods : Self.readMethods }
+    private static let writeMethods = ["POST"]
+    private static let readMethods = ["GET", "HEAD"]
 
-    func allows(_ method: String) -> Bool {
-        self == .score ? method == "POST" : method == "GET" || method == "HEAD"
-    }
+    /// The methods as an `Allow` header lists them.
+    var allowedMethods: String { methods.joined(separator: ", ") }
+
+    func allows(_ method: String) -> Bool { methods.contains(method) }
 
     /// The metric label: the path, or "other".
     var label: String { path ?? "other" }

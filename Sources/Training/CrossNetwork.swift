@@ -18,7 +18,8 @@ final class CrossNetwork {
     init(width: Int, layers count: Int, capacity: Int, scratch: ScratchSpace, random: inout SplitMix64) {
         self.width = width
         layers = (0..<count).map {
-            Linear(name: NetworkShape.cross(layer: $0), inputs: width, outputs: width, scratch: scratch, random: &random)
+            Linear(
+                name: NetworkShape.cross(layer: $0), inputs: width, outputs: width, scratch: scratch, random: &random)
         }
         outputs = layers.map { _ in AlignedFloats(count: capacity * width) }
         products = layers.map { _ in AlignedFloats(count: capacity * width) }

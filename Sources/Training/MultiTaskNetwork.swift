@@ -1,7 +1,8 @@
 import Ranking
 
 /// The student: exactly the function `NetworkShape` describes and `InferenceNetwork` serves — embeddings of
-/// the shared and item blocks → cross layers (optional) → bottom → a CTR and a CVR tower → logits — with a hand-written backward.
+/// the shared and item blocks → cross layers (optional) → bottom → a CTR and a CVR tower → logits — with a
+/// hand-written backward.
 /// Optional auxiliary heads read the CVR task's bottom output for training only (the delay tower); they are
 /// never exported. Buffers are allocated once for `capacity` rows.
 final class MultiTaskNetwork {
@@ -61,8 +62,11 @@ final class MultiTaskNetwork {
         }
         // Drawn last, so a network without cross layers gets the same initial weights as before they existed.
         let crossLayers = shape.network.crossLayers
-        cross = crossLayers == 0 ? nil : CrossNetwork(
-            width: shape.layout.servingWidth, layers: crossLayers, capacity: capacity, scratch: scratch, random: &random)
+        cross = crossLayers == 0
+            ? nil
+            : CrossNetwork(
+                width: shape.layout.servingWidth, layers: crossLayers, capacity: capacity, scratch: scratch,
+                random: &random)
         bottomTrace = bottom.makeTrace(capacity: capacity)
         towerTraces = towers.map { $0.makeTrace(capacity: capacity) }
         delayTrace = delayHead?.makeTrace(capacity: capacity)

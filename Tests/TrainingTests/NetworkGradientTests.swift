@@ -148,8 +148,8 @@ struct NetworkGradientTests {
             var check = GradientCheck()
             for i in 0..<parameter.count {
                 check.check(
-                    parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]), refresh: student.refresh,
-                    loss: loss)
+                    parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]),
+                    refresh: student.refresh, loss: loss)
             }
             #expect(check.isNonTrivial)
             #expect(check.relativeError < 2e-2, "\(parameter.name): relative error \(check.relativeError)")
