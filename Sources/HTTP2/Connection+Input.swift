@@ -61,7 +61,7 @@ extension Connection {
             case .completed(let alpn):
                 tls.drainCiphertext(into: &output)
                 logger.debug("TLS established", metadata: ["alpn": "\(alpn ?? "none")"])
-                if alpn == "h2" { install(HTTP2Session(connection: self)) }
+                if alpn == "h2" { install(HTTP2Connection(connection: self)) }
             }
         }
         let outcome = tls.readPlaintext(shouldStop: { !isOpen }) { receivePlaintext($0) }
@@ -85,7 +85,7 @@ extension Connection {
         let compared = min(detectionBuffer.count, Self.http2Preface.count)
         if detectionBuffer[0..<compared].elementsEqual(Self.http2Preface[0..<compared]) {
             guard compared == Self.http2Preface.count else { return }  // a prefix of the preface: wait
-            install(HTTP2Session(connection: self))
+            install(HTTP2Connection(connection: self))
         } else {
             install(HTTP1Connection(connection: self))
         }

@@ -104,16 +104,15 @@ final class HTTP1Connection: @unchecked Sendable, ProtocolDriver {
     }
 
     private func upgrade(_ head: HTTP1RequestHead, settingsPayload: [UInt8]) -> Bool {
-        guard let session = HTTP2Session(connection: connection),
-            session.acceptUpgrade(settingsPayload: settingsPayload, method: head.method)
+        let request = HTTPRequest(
+            method: head.method, path: head.path, query: head.query, headers: head.headers, version: .http1)
+        guard let driver = HTTP2Connection(connection: connection),
+            driver.acceptUpgrade(settingsPayload: settingsPayload, request: request)
         else { return false }
         connection.send(HTTP1ResponseSerializer.switchingToH2C)
         let leftover = core.upgradeAccepted()
-        connection.install(session)
-        session.dispatchUpgradedRequest(
-            HTTPRequest(method: head.method, path: head.path, query: head.query, headers: head.headers, version: .http1))
-        leftover.withUnsafeBytes { session.receive($0) }
-        session.flush()
+        connection.install(driver)
+        driver.startAfterUpgrade(leftover: leftover)
         return true
     }
 }

@@ -1,6 +1,6 @@
 /// One HTTP/2 request stream: headers and body as they arrive (both bounded), then the response being sent.
-/// Owned by its `HTTP2Session` and touched on the connection's queue only. A closed stream's object is reset and
-/// reused for a later stream of the same session (`HTTP2Session.makeStream`), so a request allocates no stream.
+/// Owned by its `HTTP2ServerCore`. A closed stream's object is reset and reused for a later stream of the same
+/// connection (`HTTP2ServerCore.makeStream`), so a request allocates no stream.
 final class HTTP2Stream {
     /// Why a request is refused while the rest of it is still read (`RequestState.draining`).
     enum Refusal {
@@ -23,7 +23,7 @@ final class HTTP2Stream {
     enum ResponseState {
         /// Nothing submitted yet.
         case none
-        /// Submitted; nghttp2 still pulls body bytes from `offset` on (`HTTP2Session.readResponseBody`).
+        /// Submitted; nghttp2 still pulls body bytes from `offset` on (`HTTP2ServerCore.readResponseBody`).
         case sending(body: [UInt8], offset: Int)
         /// Submitted, and every body byte (if any) handed to nghttp2.
         case sent

@@ -1,14 +1,11 @@
 import CNghttp2
-import Dispatch
-import Logging
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Per-stream work: the callback bodies (headers, data, close), handing complete requests to the application and
 /// submitting responses.
-extension HTTP2Session {
+extension HTTP2ServerCore {
     private static let endStream = UInt8(NGHTTP2_FLAG_END_STREAM.rawValue)
 
     func onBeginHeaders(_ frame: nghttp2_frame) -> Int32 {
@@ -16,14 +13,13 @@ extension HTTP2Session {
             return 0
         }
         streams[frame.hd.stream_id] = makeStream(id: frame.hd.stream_id)
-        context.counters.openStreams.add(1, ordering: .relaxed)
         return 0
     }
 
     /// A stream object for a new stream: a recycled one when the session has one.
     func makeStream(id: Int32) -> HTTP2Stream {
-        guard let stream = spareStreams.popLast() else { return HTTP2Stream(id: id, openedAt: connection.now) }
-        stream.reset(id: id, openedAt: connection.now)
+        guard let stream = spareStreams.popLast() else { return HTTP2Stream(id: id, openedAt: now) }
+        stream.reset(id: id, openedAt: now)
         return stream
     }
 
@@ -40,7 +36,7 @@ extension HTTP2Session {
         guard let stream = streams[frame.hd.stream_id] else { return 0 }
         stream.headerBytes += name.count + value.count + 32
         // nghttp2 only advertises SETTINGS_MAX_HEADER_LIST_SIZE; bounding what we buffer is our job.
-        if stream.headerBytes > context.configuration.maxHeaderListBytes {
+        if stream.headerBytes > configuration.maxHeaderListBytes {
             stream.request = .draining(.headersTooLarge)
             stream.headers = []
             return 0
@@ -70,14 +66,14 @@ extension HTTP2Session {
     /// Once both `:method` and `:path` arrived (in either order): the static route answering them, if any.
     private func findStaticRoute(_ stream: HTTP2Stream) {
         guard stream.staticRoute == nil, let method = stream.method, let target = stream.path else { return }
-        stream.staticRoute = StaticRoute.find(in: context.staticRoutes, method: method, target: target)
+        stream.staticRoute = StaticRoute.find(in: configuration.staticRoutes, method: method, target: target)
     }
 
     func onFrameReceived(_ frame: nghttp2_frame) -> Int32 {
         let type = frame.hd.type
         guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue) else { return 0 }
         // Only requests keep a connection alive: a PING or SETTINGS now and then must not hold a slot forever.
-        connection.lastActivity = connection.readAt
+        lastRequestFrameAt = now
         guard let stream = streams[frame.hd.stream_id] else { return 0 }
         if type == UInt8(NGHTTP2_HEADERS.rawValue) && frame.headers.cat == NGHTTP2_HCAT_REQUEST {
             if let error = earlyError(for: stream) { respond(to: stream, with: error.response) }
@@ -90,7 +86,7 @@ extension HTTP2Session {
         guard let stream = streams[streamID] else { return 0 }
         stream.receivedBodyBytes += data.count
         guard !stream.hasResponse else { return 0 }
-        let limit = context.configuration.maxRequestBodyBytes
+        let limit = configuration.maxRequestBodyBytes
         if stream.refusal == .bodyTooLarge || stream.body.count + data.count > limit {
             // Drain up to one more limit and answer at the end (clients such as curl 7.88 fail on an early answer
             // followed by a reset); beyond that, answer now and reset.
@@ -102,7 +98,7 @@ extension HTTP2Session {
             }
             return 0
         }
-        let memory = stream.memory ?? MemoryReservation(budget: context.configuration.memoryBudget)
+        let memory = stream.memory ?? MemoryReservation(budget: configuration.memoryBudget)
         stream.memory = memory
         // A declared length sizes the body once, on its first bytes.
         let expected = stream.body.isEmpty ? declaredLength(of: stream).map { min($0, limit) } : nil
@@ -117,7 +113,6 @@ extension HTTP2Session {
 
     func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
         guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
-        context.counters.openStreams.subtract(1, ordering: .relaxed)
         // Reset or closed before the answer: let the application drop the work.
         if !stream.hasResponse || stream.hasUnsentResponseBytes { stream.cancellation?.cancel() }
         recycle(stream)
@@ -131,17 +126,15 @@ extension HTTP2Session {
             return 0
         }
         if type == UInt8(NGHTTP2_RST_STREAM.rawValue) {
-            connection.logger.debug(
-                "sent RST_STREAM",
-                metadata: [
-                    "stream": "\(frame.hd.stream_id)",
-                    "error": "\(String(cString: nghttp2_http2_strerror(frame.rst_stream.error_code)))",
-                ])
+            record(
+                .sentReset(
+                    streamID: frame.hd.stream_id,
+                    reason: String(cString: nghttp2_http2_strerror(frame.rst_stream.error_code))))
             return 0
         }
         guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue),
             frame.hd.flags & Self.endStream != 0, let stream = streams[frame.hd.stream_id], !stream.isRequestComplete,
-            let session
+            let session = openSession
         else { return 0 }
         // Answered before the request ended (413, 431, 408). A declared remainder up to one more body limit is
         // drained; a larger or unknown one is stopped with RST_STREAM(NO_ERROR) (RFC 9113 §8.1). Draining matters
@@ -155,7 +148,7 @@ extension HTTP2Session {
     }
 
     /// Request body bytes still worth receiving and discarding after an early answer.
-    private var drainableRemainder: Int { max(64 * 1024, context.configuration.maxRequestBodyBytes) }
+    private var drainableRemainder: Int { max(64 * 1024, configuration.maxRequestBodyBytes) }
 
     func declaredLength(of stream: HTTP2Stream) -> Int? {
         stream.declaredLength
@@ -165,18 +158,19 @@ extension HTTP2Session {
     private func reportGoAway(_ goAway: nghttp2_goaway) {
         let reason = goAway.opaque_data.map { String(decoding: UnsafeBufferPointer(start: $0, count: goAway.opaque_data_len), as: UTF8.self) } ?? ""
         if goAway.error_code == NGHTTP2_NO_ERROR.rawValue {
-            connection.logger.debug("sent GOAWAY", metadata: ["last_stream": "\(goAway.last_stream_id)"])
+            record(.sentGoAway(lastStreamID: goAway.last_stream_id))
         } else {
-            connection.reportProtocolError(
-                "HTTP/2 connection error \(String(cString: nghttp2_http2_strerror(goAway.error_code))): \(reason)")
+            record(
+                .protocolError(
+                    "HTTP/2 connection error \(String(cString: nghttp2_http2_strerror(goAway.error_code))): \(reason)"))
         }
     }
 
     func onInvalidFrame(_ frame: nghttp2_frame, errorCode: Int32) -> Int32 {
         invalidFrames += 1
-        connection.reportProtocolError("HTTP/2 invalid frame on stream \(frame.hd.stream_id): \(Self.describe(errorCode))")
+        record(.protocolError("HTTP/2 invalid frame on stream \(frame.hd.stream_id): \(Self.describe(errorCode))"))
         // Peers that keep provoking stream errors (MadeYouReset, CVE-2025-8671) lose the connection.
-        if invalidFrames > context.configuration.http2.maxInvalidFrames, let session {
+        if invalidFrames > configuration.limits.maxInvalidFrames, let session = openSession {
             nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
         }
         return 0
@@ -190,7 +184,7 @@ extension HTTP2Session {
         }
         let count = min(length, body.count - offset)
         body.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + offset, count: count) }
-        stream.lastSendProgress = connection.now
+        stream.lastSendProgress = now
         if offset + count == body.count {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             stream.response = .sent
@@ -203,7 +197,7 @@ extension HTTP2Session {
     /// Errors visible from the header block alone, answered without waiting for the body.
     private func earlyError(for stream: HTTP2Stream) -> TransportError? {
         if stream.refusal == .headersTooLarge { return .headersTooLarge }
-        let limit = context.configuration.maxRequestBodyBytes
+        let limit = configuration.maxRequestBodyBytes
         if let length = declaredLength(of: stream), length > limit + drainableRemainder {
             return .bodyTooLarge(limit: limit)  // too much to drain: answer now, then reset
         }
@@ -215,7 +209,7 @@ extension HTTP2Session {
         stream.request = .complete
         guard !stream.hasResponse else { return }
         if refusal == .bodyTooLarge {
-            respond(to: stream, with: TransportError.bodyTooLarge(limit: context.configuration.maxRequestBodyBytes).response)
+            respond(to: stream, with: TransportError.bodyTooLarge(limit: configuration.maxRequestBodyBytes).response)
             return
         }
         guard let method = stream.method, let target = stream.path else {
@@ -242,46 +236,16 @@ extension HTTP2Session {
         dispatch(request, on: stream)
     }
 
-    /// Hands a complete request to the application; its answer comes back through the connection's queue, or,
-    /// when the handler answers before returning (health, metrics, errors), is submitted right here and leaves
-    /// with the flush that follows `mem_recv`, saving a queue hop per request.
+    /// Hands a complete request to the application (an action for the shell), with the means to cancel its work.
     func dispatch(_ request: HTTPRequest, on stream: HTTP2Stream) {
-        let streamID = stream.id
-        let acceptsGzip = ContentCoding.acceptsGzip(request.header("accept-encoding"))
-        let minimum = context.configuration.gzipMinimumBytes
-        let queue = connection.queue
-        inlineStreamID = streamID
-        inlineThread.store(UInt(pthread_self()), ordering: .relaxed)
         let cancellation = RequestCancellation()
         stream.cancellation = cancellation
-        context.handler.handle(request, cancellation: cancellation) { [weak self] response in
-            // Compress on the caller's thread, not on the connection's queue.
-            let encoded = ContentCoding.encodedResponse(response, clientAcceptsGzip: acceptsGzip, minimumBytes: minimum)
-            guard let session = self else { return }  // the connection is gone
-            if session.inlineThread.load(ordering: .relaxed) == UInt(pthread_self()) && session.inlineStreamID == streamID {
-                session.inlineResponse = encoded  // still inside `handle`, on the connection's queue
-                return
-            }
-            queue.async { session.deliver(encoded, to: streamID) }
-        }
-        inlineThread.store(0, ordering: .relaxed)
-        if let response = inlineResponse {
-            inlineResponse = nil
-            respond(to: stream, with: response)
-        }
-    }
-
-    private func deliver(_ response: HTTPResponse, to streamID: Int32) {
-        dispatchPrecondition(condition: .onQueue(connection.queue))
-        // Gone: reset or closed before the answer (its cancellation was already signalled).
-        guard session != nil, let stream = streams[streamID], !stream.hasResponse else { return }
-        respond(to: stream, with: response)
-        flush()
+        record(.dispatch(request, streamID: stream.id, cancellation: cancellation))
     }
 
     /// Submits status, headers and content-length; the body is pulled by `readResponseBody`.
     func respond(to stream: HTTP2Stream, with response: HTTPResponse) {
-        guard let session, !stream.hasResponse else { return }
+        guard let session = openSession, !stream.hasResponse else { return }
         let status = (200...599).contains(response.status) ? response.status : 500
         let sendsBody = stream.method != "HEAD" && status != 204 && status != 304 && !response.body.isEmpty
         responseFields.removeAll()
@@ -289,7 +253,7 @@ extension HTTP2Session {
         for field in response.headers { responseFields.append(field: field.name, value: field.value) }
         if status != 204 && status != 304 { responseFields.append(name: "content-length", decimal: response.body.count) }
         stream.response = sendsBody ? .sending(body: response.body, offset: 0) : .sent
-        stream.lastSendProgress = connection.now
+        stream.lastSendProgress = now
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readResponseBody)
         let result = responseFields.withPairs { pairs, count in
             sendsBody
@@ -297,7 +261,7 @@ extension HTTP2Session {
                 : nghttp2_submit_response(session, stream.id, pairs, count, nil)
         }
         if result != 0 {
-            connection.logger.notice("nghttp2_submit_response failed: \(Self.describe(result))")
+            record(.protocolError("nghttp2_submit_response failed: \(Self.describe(result))"))
             nghttp2_submit_rst_stream(
                 session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_INTERNAL_ERROR.rawValue)
         }
