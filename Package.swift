@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTP2Tests",
-            dependencies: ["HTTP2"],
+            dependencies: ["HTTP2", "CNghttp2"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
