@@ -192,6 +192,24 @@ struct HTTP2ServerCoreTests {
         #expect(exchange.state == .finished && exchange.core.openStreamCount == 0)
     }
 
+    /// Only requests keep a connection: a client sending nothing but PINGs (each answered) must not reset the idle
+    /// clock, or cheap connections could hold every slot.
+    @Test func onlyRequestFramesCountAsActivity() {
+        let exchange = Exchange()
+        exchange.pump()
+        let opened = exchange.core.lastRequestFrameAt
+        for _ in 0..<3 {
+            exchange.now += Self.second
+            exchange.peer.ping()
+            exchange.pump()
+        }
+        #expect(exchange.core.lastRequestFrameAt == opened)
+        exchange.now += Self.second
+        exchange.peer.request("GET", "/healthz")
+        exchange.pump()
+        #expect(exchange.core.lastRequestFrameAt == exchange.now)
+    }
+
     @Test func anIdleConnectionIsClosedWithGoAwayNoError() {
         let exchange = Exchange()
         exchange.pump()

@@ -63,6 +63,10 @@ final class HTTP2TestPeer {
         precondition(nghttp2_submit_data(session, flags, id, &provider) == 0)
     }
 
+    func ping() {
+        precondition(nghttp2_submit_ping(session, 0, nil) == 0)
+    }
+
     func reset(_ id: Int32) {
         precondition(nghttp2_submit_rst_stream(session, 0, id, NGHTTP2_CANCEL.rawValue) == 0)
     }
