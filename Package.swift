@@ -104,22 +104,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the fuzz targets (Tests/Fuzz, which links this folder too) and their replays in the test targets run.
+        // Under Tests/: test support, never part of a product; it reaches internals with `@testable import`.
+        .target(
+            name: "FuzzHarness",
+            dependencies: [
+                "HTTP2", "Scoring", "Ranking", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Tests/FuzzHarness",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RankingTests",
-            dependencies: ["Ranking", "CFunnelKernels"],
+            dependencies: ["Ranking", "CFunnelKernels", "FuzzHarness"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HTTP2Tests",
-            dependencies: ["HTTP2", "CNghttp2"],
+            dependencies: ["HTTP2", "CNghttp2", "FuzzHarness"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ScoringTests",
             dependencies: [
-                "Scoring", "HTTP2", "Ranking", "CMalloc", .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Logging", package: "swift-log"),
+                "Scoring", "HTTP2", "Ranking", "CMalloc", "FuzzHarness",
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

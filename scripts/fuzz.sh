@@ -22,7 +22,7 @@ RUNS=${FUZZ_RUNS:--1}
 
 echo "== building fuzzers (release, -sanitize=fuzzer,address) in $SCRATCH"
 (cd Tests/Fuzz && swift build -c release --scratch-path "$SCRATCH" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
     grep -v "Cannot export local symbol '__asan_extra_spill_area'" | tail -3)
 BIN=$SCRATCH/release
 

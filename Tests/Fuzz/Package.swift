@@ -5,9 +5,12 @@
 // library sources itself through the symlinks in Sources/ (Sources/Ranking → ../../../Sources/Ranking, …): the
 // code under test is exactly the daemon's.
 //
-//   swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address \
+//   swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing \
 //       -Xswiftc -parse-as-library -Xswiftc -DFUZZING                      # fuzzers (libFuzzer drivers)
-//   swift build -c release --scratch-path .build-replay -Xswiftc -parse-as-library   # replayers: `<target> FILE…`
+//   swift build -c release --scratch-path .build-replay -Xswiftc -enable-testing -Xswiftc -parse-as-library
+//                                                                          # replayers: `<target> FILE…`
+//
+// -enable-testing: the harness reaches the libraries' internals with `@testable import`.
 //
 // Each target is one file that exports `LLVMFuzzerTestOneInput` and `<Target>_main` with @_cdecl (SwiftPM links
 // executables with `--defsym main=<Target>_main`; -parse-as-library keeps Swift from emitting a main of its own);
@@ -47,10 +50,17 @@ let package = Package(
                 "HTTP2", "Ranking", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ], swiftSettings: swiftSettings),
+        // Sources/FuzzHarness → ../../FuzzHarness: the root package's harness, which the replays run too.
+        .target(
+            name: "FuzzHarness",
+            dependencies: [
+                "HTTP2", "Scoring", "Ranking", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ], swiftSettings: swiftSettings),
         .target(name: "FuzzSupport"),  // libFuzzer's driver, or a replayer without -DFUZZING
-        .executableTarget(name: "FuzzScoreRequest", dependencies: ["FuzzSupport", "Scoring", "Ranking"]),
-        .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzSupport", "Ranking"]),
-        .executableTarget(name: "FuzzHTTP1", dependencies: ["FuzzSupport", "HTTP2"]),
-        .executableTarget(name: "FuzzHTTP2", dependencies: ["FuzzSupport", "HTTP2"]),
+        .executableTarget(name: "FuzzScoreRequest", dependencies: ["FuzzSupport", "FuzzHarness", "Scoring"]),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzSupport", "FuzzHarness"]),
+        .executableTarget(name: "FuzzHTTP1", dependencies: ["FuzzSupport", "FuzzHarness"]),
+        .executableTarget(name: "FuzzHTTP2", dependencies: ["FuzzSupport", "FuzzHarness"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzHarness
 import Ranking
 import Testing
 
@@ -13,20 +14,25 @@ struct CheckpointFuzzRegressionTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
     }
 
+    @Test func theFailCasesAreThere() {
+        #expect(!Self.inputs.isEmpty)
+    }
+
+    /// Loading either succeeds or throws a `CheckpointError` (the harness's typed throw); a trap fails the run.
     @Test(arguments: inputs)
     func replay(_ name: String) throws {
         let data = try [UInt8](Data(contentsOf: Self.directory.appendingPathComponent(name)))
         do {
-            try CheckpointFuzzHooks.load(data)
+            try CheckpointFuzzHarness.load(data)
         } catch {
-            #expect(!"\(error)".isEmpty)
+            #expect(!error.description.isEmpty, "an error with no message: \(error)")
         }
     }
 
     @Test func shapeWhoseByteCountOverflowsIsRejected() throws {
         let data = try [UInt8](Data(contentsOf: Self.directory.appendingPathComponent("shape-bytes-overflow")))
         var bytes = Array(data.dropFirst())
-        CheckpointFuzzHooks.fixChecksums(&bytes)
+        CheckpointFuzzHarness.fixChecksums(&bytes)
         #expect(throws: CheckpointError.self) { try Checkpoint(bytes: bytes) }
     }
 }

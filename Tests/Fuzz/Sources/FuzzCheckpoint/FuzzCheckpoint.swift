@@ -1,13 +1,13 @@
 // Fuzz target: checkpoint bytes → `Checkpoint(bytes:)` (every check of the loader), and, when it loads, the
 // network built from it run on one request of one candidate. The first input byte picks a mode: even = the
-// bytes as given; odd = every checksum recomputed first. See Ranking/CheckpointFuzzHooks.swift.
+// bytes as given; odd = every checksum recomputed first. See Tests/FuzzHarness.
+import FuzzHarness
 import FuzzSupport
-import Ranking
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
-    try? CheckpointFuzzHooks.load(Array(UnsafeBufferPointer(start: data, count: size)))
+    try? CheckpointFuzzHarness.load(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
 

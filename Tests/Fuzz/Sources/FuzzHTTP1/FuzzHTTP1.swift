@@ -1,14 +1,16 @@
 // Fuzz target: the HTTP/1.1 request path. The input runs (1) through the sans-I/O `HTTP1Parser` alone, appended
-// in pieces whose size the first byte picks, and (2) as raw socket input into a server `Connection` (protocol
-// detection, HTTP1Connection: pipelining, 100-continue, gzip request bodies, h2c upgrade) with an echo handler.
-// See HTTP2/FuzzHooks.swift for the invariants and the socket-free harness.
+// in pieces whose size the first byte picks, (2) through the HTTP/1.1 core (pipelining with answers out of order,
+// 100-continue, limits, deadlines, shutdown, the h2c upgrade into the HTTP/2 core), and (3) as raw socket input
+// into a server `Connection` with an echo handler. Traps on a broken invariant: see Tests/FuzzHarness.
+import FuzzHarness
 import FuzzSupport
-import HTTP2
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
-    HTTP2FuzzHooks.runHTTP1Input(Array(UnsafeBufferPointer(start: data, count: size)))
+    let outcome = HTTPFuzzHarness.runHTTP1Input(Array(UnsafeBufferPointer(start: data, count: size)))
+    precondition(outcome.leftHanging == 0, "unanswered requests not cancelled at close")
+    precondition(outcome.writesAfterClose == 0, "bytes written after the core asked to close")
     return 0
 }
 

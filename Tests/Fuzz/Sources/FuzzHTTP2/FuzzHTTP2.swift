@@ -1,14 +1,16 @@
-// Fuzz target: an HTTP/2 server connection fed raw client bytes. The client preface is prepended (so every input
-// reaches nghttp2 and our callbacks); the first byte picks how the rest is split into reads. The handler answers
-// inline with the request body echoed, so responses with DATA frames, flow control, trailers, resets, GOAWAY,
-// deadline expiry and graceful shutdown all run. See HTTP2/FuzzHooks.swift for the socket-free harness.
+// Fuzz target: raw client bytes after the HTTP/2 client preface (so every input reaches nghttp2 and the core's
+// callbacks), through the HTTP/2 core and then a whole server `Connection`. The first byte picks how the rest is
+// split into reads and how much output room the core gets. Requests are echoed, some at once and some late, so
+// responses with DATA frames, flow control, resets, GOAWAY, deadline expiry and graceful shutdown all run. Traps
+// on a broken invariant: see Tests/FuzzHarness.
+import FuzzHarness
 import FuzzSupport
-import HTTP2
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
-    HTTP2FuzzHooks.runHTTP2Input(Array(UnsafeBufferPointer(start: data, count: size)))
+    let outcome = HTTPFuzzHarness.runHTTP2Input(Array(UnsafeBufferPointer(start: data, count: size)))
+    precondition(outcome.leftHanging == 0, "unanswered requests not cancelled at close")
     return 0
 }
 

@@ -1,8 +1,9 @@
 // Fuzz target: a POST /v1/score body → ScoreRequestDecoder (JSONParser → FeatureEncoder) against the default
 // model (models/funnel-student/1/model.fckpt, or $FUNNEL_FUZZ_MODEL), then, when it decodes, the batch scorer
 // and the response encoder. Invariants (traps): decode errors are 400 or 413; a decoded request yields one result
-// per candidate (top_k aside) and a response that parses as JSON. See Scoring/FuzzHooks.swift.
+// per candidate (top_k aside) and a response that parses as JSON. See Tests/FuzzHarness.
 import Foundation
+import FuzzHarness
 import FuzzSupport
 import Scoring
 
@@ -11,14 +12,14 @@ let model: ServableModel = {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let path = ProcessInfo.processInfo.environment["FUNNEL_FUZZ_MODEL"]
         ?? root.appendingPathComponent("models/funnel-student/1/model.fckpt").path
-    do { return try ScoringFuzzHooks.loadModel(path: path) } catch { fatalError("cannot load \(path): \(error)") }
+    do { return try ScoringFuzzHarness.loadModel(path: path) } catch { fatalError("cannot load \(path): \(error)") }
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let body = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     // Small candidate limit so the fuzzer reaches "too many candidates" cheaply; the daemon's default is 1000.
-    _ = ScoringFuzzHooks.scoreStatus(body, model: model, maxCandidates: 64)
+    _ = ScoringFuzzHarness.scoreStatus(body, model: model, maxCandidates: 64)
     return 0
 }
 

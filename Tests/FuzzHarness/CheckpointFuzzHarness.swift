@@ -1,7 +1,8 @@
+@testable import Ranking
+
 /// The checkpoint fuzz target's whole input handling, shared by `Tests/Fuzz` and its regression replay
-/// (`Tests/RankingTests/FuzzRegressionTests.swift`) so both run exactly the same code. Nothing in the daemon or
-/// the trainer calls it.
-public enum CheckpointFuzzHooks {
+/// (`Tests/RankingTests/FuzzRegressionTests.swift`) so both run exactly the same code.
+public enum CheckpointFuzzHarness {
     /// One fuzz input: byte 0 picks the mode (even: the file as given; odd: every checksum recomputed first, so
     /// mutations get past the CRCs into the table, header JSON, spec and shape checks), the rest is a checkpoint
     /// file. When it loads, the network built from it runs one request of one candidate. Throws what the loader

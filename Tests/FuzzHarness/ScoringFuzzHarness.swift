@@ -1,11 +1,11 @@
 import HTTP2
 import Prometheus
 import Ranking
-import Synchronization
 
-/// Entry points for the fuzz targets in `Tests/Fuzz` and their regression replays (no `@testable` needed, so
-/// release + sanitizer builds can call them). Not part of the serving API: nothing in the daemon calls these.
-public enum ScoringFuzzHooks {
+@testable import Scoring
+
+/// What the score-request fuzz target (`Tests/Fuzz`) and its replay (`ScoringTests/FuzzRegressionTests`) run.
+public enum ScoringFuzzHarness {
     /// Loads a checkpoint as the model store does (without warm-up), named `funnel-student` version 1.
     public static func loadModel(path: String) throws -> ServableModel {
         ServableModel(
