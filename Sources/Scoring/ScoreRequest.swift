@@ -114,13 +114,10 @@ struct ScoreRequestDecoder: Sendable {
         guard candidateCount <= maxCandidates else { throw .tooManyCandidates(candidateCount, limit: maxCandidates) }
 
         let encoder = model.encoder
-        let layout = encoder.layout
-        // Every value by field index, shared ones for the request and item ones refilled per candidate: one array
-        // per request, no dictionary per candidate.
-        var values = [FeatureValue?](repeating: nil, count: encoder.spec.fields.count)
+        var builder = ScoreRequestBuilder(model: model, candidateCount: candidateCount)
         for (section, group, members) in [("user", FeatureGroup.user, user), ("context", .context, context)] {
             for (name, value) in members {
-                guard let field = servingField(named: name, encoder) else {
+                guard let field = encoder.servingField(named: name) else {
                     if ignoreUnknownFeatures { continue }
                     throw .invalidFeature(FeatureEncodingError(field: name, reason: .unknownField))
                 }
@@ -128,33 +125,16 @@ struct ScoreRequestDecoder: Sendable {
                 guard owner == group else {
                     throw .invalidRequest("feature '\(name)' belongs in \"\(owner.rawValue)\", not \"\(section)\"")
                 }
-                values[field] = try featureValue(value, name)
+                builder.values[field] = try featureValue(value, name)
             }
         }
-        var sharedIndices = [Int32](repeating: 0, count: layout.shared.slotCount)
-        var sharedWeights = [Float](repeating: 0, count: layout.shared.slotCount)
-        do {
-            try encoder.encode(block: .shared, indices: &sharedIndices, weights: &sharedWeights) {
-                values[$0] ?? .missing
-            }
-        } catch {
-            throw .invalidFeature(error)
-        }
-        let itemFields = layout.item.fields
-
-        let slots = layout.item.slotCount
-        var ids: [String] = []
-        ids.reserveCapacity(candidateCount)
-        var itemIndices = [Int32](repeating: 0, count: candidateCount * slots)
-        var itemWeights = [Float](repeating: 0, count: candidateCount * slots)
-        var prices: [Double?] = []
-        if model.priceField != nil { prices.reserveCapacity(candidateCount) }
+        try builder.encodeShared()
         // Pass 2: the candidates, already known to be valid JSON, read member by member.
         reader.seek(to: candidatesAt)
         _ = reader.consume(UInt8(ascii: "["))
         for position in 0..<candidateCount {
             var id: String?
-            for field in itemFields { values[field] = nil }
+            builder.clearItemValues()
             guard reader.consume(UInt8(ascii: "{")) else {
                 throw .invalidRequest("candidate \(position) must be an object with \"id\" and \"features\"")
             }
@@ -162,7 +142,7 @@ struct ScoreRequestDecoder: Sendable {
                 repeat {
                     let key = try json { () throws(JSONParseError) in try reader.parseKey() }
                     if key == "features" && reader.current == UInt8(ascii: "{") {
-                        try readFeatures(&reader, into: &values, encoder, candidate: position)
+                        try readFeatures(&reader, into: &builder.values, encoder, candidate: position)
                         continue
                     }
                     switch (key, try json { () throws(JSONParseError) in try reader.parseValue(depth: 2) }) {
@@ -177,31 +157,9 @@ struct ScoreRequestDecoder: Sendable {
             }
             _ = try json { () throws(JSONParseError) in try reader.endOrComma(UInt8(ascii: "]")) }
             guard let id else { throw .invalidRequest("candidate \(position) has no \"id\"") }
-            ids.append(id)
-            do {
-                try itemIndices.withUnsafeMutableBufferPointer { indices throws(FeatureEncodingError) in
-                    try itemWeights.withUnsafeMutableBufferPointer { weights throws(FeatureEncodingError) in
-                        try encoder.encode(
-                            block: .item, indices: indices.baseAddress! + position * slots,
-                            weights: weights.baseAddress! + position * slots
-                        ) { values[$0] ?? .missing }
-                    }
-                }
-            } catch {
-                throw .invalidFeature(error, candidate: position)
-            }
-            if let field = model.priceField {
-                switch values[field] {
-                case .int(let value): prices.append(Double(value))
-                case .double(let value): prices.append(value)
-                default: prices.append(nil)
-                }
-            }
+            try builder.appendCandidate(id: id)
         }
-        return ScoreRequest(
-            model: model, candidateIDs: ids, sharedIndices: sharedIndices, sharedWeights: sharedWeights,
-            itemIndices: itemIndices, itemWeights: itemWeights, prices: prices, topK: topK,
-            deadlineMilliseconds: deadline)
+        return builder.build(topK: topK, deadlineMilliseconds: deadline)
     }
 
     /// A candidate's `features` object, each value stored by field index.
@@ -213,7 +171,7 @@ struct ScoreRequestDecoder: Sendable {
         repeat {
             let name = try json { () throws(JSONParseError) in try reader.parseKey() }
             let raw = try json { () throws(JSONParseError) in try reader.parseValue(depth: 3) }
-            guard let field = servingField(named: name, encoder), encoder.spec.fields[field].group == .item else {
+            guard let field = encoder.servingField(named: name), encoder.spec.fields[field].group == .item else {
                 if ignoreUnknownFeatures { continue }
                 throw .invalidFeature(FeatureEncodingError(field: name, reason: .unknownField), candidate: candidate)
             }
@@ -224,14 +182,6 @@ struct ScoreRequestDecoder: Sendable {
     /// A step of the JSON reader, its syntax error as the request's error.
     private func json<T>(_ step: () throws(JSONParseError) -> T) throws(ScoringError) -> T {
         do { return try step() } catch { throw .invalidJSON(error) }
-    }
-
-    /// The index of the field a client may send under `name`: a field of the model other than a cross (crosses
-    /// are computed from their components) or a privileged one (never served).
-    private func servingField(named name: String, _ encoder: FeatureEncoder) -> Int? {
-        guard let field = encoder.field(named: name) else { return nil }
-        if case .cross = encoder.spec.fields[field].kind { return nil }
-        return encoder.spec.fields[field].group == .privileged ? nil : field
     }
 
     private func object(_ value: JSONValue, _ name: String) throws(ScoringError) -> [(key: String, value: JSONValue)] {
