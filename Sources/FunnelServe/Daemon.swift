@@ -24,7 +24,7 @@ struct Daemon {
         let memoryBudget = MemoryBudget(limitBytes: configuration.memoryBudgetBytes)
         let service = ScoringService(
             configuration: configuration, store: store, metrics: metrics, logger: logger, memoryBudget: memoryBudget,
-            transportStatistics: { statistics.read() })
+            serverVersion: FunnelServe.version, transportStatistics: { statistics.read() })
         let server = HTTPServer(
             configuration: httpConfiguration(memoryBudget: memoryBudget), handler: service, logger: logger)
         statistics.server = server

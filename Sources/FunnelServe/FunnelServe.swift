@@ -4,19 +4,24 @@ import Scoring
 
 @main
 struct FunnelServe: ParsableCommand {
+    /// The release, as `--version` and the Open Inference Protocol's `GET /v2` report it.
+    static let version = "0.9.0"
+
     static let configuration = CommandConfiguration(
         commandName: "funnel-serve",
         abstract: "Funnel's online scoring daemon: pCTR, pCVR, pCTCVR and a ranking score per feed candidate.",
         discussion: """
-            Serves POST /v1/score, GET /v1/models, /healthz, /readyz and /metrics over HTTP/2 (h2c prior \
-            knowledge, h2 over TLS with ALPN, or HTTP/1.1 Upgrade) and HTTP/1.1 on one port. The model is the \
+            Serves POST /v1/score, GET /v1/models, /healthz, /readyz and /metrics, and the KServe V2 / Open \
+            Inference Protocol's /v2 routes, over HTTP/2 (h2c prior knowledge, h2 over TLS with ALPN, or HTTP/1.1 \
+            Upgrade) and HTTP/1.1 on one port. The model is the \
             highest version in <models>/<name>/<version>/model.fckpt; SIGHUP (and polling) reload it, SIGTERM \
             drains and exits.
 
             Settings come from the configuration file (config/serve.json documents every key), then FUNNEL_* \
             environment variables (FUNNEL_HOST, FUNNEL_PORT, FUNNEL_MODELS, FUNNEL_MODEL_NAME, FUNNEL_LOG_LEVEL, \
             FUNNEL_LOG_FORMAT), then these flags.
-            """)
+            """,
+        version: version)
 
     @Option(name: .long, help: "Configuration file (JSON, see config/README.md).")
     var config: String?

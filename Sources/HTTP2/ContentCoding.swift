@@ -4,6 +4,7 @@ public struct BodyDecodingError: Error, Sendable {
 
     public var status: Int { error.status }
     public var code: String { error.code }
+    public var message: String { error.message }
     public var response: HTTPResponse { error.response }
 }
 

@@ -11,26 +11,51 @@ enum Route: Int, CaseIterable, Sendable {
     case readyz
     /// Prometheus text exposition.
     case metrics
+    /// Open Inference Protocol (KServe V2), `InferenceProtocol`: server metadata, liveness, readiness.
+    case inferenceServer
+    case inferenceLive
+    case inferenceReady
+    /// `/v2/models/{name}[/versions/{version}]`, then nothing (metadata), `/ready` or `/infer` (`ModelAddress`).
+    case modelMetadata
+    case modelReady
+    case modelInfer
     /// Any other path: 404, labelled "other" (bounded metric cardinality).
     case other
 
     init(path: String) {
-        self = Self.allCases.first { $0.path == path } ?? .other
+        if let route = Self.allCases.first(where: { $0.fixedPath == path }) {
+            self = route
+        } else if let address = ModelAddress(path: path) {
+            switch address.action {
+            case .metadata: self = .modelMetadata
+            case .ready: self = .modelReady
+            case .infer: self = .modelInfer
+            }
+        } else {
+            self = .other
+        }
     }
 
-    var path: String? {
+    /// The path of a route without parameters.
+    var fixedPath: String? {
         switch self {
         case .score: "/v1/score"
         case .models: "/v1/models"
         case .healthz: "/healthz"
         case .readyz: "/readyz"
         case .metrics: "/metrics"
-        case .other: nil
+        case .inferenceServer: "/v2"
+        case .inferenceLive: "/v2/health/live"
+        case .inferenceReady: "/v2/health/ready"
+        case .modelMetadata, .modelReady, .modelInfer, .other: nil
         }
     }
 
+    /// Routes whose requests are scored: decoded off the connection's thread, batched, encoded.
+    var isScoring: Bool { self == .score || self == .modelInfer }
+
     /// The methods the route answers.
-    var methods: [String] { self == .score ? Self.writeMethods : Self.readMethods }
+    var methods: [String] { isScoring ? Self.writeMethods : Self.readMethods }
     private static let writeMethods = ["POST"]
     private static let readMethods = ["GET", "HEAD"]
 
@@ -39,6 +64,49 @@ enum Route: Int, CaseIterable, Sendable {
 
     func allows(_ method: String) -> Bool { methods.contains(method) }
 
-    /// The metric label: the path, or "other".
-    var label: String { path ?? "other" }
+    /// The metric label: the path, with the parameters' names in place of their values, or "other".
+    var label: String {
+        switch self {
+        case .modelMetadata: "/v2/models/{name}"
+        case .modelReady: "/v2/models/{name}/ready"
+        case .modelInfer: "/v2/models/{name}/infer"
+        default: fixedPath ?? "other"
+        }
+    }
+}
+
+/// A model's address in an Open Inference Protocol path: `/v2/models/{name}[/versions/{version}]`, followed by
+/// nothing (metadata), `/ready` or `/infer`.
+struct ModelAddress: Equatable {
+    enum Action {
+        case metadata
+        case ready
+        case infer
+    }
+
+    let name: String
+    let version: String?
+    let action: Action
+
+    init?(path: String) {
+        let prefix = "/v2/models/"
+        guard path.hasPrefix(prefix) else { return nil }
+        var parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard let name = parts.first, !name.isEmpty else { return nil }
+        parts.removeFirst()
+        var version: String?
+        if parts.count >= 2 && parts[0] == "versions" {
+            guard !parts[1].isEmpty else { return nil }
+            version = String(parts[1])
+            parts.removeFirst(2)
+        }
+        switch parts {
+        case []: action = .metadata
+        case ["ready"]: action = .ready
+        case ["infer"]: action = .infer
+        default: return nil
+        }
+        self.name = String(name)
+        self.version = version
+    }
 }

@@ -12,6 +12,9 @@ public final class ScoringService: HTTPHandler {
     private let store: ModelStore
     private let batcher: MicroBatcher
     private let decoder: ScoreRequestDecoder
+    private let inferDecoder: InferRequestDecoder
+    /// What `GET /v2` reports as the server's version.
+    private let serverVersion: String
     private let metrics: ScoringMetrics
     private let logger: Logger
     private let memoryBudget: MemoryBudget
@@ -24,7 +27,8 @@ public final class ScoringService: HTTPHandler {
 
     public init(
         configuration: ScoringConfiguration, store: ModelStore, metrics: ScoringMetrics, logger: Logger,
-        memoryBudget: MemoryBudget, transportStatistics: @escaping @Sendable () -> (connections: Int, streams: Int)
+        memoryBudget: MemoryBudget, serverVersion: String,
+        transportStatistics: @escaping @Sendable () -> (connections: Int, streams: Int)
     ) {
         self.store = store
         self.memoryBudget = memoryBudget
@@ -36,6 +40,10 @@ public final class ScoringService: HTTPHandler {
         decoder = ScoreRequestDecoder(
             maxCandidates: configuration.maxCandidatesPerRequest,
             ignoreUnknownFeatures: configuration.ignoreUnknownFeatures)
+        inferDecoder = InferRequestDecoder(
+            maxCandidates: configuration.maxCandidatesPerRequest,
+            ignoreUnknownFeatures: configuration.ignoreUnknownFeatures)
+        self.serverVersion = serverVersion
         batcher = MicroBatcher(
             configuration: MicroBatcher.Configuration(
                 maxBatchRows: configuration.maxBatchRows,
@@ -67,13 +75,14 @@ public final class ScoringService: HTTPHandler {
         let start = ContinuousClock.now
         let route = Route(path: request.path)
         let metrics = self.metrics
+        let format = ScoringFormat(route: route, path: request.path)
         guard route == .other || route.allows(request.method) else {
-            let response = ScoringError.methodNotAllowed(route.allowedMethods).response.adding(
+            let response = format.render(ScoringError.methodNotAllowed(route.allowedMethods)).adding(
                 ("allow", route.allowedMethods))
             metrics.record(route: route, status: response.status, since: start)
             return respond(response)
         }
-        if route == .score {
+        if route.isScoring {
             let answer: @Sendable (HTTPResponse) -> Void = { response in
                 metrics.record(route: route, status: response.status, since: start)
                 respond(response)
@@ -83,17 +92,17 @@ public final class ScoringService: HTTPHandler {
             let memory = request.memory ?? MemoryReservation(budget: memoryBudget)
             guard memory.grow(by: Self.queuedRequestBytes) else {
                 metrics.rejections("memory").increment()
-                return answer(ScoringError.memoryBudgetExhausted.response)
+                return answer(format.render(.memoryBudgetExhausted))
             }
             var admitted = request
             admitted.memory = memory
             decoding.submit { [admitted] in
-                self.score(admitted, cancellation: cancellation, arrival: start, answer: answer)
+                self.score(admitted, format: format, cancellation: cancellation, arrival: start, answer: answer)
             }
             return
         }
         // Everything else is answered on the caller's thread, without a closure to allocate.
-        let response = immediateResponse(to: route)
+        let response = immediateResponse(to: route, path: request.path)
         metrics.record(route: route, status: response.status, since: start)
         respond(response)
     }
@@ -102,7 +111,7 @@ public final class ScoringService: HTTPHandler {
     /// `handle` for that path only with another method or with a query.
     public var staticRoutes: [StaticRoute] { [liveness] }
 
-    private func immediateResponse(to route: Route) -> HTTPResponse {
+    private func immediateResponse(to route: Route, path: String) -> HTTPResponse {
         switch route {
         case .healthz: return liveness.response
         case .readyz: return readiness()
@@ -115,22 +124,52 @@ public final class ScoringService: HTTPHandler {
             return HTTPResponse(
                 status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer())
         case .models: return models()
-        case .score, .other: return ScoringError.notFound.response  // POST /v1/score is handled before
+        case .inferenceServer: return InferenceProtocol.serverMetadata(version: serverVersion)
+        case .inferenceLive: return InferenceProtocol.health("live", true, reason: "")
+        case .inferenceReady:
+            let reason = draining.load(ordering: .relaxed) ? "the server is shutting down" : "no model is loaded yet"
+            return InferenceProtocol.health("ready", isReady, reason: reason)
+        case .modelMetadata, .modelReady:
+            let model: ServableModel
+            do { model = try servedModel(at: ModelAddress(path: path)!) } catch {
+                return InferenceProtocol.error(error)
+            }
+            if route == .modelMetadata { return InferenceProtocol.modelMetadata(model) }
+            return InferenceProtocol.health("ready", !draining.load(ordering: .relaxed), reason: "the server is shutting down")
+        case .score, .modelInfer, .other: return ScoringError.notFound.response  // scoring routes are handled before
         }
+    }
+
+    /// The loaded model, if it is the one `address` names (a version, when given, must be the served one).
+    private func servedModel(at address: ModelAddress) throws(ScoringError) -> ServableModel {
+        guard let model = store.current else { throw .notReady }
+        guard address.name == model.name else {
+            throw ScoringError(status: 404, code: "model_not_found", message: "no model named '\(address.name)'; this server serves '\(model.name)'")
+        }
+        if let version = address.version, version != String(model.version) {
+            throw ScoringError(status: 404, code: "model_not_found", message: "version \(version) of model '\(model.name)' is not loaded; version \(model.version) is")
+        }
+        return model
     }
 
     /// On a decode thread: inflate, parse and encode within the memory budget, then queue for a batch. The
     /// request's memory reservation is held until it is answered.
     private func score(
-        _ request: HTTPRequest, cancellation: RequestCancellation, arrival: ContinuousClock.Instant,
-        answer: @escaping @Sendable (HTTPResponse) -> Void
+        _ request: HTTPRequest, format: ScoringFormat, cancellation: RequestCancellation,
+        arrival: ContinuousClock.Instant, answer: @escaping @Sendable (HTTPResponse) -> Void
     ) {
         // Reset while it waited for a decode thread: nobody reads the answer, so do no work for it.
         guard !cancellation.isCancelled else { return metrics.rejections("cancelled").increment() }
         if let type = request.header("content-type"), !Self.isJSON(type) {
-            return answer(ScoringError.unsupportedMediaType(type).response)
+            return answer(format.render(.unsupportedMediaType(type)))
         }
-        guard let model = store.current else { return answer(ScoringError.notReady.response) }
+        let model: ServableModel
+        do throws(ScoringError) {
+            guard let current = store.current else { throw .notReady }
+            if case .inferenceProtocol(let address?) = format { model = try servedModel(at: address) } else { model = current }
+        } catch {
+            return answer(format.render(error))
+        }
         let memory = request.memory!  // set by `handle`
         let answer: @Sendable (HTTPResponse) -> Void = { response in
             withExtendedLifetime(memory) { answer(response) }
@@ -139,26 +178,35 @@ public final class ScoringService: HTTPHandler {
         let held = memory.bytes
         guard memory.grow(by: request.isBodyEncoded ? inflatedBodyLimit : 0) else {
             metrics.rejections("memory").increment()
-            return answer(ScoringError.memoryBudgetExhausted.response)
+            return answer(format.render(.memoryBudgetExhausted))
         }
         let body: [UInt8]
         switch request.decodedBody(limit: inflatedBodyLimit) {
         case .success(let decoded): body = decoded
         case .failure(let error):
             metrics.rejections(error.code).increment()
-            return answer(error.response)
+            return answer(format.render(ScoringError(status: error.status, code: error.code, message: error.message)))
         }
         memory.shrink(to: held)
         guard memory.grow(by: body.count * Self.decodeBytesPerBodyByte) else {
             metrics.rejections("memory").increment()
-            return answer(ScoringError.memoryBudgetExhausted.response)
+            return answer(format.render(.memoryBudgetExhausted))
         }
         let decoded: ScoreRequest
+        let render: @Sendable (ScoreResponse) -> HTTPResponse
         do {
-            decoded = try decoder.decode(body, model: model)
+            switch format {
+            case .v1:
+                decoded = try decoder.decode(body, model: model)
+                render = Self.renderV1
+            case .inferenceProtocol:
+                let infer = try inferDecoder.decode(body, model: model)
+                decoded = infer.score
+                render = { InferenceProtocol.inferResponse($0, request: infer) }
+            }
         } catch {
             metrics.rejections(error.code).increment()
-            return answer(error.response)
+            return answer(format.render(error))
         }
         // What waits for the batch is the encoded request, smaller than its body: keep the body's share.
         memory.shrink(to: held + (request.isBodyEncoded ? body.count : 0))
@@ -169,16 +217,18 @@ public final class ScoringService: HTTPHandler {
             deadline: decoded.deadlineMilliseconds.map { arrival + .milliseconds($0) },
             respond: { result in
                 switch result {
-                case .success(let response):
-                    answer(JSONResponse.make(status: 200, body: response.encoded()))
-                case .failure(let error):
-                    answer(error.response)
+                case .success(let response): answer(render(response))
+                case .failure(let error): answer(format.render(error))
                 }
             })
         if !batcher.submit(job) {
             metrics.rejections("queue_full").increment()
-            answer(ScoringError.queueFull.response)
+            answer(format.render(.queueFull))
         }
+    }
+
+    @Sendable private static func renderV1(_ response: ScoreResponse) -> HTTPResponse {
+        JSONResponse.make(status: 200, body: response.encoded())
     }
 
     private func readiness() -> HTTPResponse {
@@ -225,7 +275,33 @@ public final class ScoringService: HTTPHandler {
 
     /// Built once: answering a liveness probe allocates nothing.
     private let liveness = StaticRoute(
-        path: Route.healthz.path!, response: JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8)))
+        path: Route.healthz.fixedPath!, response: JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8)))
+}
+
+/// How a route reads its request and renders its answers: `/v1` JSON, or the Open Inference Protocol's (for the
+/// `/v2` routes; `{"error": "…"}` bodies).
+enum ScoringFormat: Sendable {
+    case v1
+    /// The model the path names (nil on server-wide routes).
+    case inferenceProtocol(ModelAddress?)
+
+    init(route: Route, path: String) {
+        switch route {
+        case .modelInfer, .modelMetadata, .modelReady:
+            self = ModelAddress(path: path).map { .inferenceProtocol($0) } ?? .v1
+        case .inferenceServer, .inferenceLive, .inferenceReady:
+            self = .inferenceProtocol(nil)
+        default:
+            self = .v1
+        }
+    }
+
+    func render(_ error: ScoringError) -> HTTPResponse {
+        switch self {
+        case .v1: error.response
+        case .inferenceProtocol: InferenceProtocol.error(error)
+        }
+    }
 }
 
 extension HTTPResponse {

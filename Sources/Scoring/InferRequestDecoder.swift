@@ -1,0 +1,299 @@
+import Ranking
+
+/// A decoded Open Inference Protocol infer request: the rows to score, the client's request id, and the outputs
+/// it asked for.
+struct InferRequest: Sendable {
+    let score: ScoreRequest
+    let id: String?
+    /// The outputs asked for, in the order asked; nil: the default set (`InferOutput.defaults`).
+    let outputs: [InferOutput]?
+}
+
+/// The tensors an infer response can carry, each one value per candidate.
+enum InferOutput: String, CaseIterable, Sendable {
+    case pctr
+    case pcvr
+    case pctcvr
+    case score
+    /// The candidate's row in the request: with `top_k` the rows come best first, and this says which they are.
+    case candidateIndex = "candidate_index"
+
+    /// What a request that names no outputs gets (`candidate_index` too when it sets `top_k`).
+    static let defaults: [InferOutput] = [.pctr, .pcvr, .pctcvr, .score]
+}
+
+/// Decodes `POST /v2/models/{name}/infer` bodies (KServe V2 / Open Inference Protocol, JSON tensors) into the
+/// same rows `/v1/score` makes. One input tensor per serving feature, named as the feature:
+/// - user and context features: shape `[1]`, or `[1, k]` for a multi-categorical one;
+/// - item features: shape `[n]`, or `[n, k]`, one row per candidate (all item inputs agree on `n`);
+/// - a multi-categorical row's padding is the empty string; `data` is row-major, flat or nested.
+/// Categorical ids come as `BYTES` (strings) or integers (`INT64`, `INT32`, …); numeric values as `FP32`, `FP64`
+/// or integers. An input the client leaves out is a missing value for every row. Pure, so it can be fuzzed.
+struct InferRequestDecoder: Sendable {
+    let maxCandidates: Int
+    let ignoreUnknownFeatures: Bool
+
+    /// `model_name` and `model_version` are not in the protocol's request, but KServe's client sends them.
+    private static let requestKeys: Set<String> = ["id", "parameters", "inputs", "outputs", "model_name", "model_version"]
+    private static let inputKeys: Set<String> = ["name", "shape", "datatype", "data", "parameters"]
+    /// Accepted and ignored: answers are always JSON tensors; there is one priority level.
+    private static let ignoredParameters: Set<String> = ["binary_data_output", "priority"]
+    private static let parameters = ignoredParameters.union(["top_k", "deadline_ms", "timeout"])
+    private static let integerTypes: Set<String> = ["INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"]
+
+    func decode(_ body: [UInt8], model: ServableModel) throws(ScoringError) -> InferRequest {
+        let root: JSONValue
+        do { root = try JSONParser.parse(body) } catch { throw .invalidJSON(error) }
+        guard case .object(let members) = root else {
+            throw .invalidRequest("the body must be a JSON object with \"inputs\"")
+        }
+        let fields = try Self.members(members, allowed: Self.requestKeys, in: "the request")
+        var id: String?
+        switch fields["id"] {
+        case nil: break
+        case .string(let text)?: id = text
+        case let other?: throw .invalidRequest("\"id\" must be a string, not \(other.typeName)")
+        }
+        for (key, expected) in [("model_name", model.name), ("model_version", String(model.version))] {
+            switch fields[key] {
+            case nil: break
+            case .string(let text)? where text == expected: break
+            case .string(let text)?: throw .invalidRequest("\"\(key)\" is '\(text)', but the path names '\(expected)'")
+            case let other?: throw .invalidRequest("\"\(key)\" must be a string, not \(other.typeName)")
+            }
+        }
+        let (topK, deadline) = try parameters(fields["parameters"])
+        let outputs = try requestedOutputs(fields["outputs"])
+        guard case .array(let inputs)? = fields["inputs"] else {
+            throw .invalidRequest("\"inputs\" must be an array of tensors, one per feature")
+        }
+
+        let encoder = model.encoder
+        var shared: [(field: Int, value: FeatureValue)] = []
+        var columns: [(field: Int, values: [FeatureValue])] = []
+        var candidateCount: Int?
+        var seen = Set<Int>()
+        for (position, input) in inputs.enumerated() {
+            guard case .object(let members) = input else {
+                throw .invalidRequest("input \(position) must be an object with name, shape, datatype and data")
+            }
+            let tensor = try Tensor(members, position: position)
+            guard let field = encoder.servingField(named: tensor.name) else {
+                if ignoreUnknownFeatures { continue }
+                throw .invalidFeature(FeatureEncodingError(field: tensor.name, reason: .unknownField))
+            }
+            guard seen.insert(field).inserted else { throw .invalidRequest("input '\(tensor.name)' is given twice") }
+            let spec = encoder.spec.fields[field]
+            let isList = spec.isMultiCategorical
+            let rows = try tensor.rows(isList: isList, isItem: spec.group == .item)
+            let values = try tensor.values(rows: rows, spec: spec)
+            if spec.group == .item {
+                if let count = candidateCount, count != rows {
+                    throw .invalidRequest("input '\(tensor.name)' has \(rows) rows; the other item inputs have \(count)")
+                }
+                candidateCount = rows
+                columns.append((field, values))
+            } else {
+                shared.append((field, values[0]))
+            }
+        }
+        guard let candidateCount else {
+            throw .invalidRequest(
+                "no item feature among the inputs: send at least one, shape [n], to give the number of candidates")
+        }
+        guard candidateCount > 0 else { throw .invalidRequest("the item inputs hold no candidate (shape [0])") }
+        guard candidateCount <= maxCandidates else { throw .tooManyCandidates(candidateCount, limit: maxCandidates) }
+
+        var builder = ScoreRequestBuilder(model: model, candidateCount: candidateCount)
+        for (field, value) in shared { builder.values[field] = value }
+        try builder.encodeShared()
+        for row in 0..<candidateCount {
+            for (field, values) in columns { builder.values[field] = values[row] }
+            try builder.appendCandidate(id: String(row))
+        }
+        return InferRequest(score: builder.build(topK: topK, deadlineMilliseconds: deadline), id: id, outputs: outputs)
+    }
+
+    /// `top_k`, and the deadline from `deadline_ms` or Triton's `timeout` (microseconds).
+    private func parameters(_ value: JSONValue?) throws(ScoringError) -> (topK: Int?, deadline: Int?) {
+        guard let value else { return (nil, nil) }
+        guard case .object(let members) = value else { throw .invalidRequest("\"parameters\" must be an object") }
+        let parameters = try Self.members(members, allowed: Self.parameters, in: "\"parameters\"")
+        let topK = try parameters["top_k"].map { v throws(ScoringError) in try Self.positiveInteger(v, "top_k") }
+        var deadline = try parameters["deadline_ms"].map { v throws(ScoringError) in
+            try Self.positiveInteger(v, "deadline_ms")
+        }
+        if let timeout = parameters["timeout"] {
+            let micros = try Self.positiveInteger(timeout, "timeout")
+            deadline = min(deadline ?? .max, (micros + 999) / 1000)
+        }
+        return (topK, deadline)
+    }
+
+    private func requestedOutputs(_ value: JSONValue?) throws(ScoringError) -> [InferOutput]? {
+        guard let value else { return nil }
+        guard case .array(let entries) = value else {
+            throw .invalidRequest("\"outputs\" must be an array of {\"name\": …}")
+        }
+        var outputs: [InferOutput] = []
+        for entry in entries {
+            guard case .object(let members) = entry else {
+                throw .invalidRequest("each requested output must be an object with a \"name\"")
+            }
+            let fields = try Self.members(members, allowed: ["name", "parameters"], in: "a requested output")
+            guard case .string(let name)? = fields["name"], let output = InferOutput(rawValue: name) else {
+                throw .invalidRequest(
+                    "unknown output; the outputs are " + InferOutput.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            if case .object(let parameters)? = fields["parameters"] {
+                for (key, value) in parameters {
+                    switch (key, value) {
+                    case ("binary_data", _): break  // answers are JSON tensors, which every client reads
+                    case ("classification", .int(0)): break
+                    default: throw .invalidRequest("output '\(name)': parameter '\(key)' is not supported")
+                    }
+                }
+            }
+            guard !outputs.contains(output) else { throw .invalidRequest("output '\(name)' is asked for twice") }
+            outputs.append(output)
+        }
+        return outputs
+    }
+
+    /// The members of an object as a dictionary, rejecting unknown and repeated names.
+    fileprivate static func members(
+        _ members: [(key: String, value: JSONValue)], allowed: Set<String>, in place: String
+    ) throws(ScoringError) -> [String: JSONValue] {
+        var fields: [String: JSONValue] = [:]
+        for (key, value) in members {
+            guard allowed.contains(key) else {
+                throw .invalidRequest(
+                    "unknown field \"\(key)\" in \(place); expected one of " + allowed.sorted().joined(separator: ", "))
+            }
+            guard fields.updateValue(value, forKey: key) == nil else {
+                throw .invalidRequest("\"\(key)\" appears twice in \(place)")
+            }
+        }
+        return fields
+    }
+
+    fileprivate static func positiveInteger(_ value: JSONValue, _ name: String) throws(ScoringError) -> Int {
+        guard case .int(let number) = value, number >= 1, number <= 1_000_000_000 else {
+            throw .invalidRequest("parameter \"\(name)\" must be an integer in 1...1000000000")
+        }
+        return Int(number)
+    }
+
+    /// One input tensor as sent.
+    private struct Tensor {
+        let name: String
+        let shape: [Int]
+        let datatype: String
+        /// `data`, flattened row-major.
+        let elements: [JSONValue]
+
+        init(_ members: [(key: String, value: JSONValue)], position: Int) throws(ScoringError) {
+            let fields = try InferRequestDecoder.members(members, allowed: inputKeys, in: "input \(position)")
+            guard case .string(let name)? = fields["name"] else {
+                throw .invalidRequest("input \(position) has no \"name\"")
+            }
+            self.name = name
+            guard case .string(let datatype)? = fields["datatype"] else {
+                throw .invalidRequest("input '\(name)' has no \"datatype\"")
+            }
+            self.datatype = datatype
+            guard case .array(let dimensions)? = fields["shape"] else {
+                throw .invalidRequest("input '\(name)' has no \"shape\" (an array of sizes)")
+            }
+            var shape: [Int] = []
+            for dimension in dimensions {
+                guard case .int(let size) = dimension, size >= 0, size <= 1 << 24 else {
+                    throw .invalidRequest("input '\(name)': the shape's sizes must be integers in 0...16777216")
+                }
+                shape.append(Int(size))
+            }
+            self.shape = shape
+            if case .object(let parameters)? = fields["parameters"], let key = parameters.first?.key {
+                throw .invalidRequest(
+                    key == "binary_data_size"
+                        ? "input '\(name)': binary tensor data is not supported; send JSON data (tritonclient: "
+                            + "set_data_from_numpy(…, binary_data=False))"
+                        : "input '\(name)': parameter '\(key)' is not supported")
+            }
+            guard let data = fields["data"] else { throw .invalidRequest("input '\(name)' has no \"data\"") }
+            var elements: [JSONValue] = []
+            elements.reserveCapacity(shape.reduce(1, *))
+            Self.flatten(data, into: &elements)
+            guard elements.count == shape.reduce(1, *) else {
+                throw .invalidRequest(
+                    "input '\(name)': shape \(shape) holds \(shape.reduce(1, *)) values, data has \(elements.count)")
+            }
+            self.elements = elements
+        }
+
+        private static func flatten(_ value: JSONValue, into elements: inout [JSONValue]) {
+            guard case .array(let items) = value else { return elements.append(value) }
+            for item in items { flatten(item, into: &elements) }
+        }
+
+        /// The number of rows, after checking the shape against the feature: `[1]` or `[1, k]` for user and
+        /// context features, `[n]` or `[n, k]` for item ones (`k` only for multi-categorical ones).
+        func rows(isList: Bool, isItem: Bool) throws(ScoringError) -> Int {
+            let expected = (isItem ? "[n" : "[1") + (isList ? ", k]" : "]")
+            guard shape.count == (isList ? 2 : 1), isItem || shape[0] == 1 else {
+                throw .invalidRequest("input '\(name)' must have shape \(expected), not \(shape)")
+            }
+            return shape[0]
+        }
+
+        /// One raw value per row, checked against the feature's kind and the datatype.
+        func values(rows: Int, spec: FieldSpec) throws(ScoringError) -> [FeatureValue] {
+            let isNumeric: Bool
+            if case .numeric = spec.kind { isNumeric = true } else { isNumeric = false }
+            let isInteger = InferRequestDecoder.integerTypes.contains(datatype)
+            let accepted = isInteger || (isNumeric ? datatype == "FP32" || datatype == "FP64" : datatype == "BYTES")
+            guard accepted else {
+                let kinds = isNumeric ? "FP64, FP32 or an integer type" : "BYTES or an integer type"
+                throw .invalidRequest("input '\(name)' has datatype \(datatype); feature '\(name)' takes \(kinds)")
+            }
+            let width = !spec.isMultiCategorical ? 1 : shape[1]
+            var values: [FeatureValue] = []
+            values.reserveCapacity(rows)
+            for row in 0..<rows {
+                if !spec.isMultiCategorical {
+                    values.append(try value(elements[row], at: row, isNumeric: isNumeric, isInteger: isInteger))
+                    continue
+                }
+                var ids: [FeatureValue] = []
+                for element in elements[row * width..<(row + 1) * width] {
+                    if case .string("") = element { continue }  // padding of a ragged list
+                    ids.append(try value(element, at: row, isNumeric: false, isInteger: isInteger))
+                }
+                values.append(.list(ids))
+            }
+            return values
+        }
+
+        private func value(_ element: JSONValue, at row: Int, isNumeric: Bool, isInteger: Bool) throws(ScoringError)
+            -> FeatureValue
+        {
+            switch (element, isInteger) {
+            case (.int(let number), true): return .int(number)
+            case (.string(let text), false) where !isNumeric: return .string(text)
+            case (.int(let number), false) where isNumeric: return .double(Double(number))
+            case (.double(let number), false) where isNumeric: return .double(number)
+            default:
+                throw .invalidRequest(
+                    "input '\(name)', row \(row): \(element.typeName) is not a \(datatype) value")
+            }
+        }
+    }
+}
+
+extension FieldSpec {
+    /// A list of ids per row: its tensor has a second dimension.
+    fileprivate var isMultiCategorical: Bool {
+        if case .multiCategorical = kind { return true }
+        return false
+    }
+}
