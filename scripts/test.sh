@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/python_tools.sh                   # h2, schemathesis, openapi-spec-validator, deploy validators (pinned)
+bash scripts/python_tools.sh                   # h2, schemathesis, OIP clients, deploy validators (pinned)
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --explicit-target-dependency-import-check error
 bash scripts/tsan.sh                           # ThreadSanitizer: batcher, model store, transport, daemon end to end
@@ -14,4 +14,5 @@ python3 -c 'from openapi_spec_validator import validate; from openapi_spec_valid
 bash scripts/check_allocations.sh
 bash scripts/validate_deploy.sh --build        # deploy/: schemas, systemd-analyze, promtool, envoy API, static build + ldd
 FUNNEL_BIN_DIR="$(swift build --show-bin-path)" bash scripts/operate_demo.sh   # the operator guide's walk-through
+python3 Tests/Clients/oip_clients.py --binary "$(swift build --show-bin-path)/funnel-serve"  # tritonclient, kserve
 bash scripts/reliability.sh                    # fuzzers, HTTP/2 abuse, schemathesis, soak, reload and shutdown under load
