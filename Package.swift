@@ -39,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The Open Inference Protocol's gRPC messages (generated code committed in Sources/InferenceMessages).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
@@ -66,10 +68,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // protoc's output for inference.proto and health.proto (scripts/generate_protos.sh), kept apart from the code
+        // written by hand.
+        .target(
+            name: "InferenceMessages",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["inference.proto", "health.proto"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Scoring",
             dependencies: [
-                "HTTP2", "Ranking", .product(name: "Logging", package: "swift-log"),
+                "HTTP2", "Ranking", "InferenceMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
                 // The Prometheus registry directly (it implements swift-metrics' handlers): its API carries HELP
                 // text, which promtool expects and the swift-metrics factory path drops.
                 .product(name: "Prometheus", package: "swift-prometheus"),

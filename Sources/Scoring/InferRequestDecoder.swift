@@ -86,6 +86,8 @@ struct InferRequestDecoder: Sendable {
             let spec = encoder.spec.fields[field]
             let isList = spec.isMultiCategorical
             let rows = try tensor.rows(isList: isList, isItem: spec.group == .item)
+            // Before anything is made per row: a list tensor of shape [n, 0] carries n rows in no data.
+            guard rows <= maxCandidates else { throw .tooManyCandidates(rows, limit: maxCandidates) }
             let values = try tensor.values(rows: rows, spec: spec)
             if spec.group == .item {
                 if let count = candidateCount, count != rows {
@@ -222,11 +224,15 @@ struct InferRequestDecoder: Sendable {
             }
             guard let data = fields["data"] else { throw .invalidRequest("input '\(name)' has no \"data\"") }
             var elements: [JSONValue] = []
-            elements.reserveCapacity(shape.reduce(1, *))
             Self.flatten(data, into: &elements)
-            guard elements.count == shape.reduce(1, *) else {
+            // The shape is the client's claim: checked against the data, never used to size anything first.
+            var product = 1
+            var overflow = false
+            for size in shape where !overflow { (product, overflow) = product.multipliedReportingOverflow(by: size) }
+            guard !overflow, elements.count == product else {
                 throw .invalidRequest(
-                    "input '\(name)': shape \(shape) holds \(shape.reduce(1, *)) values, data has \(elements.count)")
+                    "input '\(name)': shape \(shape) holds \(overflow ? "too many" : String(product)) values, data has "
+                        + "\(elements.count)")
             }
             self.elements = elements
         }

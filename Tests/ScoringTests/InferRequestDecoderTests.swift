@@ -112,6 +112,11 @@ struct InferRequestDecoderTests {
         (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "model_name": "other"}"#,
          "the path names"),
         (#"{"inputs": [{"name": "price", "shape": [60], "datatype": "FP64", "data": [1]}]}"#, "holds 60 values"),
+        // A shape is never used to size anything before the data backs it (found by api_fuzz: a 141 GB allocation).
+        (#"{"inputs": [{"name": "price", "shape": [16777216, 16777216, 16777216, 16777216], "datatype": "FP64", "data": []}]}"#,
+         "holds too many values"),
+        (#"{"inputs": [{"name": "price", "shape": [16777216, 8192], "datatype": "FP64", "data": [1]}]}"#,
+         "holds 137438953472 values"),
     ]
 
     @Test(arguments: badRequests)
