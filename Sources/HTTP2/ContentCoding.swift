@@ -83,7 +83,7 @@ enum ContentCoding {
     /// Gzips the body when allowed and worth it; adds `content-encoding` and `vary`.
     static func encodedResponse(_ response: HTTPResponse, clientAcceptsGzip: Bool, minimumBytes: Int) -> HTTPResponse {
         guard response.body.count >= minimumBytes, response.body.count > 0, response.status >= 200,
-            response.status != 204, response.status != 304,
+            response.status != 204, response.status != 304, response.trailers.isEmpty,
             !response.headers.contains(where: { $0.name.lowercased() == "content-encoding" })
         else { return response }
         var encoded = response

@@ -179,17 +179,27 @@ extension HTTP2ServerCore {
     func readResponseBody(
         streamID: Int32, into buffer: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        guard let stream = streams[streamID], case .sending(let body, let offset) = stream.response else {
+        guard let stream = streams[streamID], case .sending(let body, let offset, let trailers) = stream.response
+        else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
         let count = min(length, body.count - offset)
-        body.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + offset, count: count) }
+        if count > 0 { body.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + offset, count: count) } }
         stream.lastSendProgress = now
-        if offset + count == body.count {
-            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-            stream.response = .sent
-        } else {
-            stream.response = .sending(body: body, offset: offset + count)
+        guard offset + count == body.count else {
+            stream.response = .sending(body: body, offset: offset + count, trailers: trailers)
+            return count
+        }
+        flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+        stream.response = .sent
+        if !trailers.isEmpty, let session = openSession {
+            // The last DATA frame does not end the stream: the trailers' HEADERS frame does.
+            responseFields.removeAll()
+            for field in trailers { responseFields.append(field: field.name, value: field.value) }
+            let result = responseFields.withPairs { pairs, fieldCount in
+                nghttp2_submit_trailer(session, streamID, pairs, fieldCount)
+            }
+            if result == 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue }
         }
         return count
     }
@@ -247,12 +257,14 @@ extension HTTP2ServerCore {
     func respond(to stream: HTTP2Stream, with response: HTTPResponse) {
         guard let session = openSession, !stream.hasResponse else { return }
         let status = (200...599).contains(response.status) ? response.status : 500
-        let sendsBody = stream.method != "HEAD" && status != 204 && status != 304 && !response.body.isEmpty
+        let sendsBody =
+            stream.method != "HEAD" && status != 204 && status != 304
+            && !(response.body.isEmpty && response.trailers.isEmpty)
         responseFields.removeAll()
         responseFields.append(name: ":status", decimal: status)
         for field in response.headers { responseFields.append(field: field.name, value: field.value) }
         if status != 204 && status != 304 { responseFields.append(name: "content-length", decimal: response.body.count) }
-        stream.response = sendsBody ? .sending(body: response.body, offset: 0) : .sent
+        stream.response = sendsBody ? .sending(body: response.body, offset: 0, trailers: response.trailers) : .sent
         stream.lastSendProgress = now
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readResponseBody)
         let result = responseFields.withPairs { pairs, count in

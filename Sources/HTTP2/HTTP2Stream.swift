@@ -23,8 +23,9 @@ final class HTTP2Stream {
     enum ResponseState {
         /// Nothing submitted yet.
         case none
-        /// Submitted; nghttp2 still pulls body bytes from `offset` on (`HTTP2ServerCore.readResponseBody`).
-        case sending(body: [UInt8], offset: Int)
+        /// Submitted; nghttp2 still pulls body bytes from `offset` on (`HTTP2ServerCore.readResponseBody`), then
+        /// the trailers, if any, follow the last of them.
+        case sending(body: [UInt8], offset: Int, trailers: [(name: String, value: String)])
         /// Submitted, and every body byte (if any) handed to nghttp2.
         case sent
     }

@@ -39,17 +39,24 @@ public struct HTTPRequest: Sendable {
     public func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
 }
 
-/// A complete response. The transport adds `content-length`, and gzips the body when the client accepts it.
+/// A complete response. The transport adds `content-length`, and gzips the body when the client accepts it
+/// (unless the response has trailers: those belong to a protocol that frames its own body, such as gRPC).
 public struct HTTPResponse: Sendable {
     public var status: Int
     /// Names lower-case.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Fields sent after the body (gRPC's `grpc-status`); HTTP/2 only, HTTP/1.1 drops them.
+    public var trailers: [(name: String, value: String)]
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(
+        status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        trailers: [(name: String, value: String)] = []
+    ) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.trailers = trailers
     }
 }
 

@@ -96,6 +96,25 @@ struct HTTP2ServerCoreTests {
         #expect(exchange.peer[id].closedWith == 0 && exchange.core.openStreamCount == 0)
     }
 
+    /// gRPC's shape: DATA without END_STREAM, then a HEADERS frame of trailers that ends the stream; with no body,
+    /// the trailers still come after the header block.
+    @Test func trailersFollowTheBody() {
+        let exchange = Exchange()
+        let withBody = exchange.peer.request("POST", "/rpc", body: [1])
+        let withoutBody = exchange.peer.request("POST", "/rpc", body: [2])
+        exchange.pump()
+        for (index, body) in [[UInt8](repeating: 7, count: 20_000), []].enumerated() {
+            let request = exchange.dispatched.removeFirst()
+            let response = HTTPResponse(status: 200, body: body, trailers: [("grpc-status", "\(index)")])
+            exchange.core.deliver(response, to: request.streamID, now: exchange.now)
+            exchange.pump()
+        }
+        #expect(exchange.peer[withBody].body.count == 20_000 && exchange.peer[withBody].closedWith == 0)
+        #expect(exchange.peer[withBody].trailers.map(\.value) == ["0"])
+        #expect(exchange.peer[withoutBody].body.isEmpty && exchange.peer[withoutBody].trailers.map(\.name) == ["grpc-status"])
+        #expect(exchange.core.openStreamCount == 0)
+    }
+
     @Test func aStaticRouteIsAnsweredByTheCoreWithoutTheApplication() {
         let exchange = Exchange()
         let get = exchange.peer.request("GET", "/healthz")

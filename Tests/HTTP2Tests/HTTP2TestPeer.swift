@@ -7,6 +7,8 @@ final class HTTP2TestPeer {
     struct Stream {
         var status: Int?
         var headers: [(name: String, value: String)] = []
+        /// Fields of a HEADERS frame after the body.
+        var trailers: [(name: String, value: String)] = []
         var body: [UInt8] = []
         /// The error code the stream closed with (0: NO_ERROR), once closed.
         var closedWith: UInt32?
@@ -143,6 +145,8 @@ final class HTTP2TestPeer {
             let peer = HTTP2TestPeer.peer(user)
             if name == ":status" {
                 peer.streams[id, default: Stream()].status = Int(value)
+            } else if frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS {
+                peer.streams[id, default: Stream()].trailers.append((name, value))
             } else {
                 peer.streams[id, default: Stream()].headers.append((name, value))
             }
