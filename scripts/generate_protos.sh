@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command -v protoc >/dev/null || apt-get install -y -q protobuf-compiler
 VERSION=1.39.0
 SOURCE=.build-protoc/swift-protobuf
-[ -d "$SOURCE" ] || git clone -q --branch "$VERSION" https://github.com/apple/swift-protobuf "$SOURCE"
+[ -d "$SOURCE" ] || git -c advice.detachedHead=false clone -q --branch "$VERSION" https://github.com/apple/swift-protobuf "$SOURCE"
 (cd "$SOURCE" && swift build -c release --product protoc-gen-swift 2>&1 | tail -1)
 cd Sources/InferenceMessages
 protoc --plugin="../../$SOURCE/.build/release/protoc-gen-swift" --swift_out=. --swift_opt=Visibility=Public \

@@ -13,8 +13,8 @@
 /// from the descriptors that tritonclient and kserve ship. `InferParameter` carries Triton's two extra choices.
 /// The model repository RPCs are not served, so their messages are left out.
 ///
-/// Regenerate the Swift (committed beside this file) with Debian's protoc and swift-protobuf's plugin, see
-/// docs/OPERATIONS.md §12:  protoc --swift_out=. --swift_opt=Visibility=Public inference.proto health.proto
+/// Regenerate the Swift (committed beside this file) with Debian's protoc and swift-protobuf's plugin:
+/// scripts/generate_protos.sh (protoc --swift_out=. --swift_opt=Visibility=Public inference.proto health.proto).
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -41,6 +41,19 @@ struct InferRequestDecoder: Sendable {
     private static let parameters = ignoredParameters.union(["top_k", "deadline_ms", "timeout"])
     private static let integerTypes: Set<String> = ["INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"]
 
+    /// What a request says, whichever encoding carried it (JSON here, protobuf in `InferRequestDecoder+GRPC`).
+    struct Parts {
+        var id: String?
+        /// `model_name` and `model_version` as the body gives them, checked against the path's model.
+        var modelName: String?
+        var modelVersion: String?
+        var parameters: [(key: String, value: JSONValue)] = []
+        var tensors: [InferTensor] = []
+        /// Names and parameters of the outputs asked for; nil: the default set.
+        var outputs: [(name: String, parameters: [(key: String, value: JSONValue)])]?
+    }
+
+    /// A JSON body.
     func decode(_ body: [UInt8], model: ServableModel) throws(ScoringError) -> InferRequest {
         let root: JSONValue
         do { root = try JSONParser.parse(body) } catch { throw .invalidJSON(error) }
@@ -48,36 +61,72 @@ struct InferRequestDecoder: Sendable {
             throw .invalidRequest("the body must be a JSON object with \"inputs\"")
         }
         let fields = try Self.members(members, allowed: Self.requestKeys, in: "the request")
-        var id: String?
-        switch fields["id"] {
-        case nil: break
-        case .string(let text)?: id = text
-        case let other?: throw .invalidRequest("\"id\" must be a string, not \(other.typeName)")
-        }
-        for (key, expected) in [("model_name", model.name), ("model_version", String(model.version))] {
-            switch fields[key] {
-            case nil: break
-            case .string(let text)? where text == expected: break
-            case .string(let text)?: throw .invalidRequest("\"\(key)\" is '\(text)', but the path names '\(expected)'")
+        var parts = Parts()
+        for (key, value) in [("id", fields["id"]), ("model_name", fields["model_name"]),
+                             ("model_version", fields["model_version"])] {
+            switch value {
+            case nil: continue
+            case .string(let text)?:
+                if key == "id" { parts.id = text } else if key == "model_name" { parts.modelName = text } else {
+                    parts.modelVersion = text
+                }
             case let other?: throw .invalidRequest("\"\(key)\" must be a string, not \(other.typeName)")
             }
         }
-        let (topK, deadline) = try parameters(fields["parameters"])
-        let outputs = try requestedOutputs(fields["outputs"])
+        switch fields["parameters"] {
+        case nil: break
+        case .object(let members)?: parts.parameters = members
+        default: throw .invalidRequest("\"parameters\" must be an object")
+        }
+        if let outputs = fields["outputs"] {
+            guard case .array(let entries) = outputs else {
+                throw .invalidRequest("\"outputs\" must be an array of {\"name\": …}")
+            }
+            parts.outputs = []
+            for entry in entries {
+                guard case .object(let members) = entry else {
+                    throw .invalidRequest("each requested output must be an object with a \"name\"")
+                }
+                let output = try Self.members(members, allowed: ["name", "parameters"], in: "a requested output")
+                guard case .string(let name)? = output["name"] else {
+                    throw .invalidRequest("a requested output has no \"name\"")
+                }
+                var parameters: [(key: String, value: JSONValue)] = []
+                if case .object(let members)? = output["parameters"] { parameters = members }
+                parts.outputs?.append((name, parameters))
+            }
+        }
         guard case .array(let inputs)? = fields["inputs"] else {
             throw .invalidRequest("\"inputs\" must be an array of tensors, one per feature")
         }
+        for (position, input) in inputs.enumerated() {
+            guard case .object(let members) = input else {
+                throw .invalidRequest("input \(position) must be an object with name, shape, datatype and data")
+            }
+            parts.tensors.append(try InferTensor(members, position: position))
+        }
+        return try assemble(parts, model: model)
+    }
 
+    /// Checks what the request says against the model and encodes its rows. `deadlineMilliseconds` is the
+    /// transport's deadline (gRPC's `grpc-timeout`), if any; the request's own parameters may shorten it.
+    func assemble(_ parts: Parts, model: ServableModel, deadlineMilliseconds: Int? = nil) throws(ScoringError)
+        -> InferRequest
+    {
+        for (key, given, expected) in [("model_name", parts.modelName, model.name),
+                                       ("model_version", parts.modelVersion, String(model.version))] {
+            if let given, !given.isEmpty, given != expected {
+                throw .invalidRequest("\"\(key)\" is '\(given)', but the path names '\(expected)'")
+            }
+        }
+        let (topK, deadline) = try parameters(parts.parameters, deadline: deadlineMilliseconds)
+        let outputs = try requestedOutputs(parts.outputs)
         let encoder = model.encoder
         var shared: [(field: Int, value: FeatureValue)] = []
         var columns: [(field: Int, values: [FeatureValue])] = []
         var candidateCount: Int?
         var seen = Set<Int>()
-        for (position, input) in inputs.enumerated() {
-            guard case .object(let members) = input else {
-                throw .invalidRequest("input \(position) must be an object with name, shape, datatype and data")
-            }
-            let tensor = try Tensor(members, position: position)
+        for tensor in parts.tensors {
             guard let field = encoder.servingField(named: tensor.name) else {
                 if ignoreUnknownFeatures { continue }
                 throw .invalidFeature(FeatureEncodingError(field: tensor.name, reason: .unknownField))
@@ -113,17 +162,19 @@ struct InferRequestDecoder: Sendable {
             for (field, values) in columns { builder.values[field] = values[row] }
             try builder.appendCandidate(id: String(row))
         }
-        return InferRequest(score: builder.build(topK: topK, deadlineMilliseconds: deadline), id: id, outputs: outputs)
+        return InferRequest(
+            score: builder.build(topK: topK, deadlineMilliseconds: deadline), id: parts.id, outputs: outputs)
     }
 
-    /// `top_k`, and the deadline from `deadline_ms` or Triton's `timeout` (microseconds).
-    private func parameters(_ value: JSONValue?) throws(ScoringError) -> (topK: Int?, deadline: Int?) {
-        guard let value else { return (nil, nil) }
-        guard case .object(let members) = value else { throw .invalidRequest("\"parameters\" must be an object") }
+    /// `top_k`, and the shortest deadline of the transport's, `deadline_ms` and Triton's `timeout` (µs).
+    private func parameters(_ members: [(key: String, value: JSONValue)], deadline: Int?) throws(ScoringError)
+        -> (topK: Int?, deadline: Int?)
+    {
         let parameters = try Self.members(members, allowed: Self.parameters, in: "\"parameters\"")
         let topK = try parameters["top_k"].map { v throws(ScoringError) in try Self.positiveInteger(v, "top_k") }
-        var deadline = try parameters["deadline_ms"].map { v throws(ScoringError) in
-            try Self.positiveInteger(v, "deadline_ms")
+        var deadline = deadline
+        if let milliseconds = parameters["deadline_ms"] {
+            deadline = min(deadline ?? .max, try Self.positiveInteger(milliseconds, "deadline_ms"))
         }
         if let timeout = parameters["timeout"] {
             let micros = try Self.positiveInteger(timeout, "timeout")
@@ -132,28 +183,22 @@ struct InferRequestDecoder: Sendable {
         return (topK, deadline)
     }
 
-    private func requestedOutputs(_ value: JSONValue?) throws(ScoringError) -> [InferOutput]? {
-        guard let value else { return nil }
-        guard case .array(let entries) = value else {
-            throw .invalidRequest("\"outputs\" must be an array of {\"name\": …}")
-        }
+    private func requestedOutputs(_ requested: [(name: String, parameters: [(key: String, value: JSONValue)])]?)
+        throws(ScoringError) -> [InferOutput]?
+    {
+        guard let requested else { return nil }
         var outputs: [InferOutput] = []
-        for entry in entries {
-            guard case .object(let members) = entry else {
-                throw .invalidRequest("each requested output must be an object with a \"name\"")
-            }
-            let fields = try Self.members(members, allowed: ["name", "parameters"], in: "a requested output")
-            guard case .string(let name)? = fields["name"], let output = InferOutput(rawValue: name) else {
+        for (name, parameters) in requested {
+            guard let output = InferOutput(rawValue: name) else {
                 throw .invalidRequest(
-                    "unknown output; the outputs are " + InferOutput.allCases.map(\.rawValue).joined(separator: ", "))
+                    "unknown output '\(name)'; the outputs are "
+                        + InferOutput.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            if case .object(let parameters)? = fields["parameters"] {
-                for (key, value) in parameters {
-                    switch (key, value) {
-                    case ("binary_data", _): break  // answers are JSON tensors, which every client reads
-                    case ("classification", .int(0)): break
-                    default: throw .invalidRequest("output '\(name)': parameter '\(key)' is not supported")
-                    }
+            for (key, value) in parameters {
+                switch (key, value) {
+                case ("binary_data", _): break  // answers are JSON tensors, which every client reads
+                case ("classification", .int(0)): break
+                default: throw .invalidRequest("output '\(name)': parameter '\(key)' is not supported")
                 }
             }
             guard !outputs.contains(output) else { throw .invalidRequest("output '\(name)' is asked for twice") }
@@ -186,13 +231,33 @@ struct InferRequestDecoder: Sendable {
         return Int(number)
     }
 
-    /// One input tensor as sent.
-    private struct Tensor {
+    /// One input tensor as sent: its values as JSON values, whichever encoding carried them.
+    struct InferTensor {
         let name: String
         let shape: [Int]
         let datatype: String
         /// `data`, flattened row-major.
         let elements: [JSONValue]
+
+        /// A tensor whose values were read already; `elements.count` must be the shape's product.
+        init(name: String, shape: [Int], datatype: String, elements: [JSONValue]) throws(ScoringError) {
+            self.name = name
+            self.shape = shape
+            self.datatype = datatype
+            self.elements = elements
+            try Self.checkCount(shape, elements.count, name)
+        }
+
+        private static func checkCount(_ shape: [Int], _ count: Int, _ name: String) throws(ScoringError) {
+            var product = 1
+            var overflow = false
+            for size in shape where !overflow { (product, overflow) = product.multipliedReportingOverflow(by: size) }
+            guard !overflow, count == product else {
+                throw .invalidRequest(
+                    "input '\(name)': shape \(shape) holds \(overflow ? "too many" : String(product)) values, data has "
+                        + "\(count)")
+            }
+        }
 
         init(_ members: [(key: String, value: JSONValue)], position: Int) throws(ScoringError) {
             let fields = try InferRequestDecoder.members(members, allowed: inputKeys, in: "input \(position)")
@@ -226,14 +291,7 @@ struct InferRequestDecoder: Sendable {
             var elements: [JSONValue] = []
             Self.flatten(data, into: &elements)
             // The shape is the client's claim: checked against the data, never used to size anything first.
-            var product = 1
-            var overflow = false
-            for size in shape where !overflow { (product, overflow) = product.multipliedReportingOverflow(by: size) }
-            guard !overflow, elements.count == product else {
-                throw .invalidRequest(
-                    "input '\(name)': shape \(shape) holds \(overflow ? "too many" : String(product)) values, data has "
-                        + "\(elements.count)")
-            }
+            try Self.checkCount(shape, elements.count, name)
             self.elements = elements
         }
 
