@@ -7,6 +7,11 @@ struct InferRequest: Sendable {
     let id: String?
     /// The outputs asked for, in the order asked; nil: the default set (`InferOutput.defaults`).
     let outputs: [InferOutput]?
+
+    /// What the answer carries: the outputs asked for, or the defaults (with `candidate_index` under `top_k`).
+    var selectedOutputs: [InferOutput] {
+        outputs ?? (score.topK == nil ? InferOutput.defaults : InferOutput.allCases)
+    }
 }
 
 /// The tensors an infer response can carry, each one value per candidate.
@@ -20,6 +25,8 @@ enum InferOutput: String, CaseIterable, Sendable {
 
     /// What a request that names no outputs gets (`candidate_index` too when it sets `top_k`).
     static let defaults: [InferOutput] = [.pctr, .pcvr, .pctcvr, .score]
+
+    var datatype: String { self == .candidateIndex ? "INT64" : "FP32" }
 }
 
 /// Decodes `POST /v2/models/{name}/infer` bodies (KServe V2 / Open Inference Protocol, JSON tensors) into the

@@ -18,8 +18,29 @@ enum InferenceProtocol {
         return JSONResponse.make(status: 200, body: writer.bytes)
     }
 
-    /// `GET /v2/models/{name}[/versions/{version}]`: one input per serving feature, named as the feature, and the
-    /// outputs.
+    /// A tensor as model metadata lists it; -1 marks a dimension of any size.
+    struct TensorMetadata: Equatable {
+        let name: String
+        let datatype: String
+        let shape: [Int]
+    }
+
+    /// One input per serving feature, named as the feature: `[1]` for user and context features, `[-1]` (one row
+    /// per candidate) for item ones, and a second dimension for multi-categorical ones.
+    static func inputs(of model: ServableModel) -> [TensorMetadata] {
+        model.encoder.spec.fields.filter { model.encoder.servingField(named: $0.name) != nil }.map { field in
+            var shape = [field.group == .item ? -1 : 1]
+            if case .multiCategorical = field.kind { shape.append(-1) }
+            if case .numeric = field.kind { return TensorMetadata(name: field.name, datatype: "FP64", shape: shape) }
+            return TensorMetadata(name: field.name, datatype: "BYTES", shape: shape)
+        }
+    }
+
+    static let outputs = InferOutput.allCases.map { output in
+        TensorMetadata(name: output.rawValue, datatype: output.datatype, shape: [-1])
+    }
+
+    /// `GET /v2/models/{name}[/versions/{version}]`.
     static func modelMetadata(_ model: ServableModel) -> HTTPResponse {
         var writer = JSONWriter()
         writer.raw("{\"name\":")
@@ -28,32 +49,18 @@ enum InferenceProtocol {
         writer.string(String(model.version))
         writer.raw("],\"platform\":")
         writer.string(platform)
-        writer.raw(",\"inputs\":[")
-        let fields = model.encoder.spec.fields.filter { model.encoder.servingField(named: $0.name) != nil }
-        for (position, field) in fields.enumerated() {
-            if position > 0 { writer.raw(",") }
-            writer.raw("{\"name\":")
-            writer.string(field.name)
-            writer.raw(",\"datatype\":")
-            if case .numeric = field.kind { writer.raw("\"FP64\"") } else { writer.raw("\"BYTES\"") }
-            writer.raw(",\"shape\":")
-            let isList: Bool
-            if case .multiCategorical = field.kind { isList = true } else { isList = false }
-            switch (field.group == .item, isList) {
-            case (false, false): writer.raw("[1]")
-            case (false, true): writer.raw("[1,-1]")
-            case (true, false): writer.raw("[-1]")
-            case (true, true): writer.raw("[-1,-1]")
+        for (key, tensors) in [(",\"inputs\":[", inputs(of: model)), ("],\"outputs\":[", outputs)] {
+            writer.write(key)
+            for (position, tensor) in tensors.enumerated() {
+                if position > 0 { writer.raw(",") }
+                writer.raw("{\"name\":")
+                writer.string(tensor.name)
+                writer.raw(",\"datatype\":")
+                writer.string(tensor.datatype)
+                writer.raw(",\"shape\":[")
+                writer.write(tensor.shape.map(String.init).joined(separator: ","))
+                writer.raw("]}")
             }
-            writer.raw("}")
-        }
-        writer.raw("],\"outputs\":[")
-        for (position, output) in InferOutput.allCases.enumerated() {
-            if position > 0 { writer.raw(",") }
-            writer.raw("{\"name\":")
-            writer.string(output.rawValue)
-            writer.raw(output == .candidateIndex ? ",\"datatype\":\"INT64\"" : ",\"datatype\":\"FP32\"")
-            writer.raw(",\"shape\":[-1]}")
         }
         writer.raw("]}")
         return JSONResponse.make(status: 200, body: writer.bytes)
@@ -61,7 +68,7 @@ enum InferenceProtocol {
 
     /// The answer to an infer request: each output asked for, one value per result (best first under `top_k`).
     static func inferResponse(_ response: ScoreResponse, request: InferRequest) -> HTTPResponse {
-        let outputs = request.outputs ?? (request.score.topK == nil ? InferOutput.defaults : InferOutput.allCases)
+        let outputs = request.selectedOutputs
         let results = response.results
         var writer = JSONWriter(capacity: 128 + results.count * outputs.count * 14)
         writer.raw("{\"model_name\":")
@@ -77,7 +84,8 @@ enum InferenceProtocol {
             if position > 0 { writer.raw(",") }
             writer.raw("{\"name\":")
             writer.string(output.rawValue)
-            writer.raw(output == .candidateIndex ? ",\"datatype\":\"INT64\"" : ",\"datatype\":\"FP32\"")
+            writer.raw(",\"datatype\":")
+            writer.string(output.datatype)
             writer.raw(",\"shape\":[")
             writer.number(results.count)
             writer.raw("],\"data\":[")

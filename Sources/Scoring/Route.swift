@@ -19,12 +19,20 @@ enum Route: Int, CaseIterable, Sendable {
     case modelMetadata
     case modelReady
     case modelInfer
+    /// gRPC (`GRPC`): the Open Inference Protocol's ModelInfer, its service's other methods, and gRPC health.
+    case grpcModelInfer
+    case grpcInferenceService
+    case grpcHealth
     /// Any other path: 404, labelled "other" (bounded metric cardinality).
     case other
 
     init(path: String) {
         if let route = Self.allCases.first(where: { $0.fixedPath == path }) {
             self = route
+        } else if path.hasPrefix(Self.inferenceService) {
+            self = .grpcInferenceService
+        } else if path.hasPrefix(Self.healthService) {
+            self = .grpcHealth
         } else if let address = ModelAddress(path: path) {
             switch address.action {
             case .metadata: self = .modelMetadata
@@ -47,15 +55,21 @@ enum Route: Int, CaseIterable, Sendable {
         case .inferenceServer: "/v2"
         case .inferenceLive: "/v2/health/live"
         case .inferenceReady: "/v2/health/ready"
-        case .modelMetadata, .modelReady, .modelInfer, .other: nil
+        case .grpcModelInfer: Self.inferenceService + "ModelInfer"
+        case .modelMetadata, .modelReady, .modelInfer, .grpcInferenceService, .grpcHealth, .other: nil
         }
     }
 
+    private static let inferenceService = "/inference.GRPCInferenceService/"
+    private static let healthService = "/grpc.health.v1.Health/"
+
     /// Routes whose requests are scored: decoded off the connection's thread, batched, encoded.
-    var isScoring: Bool { self == .score || self == .modelInfer }
+    var isScoring: Bool { self == .score || self == .modelInfer || self == .grpcModelInfer }
+
+    var isGRPC: Bool { self == .grpcModelInfer || self == .grpcInferenceService || self == .grpcHealth }
 
     /// The methods the route answers.
-    var methods: [String] { isScoring ? Self.writeMethods : Self.readMethods }
+    var methods: [String] { isScoring || isGRPC ? Self.writeMethods : Self.readMethods }
     private static let writeMethods = ["POST"]
     private static let readMethods = ["GET", "HEAD"]
 
@@ -70,6 +84,8 @@ enum Route: Int, CaseIterable, Sendable {
         case .modelMetadata: "/v2/models/{name}"
         case .modelReady: "/v2/models/{name}/ready"
         case .modelInfer: "/v2/models/{name}/infer"
+        case .grpcInferenceService: Self.inferenceService + "{method}"
+        case .grpcHealth: Self.healthService + "{method}"
         default: fixedPath ?? "other"
         }
     }
@@ -87,6 +103,12 @@ struct ModelAddress: Equatable {
     let name: String
     let version: String?
     let action: Action
+
+    init(name: String, version: String?, action: Action) {
+        self.name = name
+        self.version = version
+        self.action = action
+    }
 
     init?(path: String) {
         let prefix = "/v2/models/"

@@ -1,5 +1,6 @@
 import Foundation
 import HTTP2
+import InferenceMessages
 import Logging
 import Ranking
 import Synchronization
@@ -9,16 +10,16 @@ import Prometheus
 public final class ScoringService: HTTPHandler {
     public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    private let store: ModelStore
+    let store: ModelStore
     private let batcher: MicroBatcher
     private let decoder: ScoreRequestDecoder
     private let inferDecoder: InferRequestDecoder
     /// What `GET /v2` reports as the server's version.
-    private let serverVersion: String
+    let serverVersion: String
     private let metrics: ScoringMetrics
     private let logger: Logger
     private let memoryBudget: MemoryBudget
-    private let draining = Atomic<Bool>(false)
+    let draining = Atomic<Bool>(false)
     private let decoding: DecodePool
     /// Bound on a gzip body after inflating; follows the candidate limit (see `ScoringConfiguration`).
     private let inflatedBodyLimit: Int
@@ -102,7 +103,7 @@ public final class ScoringService: HTTPHandler {
             return
         }
         // Everything else is answered on the caller's thread, without a closure to allocate.
-        let response = immediateResponse(to: route, path: request.path)
+        let response = immediateResponse(to: route, request: request)
         metrics.record(route: route, status: response.status, since: start)
         respond(response)
     }
@@ -111,7 +112,7 @@ public final class ScoringService: HTTPHandler {
     /// `handle` for that path only with another method or with a query.
     public var staticRoutes: [StaticRoute] { [liveness] }
 
-    private func immediateResponse(to route: Route, path: String) -> HTTPResponse {
+    private func immediateResponse(to route: Route, request: HTTPRequest) -> HTTPResponse {
         switch route {
         case .healthz: return liveness.response
         case .readyz: return readiness()
@@ -131,17 +132,19 @@ public final class ScoringService: HTTPHandler {
             return InferenceProtocol.health("ready", isReady, reason: reason)
         case .modelMetadata, .modelReady:
             let model: ServableModel
-            do { model = try servedModel(at: ModelAddress(path: path)!) } catch {
+            do { model = try servedModel(at: ModelAddress(path: request.path)!) } catch {
                 return InferenceProtocol.error(error)
             }
             if route == .modelMetadata { return InferenceProtocol.modelMetadata(model) }
             return InferenceProtocol.health("ready", !draining.load(ordering: .relaxed), reason: "the server is shutting down")
-        case .score, .modelInfer, .other: return ScoringError.notFound.response  // scoring routes are handled before
+        case .grpcInferenceService, .grpcHealth: return answerGRPC(request)
+        case .score, .modelInfer, .grpcModelInfer, .other:
+            return ScoringError.notFound.response  // scoring routes are handled before
         }
     }
 
     /// The loaded model, if it is the one `address` names (a version, when given, must be the served one).
-    private func servedModel(at address: ModelAddress) throws(ScoringError) -> ServableModel {
+    func servedModel(at address: ModelAddress) throws(ScoringError) -> ServableModel {
         guard let model = store.current else { throw .notReady }
         guard address.name == model.name else {
             throw ScoringError(status: 404, code: "model_not_found", message: "no model named '\(address.name)'; this server serves '\(model.name)'")
@@ -160,8 +163,13 @@ public final class ScoringService: HTTPHandler {
     ) {
         // Reset while it waited for a decode thread: nobody reads the answer, so do no work for it.
         guard !cancellation.isCancelled else { return metrics.rejections("cancelled").increment() }
-        if let type = request.header("content-type"), !Self.isJSON(type) {
-            return answer(format.render(.unsupportedMediaType(type)))
+        let contentType = request.header("content-type")
+        if case .grpc = format {
+            guard GRPC.isGRPC(contentType) else {
+                return answer(ScoringError.unsupportedMediaType(contentType ?? "none").response)
+            }
+        } else if let contentType, !Self.isJSON(contentType) {
+            return answer(format.render(.unsupportedMediaType(contentType)))
         }
         let model: ServableModel
         do throws(ScoringError) {
@@ -203,6 +211,16 @@ public final class ScoringService: HTTPHandler {
                 let infer = try inferDecoder.decode(body, model: model)
                 decoded = infer.score
                 render = { InferenceProtocol.inferResponse($0, request: infer) }
+            case .grpc:
+                let message = try GRPC.decode(Inference_ModelInferRequest.self, from: body)
+                let named = ModelAddress(
+                    name: message.modelName, version: message.modelVersion.isEmpty ? nil : message.modelVersion,
+                    action: .infer)
+                let infer = try inferDecoder.decode(
+                    message, model: try servedModel(at: named),
+                    deadlineMilliseconds: GRPC.timeoutMilliseconds(request.header("grpc-timeout")))
+                decoded = infer.score
+                render = { GRPC.response(InferenceProtocol.grpcInferResponse($0, request: infer)) }
             }
         } catch {
             metrics.rejections(error.code).increment()
@@ -284,6 +302,8 @@ enum ScoringFormat: Sendable {
     case v1
     /// The model the path names (nil on server-wide routes).
     case inferenceProtocol(ModelAddress?)
+    /// gRPC: the model is named in the message.
+    case grpc
 
     init(route: Route, path: String) {
         switch route {
@@ -291,6 +311,8 @@ enum ScoringFormat: Sendable {
             self = ModelAddress(path: path).map { .inferenceProtocol($0) } ?? .v1
         case .inferenceServer, .inferenceLive, .inferenceReady:
             self = .inferenceProtocol(nil)
+        case .grpcModelInfer, .grpcInferenceService, .grpcHealth:
+            self = .grpc
         default:
             self = .v1
         }
@@ -300,6 +322,7 @@ enum ScoringFormat: Sendable {
         switch self {
         case .v1: error.response
         case .inferenceProtocol: InferenceProtocol.error(error)
+        case .grpc: GRPC.failure(error)
         }
     }
 }
