@@ -1,18 +1,17 @@
 """The KServe V2 / Open Inference Protocol from the clients Triton and KServe users already have, against a real
 funnel-serve on the default model, over real sockets:
 - tritonclient[http] (HTTP/1.1, JSON tensors: binary_data=False);
-- kserve's InferenceRESTClient over HTTP/2 (httpx with http1=False).
+- tritonclient[grpc] (grpcio: HTTP/2, raw little-endian tensors), and grpcio's health stub;
+- kserve's InferenceRESTClient over HTTP/2 (httpx with http1=False), in a child process: kserve and
+  tritonclient.grpc each register the protocol's messages under the same names, which one process refuses.
 Each answer must equal /v1/score's for the same candidates within 1e-6 (relative to max(1, |value|)).
 
     python3 Tests/Clients/oip_clients.py [--binary .build/release/funnel-serve]
 
 Prints one line per check; exit status 1 if any failed."""
-import argparse, asyncio, json, os, random, sys, urllib.request
+import argparse, asyncio, json, os, random, subprocess, sys, urllib.request
 
-import httpx
 import numpy as np
-import tritonclient.http as triton_http
-from tritonclient.utils import InferenceServerException
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Abuse"))
 from funnel_client import Daemon  # noqa: E402
@@ -83,16 +82,18 @@ def v1_fields(port):
         return json.load(response)["models"][0]["features"]
 
 
-def triton_inputs(candidates):
-    inputs = []
-    for name, shape, datatype, array in candidates.tensors:
-        tensor = triton_http.InferInput(name, shape, datatype)
-        tensor.set_data_from_numpy(array, binary_data=False)
-        inputs.append(tensor)
-    return inputs
-
-
 def tritonclient_checks(port, fields):
+    import tritonclient.http as triton_http
+    from tritonclient.utils import InferenceServerException
+
+    def triton_inputs(candidates):
+        inputs = []
+        for name, shape, datatype, array in candidates.tensors:
+            tensor = triton_http.InferInput(name, shape, datatype)
+            tensor.set_data_from_numpy(array, binary_data=False)
+            inputs.append(tensor)
+        return inputs
+
     client = triton_http.InferenceServerClient(f"127.0.0.1:{port}")
     check("tritonclient: server live", client.is_server_live())
     check("tritonclient: server ready", client.is_server_ready())
@@ -137,7 +138,76 @@ def tritonclient_checks(port, fields):
     return metadata
 
 
+def grpc_checks(port, fields, metadata):
+    import grpc
+    import tritonclient.grpc as triton_grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    client = triton_grpc.InferenceServerClient(f"127.0.0.1:{port}")
+    check("tritonclient grpc: server live", client.is_server_live())
+    check("tritonclient grpc: server ready", client.is_server_ready())
+    check("tritonclient grpc: model ready", client.is_model_ready(MODEL))
+    check("tritonclient grpc: unknown model not ready", not client.is_model_ready("no-such-model"))
+    grpc_metadata = client.get_model_metadata(MODEL, as_json=True)
+    check("tritonclient grpc: metadata equals the REST metadata",
+          [(i["name"], i["datatype"], [int(d) for d in i["shape"]]) for i in grpc_metadata["inputs"]]
+          == [(i["name"], i["datatype"], i["shape"]) for i in metadata["inputs"]])
+    check("tritonclient grpc: server metadata", client.get_server_metadata(as_json=True)["name"] == "funnel-serve")
+
+    candidates = Candidates(metadata, 19, seed=3)
+    expected = v1_score(port, candidates.v1_body(fields))
+    inputs = []
+    for name, shape, datatype, array in candidates.tensors:
+        tensor = triton_grpc.InferInput(name, shape, datatype)
+        tensor.set_data_from_numpy(array)  # raw_input_contents
+        inputs.append(tensor)
+    result = client.infer(MODEL, inputs, request_id="g-1", client_timeout=10)
+    check("tritonclient grpc: the request id is echoed", result.get_response().id == "g-1")
+    for name in OUTPUTS:
+        got = result.as_numpy(name).tolist()
+        want = [r[name] for r in expected]
+        check(f"tritonclient grpc: {name} equals /v1/score's", close(got, want), f"{got[:3]} vs {want[:3]}")
+    ranked = v1_score(port, candidates.v1_body(fields, top_k=4))
+    result = client.infer(MODEL, inputs, parameters={"top_k": 4},
+                          outputs=[triton_grpc.InferRequestedOutput("candidate_index")])
+    check("tritonclient grpc: top_k ranks as /v1/score does",
+          result.as_numpy("candidate_index").tolist() == [int(r["id"]) for r in ranked])
+    bad = triton_grpc.InferInput("colour", [1], "BYTES")
+    bad.set_data_from_numpy(np.array(["red"], dtype=object))
+    try:
+        client.infer(MODEL, inputs + [bad])
+        check("tritonclient grpc: an unknown input is refused", False, "accepted")
+    except triton_grpc.InferenceServerException as error:
+        check("tritonclient grpc: an unknown input is INVALID_ARGUMENT with its name",
+              error.status() == "StatusCode.INVALID_ARGUMENT" and "colour" in error.message(),
+              f"{error.status()} {error.message()}")
+    try:
+        client.infer("no-such-model", inputs)
+        check("tritonclient grpc: an unknown model is refused", False, "accepted")
+    except triton_grpc.InferenceServerException as error:
+        check("tritonclient grpc: an unknown model is NOT_FOUND", error.status() == "StatusCode.NOT_FOUND",
+              error.status())
+
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        serving = health_pb2.HealthCheckResponse.SERVING
+        check("grpc health: the server is SERVING", health.Check(health_pb2.HealthCheckRequest()).status == serving)
+        check("grpc health: the model is SERVING",
+              health.Check(health_pb2.HealthCheckRequest(service=MODEL)).status == serving)
+        try:
+            health.Check(health_pb2.HealthCheckRequest(service="no-such-service"))
+            check("grpc health: an unknown service is NOT_FOUND", False, "answered")
+        except grpc.RpcError as error:
+            check("grpc health: an unknown service is NOT_FOUND", error.code() == grpc.StatusCode.NOT_FOUND)
+        try:
+            next(iter(health.Watch(health_pb2.HealthCheckRequest())))
+            check("grpc health: Watch is UNIMPLEMENTED", False, "answered")
+        except grpc.RpcError as error:
+            check("grpc health: Watch is UNIMPLEMENTED", error.code() == grpc.StatusCode.UNIMPLEMENTED, error.code())
+
+
 async def kserve_checks(port, fields, metadata):
+    import httpx
     from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
     base = f"http://127.0.0.1:{port}"
@@ -171,12 +241,22 @@ async def kserve_checks(port, fields, metadata):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", help="funnel-serve to run (default: $FUNNEL_SERVE or .build-rel/release)")
+    parser.add_argument("--kserve-port", type=int, help=argparse.SUPPRESS)  # the child process's part
     args = parser.parse_args()
+    if args.kserve_port:
+        fields = v1_fields(args.kserve_port)
+        with urllib.request.urlopen(f"http://127.0.0.1:{args.kserve_port}/v2/models/{MODEL}", timeout=10) as r:
+            metadata = json.load(r)
+        asyncio.run(kserve_checks(args.kserve_port, fields, metadata))
+        sys.exit(1 if failures else 0)
     daemon = Daemon(binary=args.binary)
     try:
         fields = v1_fields(daemon.port)
         metadata = tritonclient_checks(daemon.port, fields)
-        asyncio.run(kserve_checks(daemon.port, fields, metadata))
+        grpc_checks(daemon.port, fields, metadata)
+        sys.stdout.flush()
+        child = subprocess.run([sys.executable, __file__, "--kserve-port", str(daemon.port)])
+        check("kserve: every check passed", child.returncode == 0)
         check("the daemon is still up", daemon.alive())
     finally:
         daemon.stop()
