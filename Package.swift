@@ -140,7 +140,8 @@ let package = Package(
         .testTarget(
             name: "ScoringTests",
             dependencies: [
-                "Scoring", "HTTP2", "Ranking", "CMalloc", "FuzzHarness",
+                "Scoring", "HTTP2", "Ranking", "CMalloc", "FuzzHarness", "InferenceMessages",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
