@@ -120,7 +120,8 @@ let package = Package(
         .target(
             name: "FuzzHarness",
             dependencies: [
-                "HTTP2", "Scoring", "Ranking", .product(name: "Logging", package: "swift-log"),
+                "HTTP2", "Scoring", "Ranking", "InferenceMessages", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Tests/FuzzHarness",

@@ -6,8 +6,9 @@
    and h2load to CPU 0. Per round: requests/s and the server's CPU time per request (utime + stime of the process,
    from /proc). Prints the medians and their ratios.
 2. Scoring: POST /v1/score with 100 candidates per request on the benchmark model, end to end (h2load -c 16 -m 10),
-   alternated with the kernel alone (funnel-bench kernel, batch 1000, one thread) on the same model; medians and the
-   ratio. Then p50 and p99 at 70% of the measured maximum rate (h2load --rps).
+   alternated with the kernel alone (funnel-bench kernel, batch 1000, one thread) on the same model, and with the
+   same candidates over the Open Inference Protocol (REST with JSON tensors, gRPC ModelInfer with raw tensors);
+   medians and the ratios. Then p50 and p99 of /v1/score at 70% of the measured maximum rate (h2load --rps).
 """
 
 import argparse
@@ -17,10 +18,12 @@ import random
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,20 +140,31 @@ def main() -> None:
         candidates = [{"id": f"item-{i}", "features": {f["name"]: rng.randrange(1 << 20)
                                                        for f in fields if f["group"] == "item"}} for i in range(100)]
         (work / "score.json").write_text(json.dumps({"user": user, "context": context, "candidates": candidates}))
+        oip_url, grpc_url = write_inference_protocol_bodies(fields, shared, candidates, work)
         serve = start([str(binaries / "funnel-serve"), "--port", "18082", "--models", str(work / "models"),
                        "--log-level", "error"])
         wait_ready("http://127.0.0.1:18082/readyz")
         score = ["-c", "16", "-m", "10", "-t", "1", "-d", str(work / "score.json"),
                  "-H", "content-type: application/json"]
         url = "http://127.0.0.1:18082/v1/score"
-        end_to_end, kernel_only = [], []
+        check_inference_protocol_answers(18082, work)
+        oip = ["-c", "16", "-m", "10", "-t", "1", "-d", str(work / "infer.json"), "-H", "content-type: application/json"]
+        grpc = ["-c", "16", "-m", "10", "-t", "1", "-d", str(work / "infer.grpc"),
+                "-H", "content-type: application/grpc", "-H", "te: trailers"]
+        end_to_end, kernel_only, oip_rounds, grpc_rounds = [], [], [], []
         for r in range(args.rounds):
             run = h2load(url, ["-D", str(args.score_seconds), *score], work, f"funnel-score-{r}")
             end_to_end.append(run["req_per_s"] * 100)
             kernel = json.loads(subprocess.run(kernel_command, capture_output=True, text=True, check=True).stdout)
             kernel_only.append(kernel["batches"][0]["end_to_end_candidates_per_s"])
+            run = h2load(oip_url, ["-D", str(args.score_seconds), *oip], work, f"funnel-oip-{r}")
+            oip_rounds.append(run["req_per_s"] * 100)
+            run = h2load(grpc_url, ["-D", str(args.score_seconds), *grpc], work, f"funnel-grpc-{r}")
+            grpc_rounds.append(run["req_per_s"] * 100)
         results["score_candidates_per_s"] = end_to_end
         results["kernel_candidates_per_s"] = kernel_only
+        results["oip_json_candidates_per_s"] = oip_rounds
+        results["grpc_candidates_per_s"] = grpc_rounds
         # 70% of the median maximum, spread over the 16 clients.
         rate = max(1, int(0.7 * median(end_to_end) / 100 / 16))
         results["score_at_70"] = h2load(
@@ -191,6 +205,10 @@ def main() -> None:
     print(f"  at 70% load ({slow['target_req_per_s']:,} req/s asked, {slow['req_per_s']:,.0f} done): "
           f"p50 {slow['p50_ms']:.2f} ms  p99 {slow['p99_ms']:.2f} ms  p99/p50 {slow['p99_ms'] / slow['p50_ms']:.1f} "
           f"(target <= 3)  errors {slow['failed'] + slow['errored'] + slow['non_2xx']}")
+    print("  the same candidates over the Open Inference Protocol, in the same rounds:")
+    for name, runs in (("REST, JSON tensors", oip_rounds), ("gRPC, raw tensors", grpc_rounds)):
+        print(f"  {name:19} {median(runs):>10,.0f} candidates/s  rounds {[round(x) for x in runs]}  "
+              f"ratio to /v1/score {median(runs) / e2e:.2f}x")
     print(json.dumps(results), file=open(os.environ.get("FUNNEL_BENCH_JSON", os.devnull), "w"))
 
 

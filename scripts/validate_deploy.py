@@ -453,10 +453,18 @@ def check_kubernetes(documents: dict[Path, list], image: dict) -> None:
     if ports.get("http") != port:
         fail(where, f"container port 'http' must be FUNNEL_PORT ({port})")
     # Probes.
-    for probe, path_expected in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+    for probe, path_expected in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz")):
         http_get = container.get(probe, {}).get("httpGet", {})
         if http_get.get("path") != path_expected or http_get.get("port") not in ("http", port):
             fail(where, f"{probe} must GET {path_expected} on the http port")
+    # Readiness: gRPC health on the serving port (its SERVING is /readyz's 200), or GET /readyz.
+    readiness = container.get("readinessProbe", {})
+    grpc_probe, http_get = readiness.get("grpc"), readiness.get("httpGet", {})
+    if grpc_probe is not None:
+        if grpc_probe.get("port") != port or grpc_probe.get("service", "") not in ("", "inference.GRPCInferenceService"):
+            fail(where, f"the grpc readinessProbe must check the server on port {port}")
+    elif http_get.get("path") != "/readyz" or http_get.get("port") not in ("http", port):
+        fail(where, "readinessProbe must be gRPC health or GET /readyz on the http port")
     # Configuration and the shutdown timeline.
     config_path = image["cmd"][image["cmd"].index("--config") + 1]
     mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
@@ -526,7 +534,7 @@ def check_kubernetes(documents: dict[Path, list], image: dict) -> None:
                         fail(rel(job_path), f"MODEL_NAME must be the served model_name ({serve_config.get('model_name')})")
                     if job_container.get("image") != container.get("image"):
                         fail(rel(job_path), "must run the funnel-serve image (it has funnel-train for verify)")
-    ok(f"{where}: launch = image's, probes /healthz /readyz, terminationGracePeriodSeconds {termination} > "
+    ok(f"{where}: launch = image's, probes /healthz and gRPC health, terminationGracePeriodSeconds {termination} > "
        f"preStop {sleep} + grace {grace:g}, cpu {requests.get('cpu')} = num_batch_threads, non-root, models read-only")
 
     # Services, HPA, PDB select or target the Deployment.

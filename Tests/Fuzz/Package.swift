@@ -29,6 +29,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2"),
@@ -45,16 +46,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(
+            name: "InferenceMessages", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["inference.proto", "health.proto"], swiftSettings: swiftSettings),
+        .target(
             name: "Scoring",
             dependencies: [
-                "HTTP2", "Ranking", .product(name: "Logging", package: "swift-log"),
+                "HTTP2", "Ranking", "InferenceMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ], swiftSettings: swiftSettings),
         // Sources/FuzzHarness → ../../FuzzHarness: the root package's harness, which the replays run too.
         .target(
             name: "FuzzHarness",
             dependencies: [
-                "HTTP2", "Scoring", "Ranking", .product(name: "Logging", package: "swift-log"),
+                "HTTP2", "Scoring", "Ranking", "InferenceMessages", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ], swiftSettings: swiftSettings),
         .target(name: "FuzzSupport"),  // libFuzzer's driver, or a replayer without -DFUZZING

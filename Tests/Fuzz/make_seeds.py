@@ -44,6 +44,36 @@ def score_request_seeds():
     write(t, b'{"candidates": [{"id": "a\\u00e9\\ud83d\\ude00", "features": {"price": -0.0, "item_brand": "\\"q\\""}}]}')
     write(t, b'{"candidates": []}')
     write(t, b'[1, 2.5e-3, true, false, null, "s"]')
+    # The Open Inference Protocol's JSON tensors and a gRPC ModelInfer message (the target tries every body as both).
+    tensors = [
+        {"name": "user_id", "shape": [1], "datatype": "BYTES", "data": ["u-42"]},
+        {"name": "user_recent_categories", "shape": [1, 3], "datatype": "BYTES", "data": [["shoes", "bags", ""]]},
+        {"name": "user_age", "shape": [1], "datatype": "INT64", "data": [31]},
+        {"name": "item_id", "shape": [3], "datatype": "BYTES", "data": ["1000", "1001", "1002"]},
+        {"name": "price", "shape": [3], "datatype": "FP64", "data": [10.5, 11.5, 12.5]},
+    ]
+    write(t, json.dumps({"id": "r", "inputs": tensors, "parameters": {"top_k": 2},
+                         "outputs": [{"name": "score"}, {"name": "candidate_index"}]}).encode())
+    write(t, json.dumps({"inputs": tensors[3:], "model_name": "funnel-student"}).encode())
+    try:
+        import struct
+        from tritonclient.grpc import service_pb2
+    except ImportError:
+        return
+    message = service_pb2.ModelInferRequest(model_name="funnel-student", id="g")
+    message.parameters["top_k"].int64_param = 2
+    raw = {"BYTES": lambda values: b"".join(struct.pack("<I", len(v.encode())) + v.encode() for v in values),
+           "INT64": lambda values: struct.pack(f"<{len(values)}q", *values),
+           "FP64": lambda values: struct.pack(f"<{len(values)}d", *values)}
+    for tensor in tensors:
+        flat = [v for row in tensor["data"] for v in (row if isinstance(row, list) else [row])]
+        message.inputs.add(name=tensor["name"], datatype=tensor["datatype"], shape=tensor["shape"])
+        message.raw_input_contents.append(raw[tensor["datatype"]](flat))
+    write(t, message.SerializeToString())
+    typed = service_pb2.ModelInferRequest(model_name="funnel-student")
+    typed.inputs.add(name="item_id", datatype="BYTES", shape=[2]).contents.bytes_contents.extend([b"a", b"b"])
+    typed.inputs.add(name="price", datatype="FP64", shape=[2]).contents.fp64_contents.extend([1.0, 2.0])
+    write(t, typed.SerializeToString())
 
 
 def http1_seeds():

@@ -1,6 +1,8 @@
 import HTTP2
+import InferenceMessages
 import Prometheus
 import Ranking
+import SwiftProtobuf
 
 @testable import Scoring
 
@@ -31,6 +33,51 @@ public enum ScoringFuzzHarness {
             _ = error.response
             return error.status
         }
+        guard case .object = try? JSONParser.parse(score(request, model: model).encoded()) else {
+            preconditionFailure("the response is not valid JSON")
+        }
+        return 200
+    }
+
+    /// What the Open Inference Protocol's infer routes do with `body`: as JSON tensors (REST) and, when it parses
+    /// as one, as a gRPC ModelInfer message. Returns the statuses (nil where the bytes are not such a message).
+    /// Traps when an error is not 400/404/413, or an answer lacks a value per candidate in each output.
+    public static func inferStatuses(_ body: [UInt8], model: ServableModel, maxCandidates: Int = 1000)
+        -> (rest: Int, grpc: Int?)
+    {
+        let decoder = InferRequestDecoder(maxCandidates: maxCandidates, ignoreUnknownFeatures: false)
+        let rest = status { () throws(ScoringError) in
+            let request = try decoder.decode(body, model: model)
+            let response = InferenceProtocol.inferResponse(score(request.score, model: model), request: request)
+            guard case .object(let members) = try? JSONParser.parse(response.body),
+                case .array(let outputs)? = members.first(where: { $0.key == "outputs" })?.value,
+                outputs.count == request.selectedOutputs.count
+            else { preconditionFailure("the infer response is not JSON with every output") }
+        }
+        guard let message = try? Inference_ModelInferRequest(serializedBytes: body) else { return (rest, nil) }
+        let grpc = status { () throws(ScoringError) in
+            let request = try decoder.decode(message, model: model, deadlineMilliseconds: nil)
+            let scored = score(request.score, model: model)
+            let response = InferenceProtocol.grpcInferResponse(scored, request: request)
+            for (tensor, raw) in zip(response.outputs, response.rawOutputContents) {
+                precondition(raw.count == scored.results.count * (tensor.datatype == "INT64" ? 8 : 4))
+            }
+        }
+        return (rest, grpc)
+    }
+
+    private static func status(_ decodeAndAnswer: () throws(ScoringError) -> Void) -> Int {
+        do {
+            try decodeAndAnswer()
+            return 200
+        } catch {
+            precondition([400, 404, 413].contains(error.status), "decoder answered \(error.status)")
+            return error.status
+        }
+    }
+
+    /// Scores `request` in a private workspace with the daemon's batch code.
+    private static func score(_ request: ScoreRequest, model: ServableModel) -> ScoreResponse {
         precondition(request.itemIndices.count == request.candidateCount * model.encoder.layout.item.slotCount)
         let workspace = model.network.makeWorkspace(maxRows: max(1, request.candidateCount), maxRequests: 1)
         let answer = Locked<ScoreResponse?>(nil)
@@ -41,10 +88,7 @@ public enum ScoringFuzzHarness {
         guard let response = answer.withLock({ $0 }) else { preconditionFailure("the batch gave no answer") }
         let expected = min(request.candidateCount, request.topK ?? Int.max)
         precondition(response.results.count == expected, "\(response.results.count) results for \(expected)")
-        guard case .object = try? JSONParser.parse(response.encoded()) else {
-            preconditionFailure("the response is not valid JSON")
-        }
-        return 200
+        return response
     }
 
     private static let metrics = ScoringMetrics(registry: PrometheusCollectorRegistry())

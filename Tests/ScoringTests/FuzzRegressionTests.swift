@@ -26,5 +26,7 @@ struct ScoreRequestFuzzRegressionTests {
         let model = try ScoringFuzzHarness.loadModel(path: TestModel.defaultCheckpoint)
         let body = try [UInt8](Data(contentsOf: Self.fuzz.appendingPathComponent(name)))
         #expect([200, 400, 413].contains(ScoringFuzzHarness.scoreStatus(body, model: model, maxCandidates: 64)))
+        let (rest, grpc) = ScoringFuzzHarness.inferStatuses(body, model: model, maxCandidates: 64)
+        #expect([200, 400, 404, 413].contains(rest) && [nil, 200, 400, 404, 413].contains(grpc))
     }
 }
