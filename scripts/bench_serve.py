@@ -84,6 +84,48 @@ def measured(pid: int, run) -> dict:
     return result
 
 
+def write_inference_protocol_bodies(fields, shared, candidates, work):
+    """The score request's candidates as Open Inference Protocol tensors: infer.json (REST) and infer.grpc (one
+    length-prefixed ModelInfer message with raw little-endian INT64 tensors). Returns the two URLs."""
+    from tritonclient.grpc import service_pb2
+
+    inputs = []
+    for field in fields:
+        if field["group"] not in ("user", "context", "item"):
+            continue
+        values = [shared[field["name"]]] if field["group"] != "item" else [
+            c["features"][field["name"]] for c in candidates]
+        shape = [len(values)] + ([1] if field["kind"] == "multi_categorical" else [])
+        inputs.append({"name": field["name"], "shape": shape, "datatype": "INT64", "data": values})
+    (work / "infer.json").write_text(json.dumps({"inputs": inputs}))
+    message = service_pb2.ModelInferRequest(model_name="benchmark")
+    for tensor in inputs:
+        message.inputs.add(name=tensor["name"], datatype="INT64", shape=tensor["shape"])
+        message.raw_input_contents.append(struct.pack(f"<{len(tensor['data'])}q", *tensor["data"]))
+    payload = message.SerializeToString()
+    (work / "infer.grpc").write_bytes(b"\0" + struct.pack(">I", len(payload)) + payload)
+    return ("http://127.0.0.1:18082/v2/models/benchmark/infer",
+            "http://127.0.0.1:18082/inference.GRPCInferenceService/ModelInfer")
+
+
+def check_inference_protocol_answers(port, work):
+    """h2load counts HTTP statuses only; a gRPC failure is HTTP 200 too. So both bodies are sent once first and
+    must be answered with 100 scores each."""
+    import grpc
+    from tritonclient.grpc import service_pb2
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v2/models/benchmark/infer",
+                                     data=(work / "infer.json").read_bytes(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        outputs = json.load(answer)["outputs"]
+    assert all(len(output["data"]) == 100 for output in outputs), "the REST infer answer lacks scores"
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer")
+        reply = service_pb2.ModelInferResponse.FromString(call((work / "infer.grpc").read_bytes()[5:], timeout=10))
+    assert all(len(raw) == 400 for raw in reply.raw_output_contents), "the gRPC infer answer lacks scores"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(REPO / ".build/release"), help="directory with funnel-serve, funnel-bench")

@@ -22,9 +22,12 @@ struct Daemon {
         }
         let statistics = TransportStatistics()
         let memoryBudget = MemoryBudget(limitBytes: configuration.memoryBudgetBytes)
+        let accessLog = try configuration.accessLog.map { destination throws(ConfigurationError) in
+            try AccessLog(destination: destination)
+        }
         let service = ScoringService(
             configuration: configuration, store: store, metrics: metrics, logger: logger, memoryBudget: memoryBudget,
-            serverVersion: FunnelServe.version, transportStatistics: { statistics.read() })
+            serverVersion: FunnelServe.version, accessLog: accessLog, transportStatistics: { statistics.read() })
         let server = HTTPServer(
             configuration: httpConfiguration(memoryBudget: memoryBudget), handler: service, logger: logger)
         statistics.server = server

@@ -8,12 +8,13 @@ struct BatchScorer: Sendable {
 
     func run(_ batch: BatchQueue.Batch, workspace: InferenceWorkspace) {
         let model = batch.model
+        let modelMetrics = metrics.model(name: model.name, version: model.version)
         let start = ContinuousClock.now
         workspace.reset()
         var placed: [(job: ScoringJob, firstRow: Int)] = []
         placed.reserveCapacity(batch.jobs.count)
         for job in batch.jobs {
-            metrics.queueWait.record(start - job.arrival)
+            modelMetrics.queueWait.record(start - job.arrival)
             let request = job.request
             let slots = workspace.appendRequest(candidates: request.candidateCount)!
             request.sharedIndices.withUnsafeBufferPointer { slots.sharedIndices.update(from: $0.baseAddress!, count: $0.count) }
@@ -23,10 +24,10 @@ struct BatchScorer: Sendable {
             placed.append((job, slots.request.firstRow))
         }
         model.network.run(workspace)
-        metrics.kernelDuration.record(ContinuousClock.now - start)
-        metrics.batchRows.record(Double(workspace.rowCount))
-        metrics.batchExecutions.increment()
-        metrics.inferences.increment(by: Int64(workspace.rowCount))
+        modelMetrics.kernelDuration.record(ContinuousClock.now - start)
+        modelMetrics.batchRows.record(Double(workspace.rowCount))
+        modelMetrics.batchExecutions.increment()
+        modelMetrics.inferences.increment(by: Int64(workspace.rowCount))
 
         for (job, firstRow) in placed {
             let request = job.request

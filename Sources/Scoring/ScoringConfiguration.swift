@@ -57,6 +57,8 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
     /// `text` or `json` (one JSON object per line).
     public var logFormat = "text"
     public var logLevel = "info"
+    /// One JSON line per answered request: "stdout", "stderr" or a file path (appended to); nil: off.
+    public var accessLog: String?
 
     public init() {}
 
@@ -150,6 +152,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         case shutdownGraceSeconds = "shutdown_grace_seconds"
         case logFormat = "log_format"
         case logLevel = "log_level"
+        case accessLog = "access_log"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -189,6 +192,7 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         shutdownGraceSeconds = try value(.shutdownGraceSeconds, defaults.shutdownGraceSeconds)
         logFormat = try value(.logFormat, defaults.logFormat)
         logLevel = try value(.logLevel, defaults.logLevel)
+        accessLog = try c.decodeIfPresent(String.self, forKey: .accessLog)
     }
 }
 

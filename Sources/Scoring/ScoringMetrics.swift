@@ -1,3 +1,4 @@
+import Foundation
 import HTTP2
 import Prometheus
 import Synchronization
@@ -13,15 +14,18 @@ public final class ScoringMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(2.5),
     ]
     static let rowBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+    /// 64 B to 16 MiB in steps of 4×.
+    static let sizeBuckets: [Double] = (0...9).map { 64 * pow(4, Double($0)) }
 
     private let requestDurations: [Route: DurationHistogram]
-    let queueWait: DurationHistogram
-    let kernelDuration: DurationHistogram
-    let batchRows: ValueHistogram
+    private let requestSizes: [Route: ValueHistogram]
+    private let responseSizes: [Route: ValueHistogram]
     let candidatesPerRequest: ValueHistogram
     let queuedRequests: Gauge
-    let batchExecutions: Counter
-    let inferences: Counter
+    /// Requests handed to the application and not answered yet (the transport's own /healthz answers aside).
+    let requestsInFlight: Gauge
+    /// Per model version, made on first use (`model(name:version:)`).
+    private let models = Locked<[ModelKey: ModelMetrics]>([:])
     /// Answered requests by route and status: one relaxed atomic add per request (no lock, no lookup), moved into
     /// the registry's counters when it is scraped (`publishRequestCounts`).
     private let requestCounts = RequestCounts()
@@ -35,26 +39,45 @@ public final class ScoringMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        queueWait = registry.makeDurationHistogram(
-            descriptor: Self.name("queue_wait", unit: "seconds", "Time a scoring request waited in the batch queue before its batch started."), labels: [], buckets: Self.latencyBuckets)
-        kernelDuration = registry.makeDurationHistogram(
-            descriptor: Self.name("kernel_duration", unit: "seconds", "Time to run one batch through the network (embedding lookup and forward pass)."), labels: [], buckets: Self.latencyBuckets)
-        batchRows = registry.makeValueHistogram(
-            descriptor: Self.name("batch_rows", "Candidate rows per executed batch."), labels: [], buckets: Self.rowBuckets)
         candidatesPerRequest = registry.makeValueHistogram(
             descriptor: Self.name("candidates_per_request", "Candidates per accepted scoring request."), labels: [], buckets: Self.rowBuckets)
         queuedRequests = registry.makeGauge(
             descriptor: Self.name("queued_requests", "Scoring requests waiting for a batch worker."), labels: [])
-        batchExecutions = registry.makeCounter(
-            descriptor: Self.name("batch_executions", unit: "total", "Batches run through the network."), labels: [])
-        inferences = registry.makeCounter(
-            descriptor: Self.name("inferences", unit: "total", "Candidate rows scored."), labels: [])
+        requestsInFlight = registry.makeGauge(
+            descriptor: Self.name("requests_in_flight", "Requests received and not answered yet (the transport's own /healthz answers aside)."), labels: [])
         // Every route's series exists from the start (no gaps in rate() after a restart).
         requestDurations = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
             (route, registry.makeDurationHistogram(
                 descriptor: Self.name("request_duration", unit: "seconds", "Time from a complete request to its response, by route."),
                 labels: [("route", route.label)], buckets: Self.latencyBuckets))
         })
+        requestSizes = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
+            (route, registry.makeValueHistogram(
+                descriptor: Self.name("request_size", unit: "bytes", "Request body bytes as received (before gzip decoding), by route."),
+                labels: [("route", route.label)], buckets: Self.sizeBuckets))
+        })
+        responseSizes = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
+            (route, registry.makeValueHistogram(
+                descriptor: Self.name("response_size", unit: "bytes", "Response body bytes before gzip encoding, by route."),
+                labels: [("route", route.label)], buckets: Self.sizeBuckets))
+        })
+    }
+
+    /// The batch and latency metrics of one model version (made once, then looked up).
+    func model(name: String, version: Int) -> ModelMetrics {
+        let key = ModelKey(name: name, version: version)
+        return models.withLock { models in
+            if let metrics = models[key] { return metrics }
+            let metrics = ModelMetrics(registry: registry, name: name, version: version)
+            models[key] = metrics
+            return metrics
+        }
+    }
+
+    /// A request's and its response's body sizes, by route.
+    func recordSizes(route: Route, request: Int, response: Int) {
+        requestSizes[route]!.record(Double(request))
+        responseSizes[route]!.record(Double(response))
     }
 
     /// Requests answered, by route and status code (the registry's counter; see `publishRequestCounts`).
@@ -84,9 +107,9 @@ public final class ScoringMetrics: Sendable {
     func requestDuration(route: Route) -> DurationHistogram { requestDurations[route]! }
 
     /// One answered request: its count by route and status, and its duration by route.
-    func record(route: Route, status: Int, since start: ContinuousClock.Instant) {
+    func record(route: Route, status: Int, duration: Duration) {
         requestCounts.increment(route: route, status: status)
-        requestDuration(route: route).record(ContinuousClock.now - start)
+        requestDuration(route: route).record(duration)
     }
 
     /// Scoring requests refused or dropped before compute, by reason.
@@ -123,6 +146,42 @@ public final class ScoringMetrics: Sendable {
         registry.makeGauge(
             descriptor: Self.name("memory_budget_limit", unit: "bytes", "The memory budget (memory_budget_bytes)."), labels: [])
             .set(Double(limit))
+    }
+}
+
+private struct ModelKey: Hashable {
+    let name: String
+    let version: Int
+}
+
+/// The metrics labelled `model` and `version`: what a batch costs and how long its requests took. A reload to a new
+/// version starts new series, so both versions show side by side while traffic moves.
+final class ModelMetrics: Sendable {
+    let queueWait: DurationHistogram
+    let kernelDuration: DurationHistogram
+    let batchRows: ValueHistogram
+    let batchExecutions: Counter
+    let inferences: Counter
+    /// From a complete scoring request to its answer (`/v1/score`, OIP REST and gRPC alike).
+    let requestDuration: DurationHistogram
+
+    init(registry: PrometheusCollectorRegistry, name: String, version: Int) {
+        let labels = [("model", name), ("version", String(version))]
+        func named(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "funnel", metricName: name, unitName: unit, helpText: help)
+        }
+        queueWait = registry.makeDurationHistogram(
+            descriptor: named("queue_wait", unit: "seconds", "Time a scoring request waited in the batch queue before its batch started."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+        kernelDuration = registry.makeDurationHistogram(
+            descriptor: named("kernel_duration", unit: "seconds", "Time to run one batch through the network (embedding lookup and forward pass)."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+        batchRows = registry.makeValueHistogram(
+            descriptor: named("batch_rows", "Candidate rows per executed batch."), labels: labels, buckets: ScoringMetrics.rowBuckets)
+        batchExecutions = registry.makeCounter(
+            descriptor: named("batch_executions", unit: "total", "Batches run through the network."), labels: labels)
+        inferences = registry.makeCounter(
+            descriptor: named("inferences", unit: "total", "Candidate rows scored."), labels: labels)
+        requestDuration = registry.makeDurationHistogram(
+            descriptor: named("inference_request_duration", unit: "seconds", "Time from a complete scoring request to its answer, by model version."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
     }
 }
 

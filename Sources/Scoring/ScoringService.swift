@@ -16,6 +16,8 @@ public final class ScoringService: HTTPHandler {
     private let inferDecoder: InferRequestDecoder
     /// What `GET /v2` reports as the server's version.
     let serverVersion: String
+    /// One JSON line per answer (`access_log`), or nil.
+    private let accessLog: AccessLog?
     private let metrics: ScoringMetrics
     private let logger: Logger
     private let memoryBudget: MemoryBudget
@@ -28,7 +30,7 @@ public final class ScoringService: HTTPHandler {
 
     public init(
         configuration: ScoringConfiguration, store: ModelStore, metrics: ScoringMetrics, logger: Logger,
-        memoryBudget: MemoryBudget, serverVersion: String,
+        memoryBudget: MemoryBudget, serverVersion: String, accessLog: AccessLog?,
         transportStatistics: @escaping @Sendable () -> (connections: Int, streams: Int)
     ) {
         self.store = store
@@ -45,6 +47,7 @@ public final class ScoringService: HTTPHandler {
             maxCandidates: configuration.maxCandidatesPerRequest,
             ignoreUnknownFeatures: configuration.ignoreUnknownFeatures)
         self.serverVersion = serverVersion
+        self.accessLog = accessLog
         batcher = MicroBatcher(
             configuration: MicroBatcher.Configuration(
                 maxBatchRows: configuration.maxBatchRows,
@@ -73,21 +76,16 @@ public final class ScoringService: HTTPHandler {
     public func handle(
         _ request: HTTPRequest, cancellation: RequestCancellation, respond: @escaping @Sendable (HTTPResponse) -> Void
     ) {
-        let start = ContinuousClock.now
         let route = Route(path: request.path)
-        let metrics = self.metrics
         let format = ScoringFormat(route: route, path: request.path)
+        let answer = Answering(request: request, route: route, metrics: metrics, accessLog: accessLog, respond: respond)
+        metrics.requestsInFlight.increment()
         guard route == .other || route.allows(request.method) else {
-            let response = format.render(ScoringError.methodNotAllowed(route.allowedMethods)).adding(
-                ("allow", route.allowedMethods))
-            metrics.record(route: route, status: response.status, since: start)
-            return respond(response)
+            return answer(
+                format.render(ScoringError.methodNotAllowed(route.allowedMethods)).adding(
+                    ("allow", route.allowedMethods)))
         }
         if route.isScoring {
-            let answer: @Sendable (HTTPResponse) -> Void = { response in
-                metrics.record(route: route, status: response.status, since: start)
-                respond(response)
-            }
             // Every queued request holds at least its bookkeeping against the budget, so the budget bounds the decode
             // queue even for requests without a body.
             let memory = request.memory ?? MemoryReservation(budget: memoryBudget)
@@ -98,14 +96,12 @@ public final class ScoringService: HTTPHandler {
             var admitted = request
             admitted.memory = memory
             decoding.submit { [admitted] in
-                self.score(admitted, format: format, cancellation: cancellation, arrival: start, answer: answer)
+                self.score(admitted, format: format, cancellation: cancellation, answer: answer)
             }
             return
         }
-        // Everything else is answered on the caller's thread, without a closure to allocate.
-        let response = immediateResponse(to: route, request: request)
-        metrics.record(route: route, status: response.status, since: start)
-        respond(response)
+        // Everything else is answered on the caller's thread.
+        answer(immediateResponse(to: route, request: request))
     }
 
     /// The transport answers GET and HEAD /healthz itself, from the same prebuilt response; a request reaches
@@ -158,9 +154,9 @@ public final class ScoringService: HTTPHandler {
     /// On a decode thread: inflate, parse and encode within the memory budget, then queue for a batch. The
     /// request's memory reservation is held until it is answered.
     private func score(
-        _ request: HTTPRequest, format: ScoringFormat, cancellation: RequestCancellation,
-        arrival: ContinuousClock.Instant, answer: @escaping @Sendable (HTTPResponse) -> Void
+        _ request: HTTPRequest, format: ScoringFormat, cancellation: RequestCancellation, answer: Answering
     ) {
+        let arrival = answer.start
         // Reset while it waited for a decode thread: nobody reads the answer, so do no work for it.
         guard !cancellation.isCancelled else { return metrics.rejections("cancelled").increment() }
         let contentType = request.header("content-type")
@@ -178,7 +174,7 @@ public final class ScoringService: HTTPHandler {
         } catch {
             return answer(format.render(error))
         }
-        let memory = request.memory!  // set by `handle`
+        let memory = request.memory!  // set by `handle`, held until the answer
         let answer: @Sendable (HTTPResponse) -> Void = { response in
             withExtendedLifetime(memory) { answer(response) }
         }
@@ -230,10 +226,12 @@ public final class ScoringService: HTTPHandler {
         memory.shrink(to: held + (request.isBodyEncoded ? body.count : 0))
         guard !cancellation.isCancelled else { return metrics.rejections("cancelled").increment() }
         metrics.candidatesPerRequest.record(Double(decoded.candidateCount))
+        let modelMetrics = metrics.model(name: model.name, version: model.version)
         let job = ScoringJob(
             request: decoded, cancellation: cancellation, arrival: arrival,
             deadline: decoded.deadlineMilliseconds.map { arrival + .milliseconds($0) },
             respond: { result in
+                modelMetrics.requestDuration.record(ContinuousClock.now - arrival)
                 switch result {
                 case .success(let response): answer(render(response))
                 case .failure(let error): answer(format.render(error))
@@ -294,6 +292,62 @@ public final class ScoringService: HTTPHandler {
     /// Built once: answering a liveness probe allocates nothing.
     private let liveness = StaticRoute(
         path: Route.healthz.fixedPath!, response: JSONResponse.make(status: 200, body: Array(#"{"status":"ok"}"#.utf8)))
+}
+
+/// What every answer goes through, once: the `x-request-id` header, the in-flight gauge, the request metrics by
+/// route and status, body sizes, and the access log line. A request dropped unanswered (its client reset it and
+/// the work was skipped) is accounted when the last reference goes, as nginx's 499 "client closed request".
+final class Answering: Sendable {
+    let start = ContinuousClock.now
+    let route: Route
+    private let identity: RequestIdentity
+    private let method: String
+    private let path: String
+    private let version: HTTPRequest.Version
+    private let requestBytes: Int
+    private let metrics: ScoringMetrics
+    private let accessLog: AccessLog?
+    private let respond: @Sendable (HTTPResponse) -> Void
+    private let isAnswered = Atomic<Bool>(false)
+
+    init(
+        request: HTTPRequest, route: Route, metrics: ScoringMetrics, accessLog: AccessLog?,
+        respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        identity = RequestIdentity(request)
+        method = request.method
+        path = request.path
+        version = request.version
+        requestBytes = request.body.count
+        self.route = route
+        self.metrics = metrics
+        self.accessLog = accessLog
+        self.respond = respond
+    }
+
+    func callAsFunction(_ response: HTTPResponse) {
+        guard !isAnswered.exchange(true, ordering: .relaxed) else { return }
+        var response = response
+        response.headers.append(("x-request-id", identity.requestID))
+        account(response)
+        respond(response)
+    }
+
+    deinit {
+        if !isAnswered.load(ordering: .relaxed) { account(HTTPResponse(status: 499)) }
+    }
+
+    private func account(_ response: HTTPResponse) {
+        let duration = ContinuousClock.now - start
+        metrics.requestsInFlight.decrement()
+        metrics.record(route: route, status: response.status, duration: duration)
+        metrics.recordSizes(route: route, request: requestBytes, response: response.body.count)
+        accessLog?.record(
+            AccessLog.Entry(
+                identity: identity, method: method, path: path, version: version, route: route, response: response,
+                requestBytes: requestBytes, seconds: Double(duration.components.attoseconds) / 1e18
+                    + Double(duration.components.seconds)))
+    }
 }
 
 /// How a route reads its request and renders its answers: `/v1` JSON, or the Open Inference Protocol's (for the

@@ -169,9 +169,14 @@ struct ScoringEndToEndTests {
         _ = try daemon.score(scoreBody(candidates: 3))
         let metrics = try daemon.curl(["-i", "\(daemon.url)/metrics"])
         #expect(metrics.output.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"))
-        for name in ["funnel_requests_total{route=\"/v1/score\",code=\"200\"} 1", "funnel_inferences_total 3",
+        for name in ["funnel_requests_total{route=\"/v1/score\",code=\"200\"} 1",
+            "funnel_inferences_total{model=\"funnel-student\",version=\"1\"} 3",
             "funnel_model_info{model=\"funnel-student\",version=\"1\"} 1", "funnel_open_connections",
-            "funnel_kernel_duration_seconds_bucket", "funnel_queue_wait_seconds_count"]
+            "funnel_kernel_duration_seconds_bucket{model=\"funnel-student\",version=\"1\"",
+            "funnel_queue_wait_seconds_count{model=\"funnel-student\",version=\"1\"}",
+            "funnel_inference_request_duration_seconds_count{model=\"funnel-student\",version=\"1\"} 1",
+            "funnel_request_size_bytes_bucket{route=\"/v1/score\"", "funnel_response_size_bytes_count",
+            "funnel_requests_in_flight 1"]
         {
             #expect(metrics.output.contains(name), "missing \(name)")
         }

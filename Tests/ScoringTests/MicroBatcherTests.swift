@@ -57,9 +57,13 @@ struct MicroBatcherTests {
             #expect(response.results.allSatisfy { $0.prediction.ctr > 0 && $0.prediction.ctr < 1 })
         }
         let exposition = metrics.registry.emitToString()
-        #expect(exposition.contains("funnel_inferences_total \((0..<60).reduce(0) { $0 + 1 + $1 % 40 })"))
-        #expect(exposition.contains(#"funnel_batch_rows_bucket{le="64.0"}"#))
-        #expect(!exposition.contains(#"funnel_batch_rows_bucket{le="+Inf"} 0"#))
+        // Rows by model version: request i went to version 2 when i % 3 == 0.
+        for version in [1, 2] {
+            let rows = (0..<60).filter { ($0 % 3 == 0) == (version == 2) }.reduce(0) { $0 + 1 + $1 % 40 }
+            #expect(exposition.contains(#"funnel_inferences_total{model="funnel-student",version="\#(version)"} \#(rows)"#))
+            #expect(exposition.contains(#"funnel_batch_rows_bucket{model="funnel-student",version="\#(version)",le="64.0"}"#))
+            #expect(!exposition.contains(#"funnel_batch_rows_bucket{model="funnel-student",version="\#(version)",le="+Inf"} 0"#))
+        }
     }
 
     @Test func cancelledJobsAreDroppedAndExpiredOnesAnswered504() throws {
@@ -105,7 +109,7 @@ struct MicroBatcherTests {
         for index in 0..<4 { #expect(batcher.submit(try job(index, candidates: 10, model: model, answers: answers))) }
         #expect(answers.done.wait(timeout: .now() + 30) == .success)
         batcher.stop()
-        #expect(metrics.registry.emitToString().contains("funnel_batch_executions_total 1"))
+        #expect(metrics.registry.emitToString().contains(#"funnel_batch_executions_total{model="funnel-student",version="1"} 1"#))
     }
 
     @Test func topKSortsByScore() throws {
