@@ -7,7 +7,7 @@
 #   bash scripts/tsan.sh [extra swift-test filter]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FILTER=${1:-'MicroBatcherTests|BatchQueueTests|WorkspaceCacheTests|ModelStoreTests|HTTPServerTests|TransportLimitTests|ShutdownTests|TLSTests|ScoringEndToEndTests'}
+FILTER=${1:-'MicroBatcherTests|BatchQueueTests|WorkspaceCacheTests|ModelStoreTests|AnsweringTests|HTTPServerTests|TransportLimitTests|ShutdownTests|TLSTests|ScoringEndToEndTests|RequestTracingTests'}
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan 2>&1 | tail -1
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 suppressions=$PWD/scripts/tsan.supp"
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "$FILTER"

@@ -79,7 +79,6 @@ public final class ScoringService: HTTPHandler {
         let route = Route(path: request.path)
         let format = ScoringFormat(route: route, path: request.path)
         let answer = Answering(request: request, route: route, metrics: metrics, accessLog: accessLog, respond: respond)
-        metrics.requestsInFlight.increment()
         guard route == .other || route.allows(request.method) else {
             return answer(
                 format.render(ScoringError.methodNotAllowed(route.allowedMethods)).adding(
@@ -323,6 +322,7 @@ final class Answering: Sendable {
         self.metrics = metrics
         self.accessLog = accessLog
         self.respond = respond
+        metrics.requestsInFlight.increment()
     }
 
     func callAsFunction(_ response: HTTPResponse) {
