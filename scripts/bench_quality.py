@@ -11,7 +11,7 @@ validation split of the TRAINING data, never on the test file).
 
 Peers see only the serving fields of schema.json (groups user, context, item), never the "privileged" post-click
 ones. Every figure is computed from predictions on the test file with the definitions of
-Sources/Training/Evaluator.swift and RankingMetrics.swift (see metrics()). docs/TRAINING.md, "Quality benchmark
+Sources/Training/Evaluation/Evaluator.swift and RankingMetrics.swift (see metrics()). docs/TRAINING.md, "Quality benchmark
 against peers", says how to run it and what each choice is.
 
 usage: scripts/bench_quality.py [--preset default|sparse|large-ids|observable|sparse-delayed|divergent-tastes|long-tail ...] [--seeds 1 2 3] [--smoke] [--ali-ccp [DIR]]
@@ -59,7 +59,7 @@ COLUMNS = [  # key, header, digits
     ("ctcvr_pcoc", "CTCVR PCOC", 3),
 ]
 
-# Ali-CCP: the groups of Sources/Training/AliCCPFormat.swift (funnel-train --format ali-ccp), which has no schema
+# Ali-CCP: the groups of Sources/Training/Data/AliCCPFormat.swift (funnel-train --format ali-ccp), which has no schema
 # file to read. Mirror it here when it changes.
 ALI_CCP_USER = ["101", "121", "122", "124", "125", "126", "127", "128", "129", "109_14", "110_14", "127_14", "150_14"]
 ALI_CCP_ITEM = ["205", "206", "207", "210", "216", "508", "509", "702", "853"]

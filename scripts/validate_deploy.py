@@ -106,7 +106,8 @@ def daemon_metrics() -> set[str]:
     """Series names funnel-serve exports, read from Sources/Scoring/ScoringMetrics.swift."""
     source = (ROOT / "Sources/Scoring/ScoringMetrics.swift").read_text()
     names = set()
-    pattern = r'make(Counter|Gauge|DurationHistogram|ValueHistogram)\(\s*descriptor:\s*Self\.name\(\s*"(\w+)"(?:,\s*unit:\s*"(\w*)")?'
+    pattern = (r'make(Counter|Gauge|DurationHistogram|ValueHistogram)\(\s*descriptor:\s*(?:Self|ScoringMetrics)\.name\('
+               r'\s*"(\w+)"(?:,\s*unit:\s*"(\w*)")?')
     for kind, name, unit in re.findall(pattern, source):
         base = f"funnel_{name}" + (f"_{unit}" if unit else "")
         if kind.endswith("Histogram"):

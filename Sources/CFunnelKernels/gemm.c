@@ -7,7 +7,8 @@
 
 enum { NR = FUNNEL_PANEL_WIDTH, MR = 6, ROW_CHUNK = 96 };
 
-static int forced_scalar = 0;
+// Per thread: a test that forces the scalar path never changes what tests running beside it on other threads run.
+static _Thread_local int forced_scalar = 0;
 static int has_avx2_fma = 0;
 
 // Detect once at load time so the hot path reads a plain int and threads never race on it.

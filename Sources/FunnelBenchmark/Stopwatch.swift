@@ -6,20 +6,13 @@ func bestSecondsPerCall(seconds: Double, _ body: () -> Void) -> Double {
     var calls = 1
     while true {  // calibrate calls per round
         let elapsed = clock.measure { for _ in 0..<calls { body() } }
-        if elapsed.seconds >= seconds / 10 || calls >= 1 << 24 { break }
+        if elapsed / .seconds(1) >= seconds / 10 || calls >= 1 << 24 { break }
         calls *= 2
     }
     var best = Double.infinity
     for _ in 0..<5 {
         let elapsed = clock.measure { for _ in 0..<calls { body() } }
-        best = min(best, elapsed.seconds / Double(calls))
+        best = min(best, elapsed / .seconds(1) / Double(calls))
     }
     return best
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) * 1e-18
-    }
 }

@@ -39,34 +39,18 @@ public struct CheckpointWriter {
         return bytes
     }
 
-    /// Writes atomically: a temporary file beside `path`, fsync, rename, fsync of the directory, so a
-    /// reader sees either the old file or the complete new one.
+    /// Writes atomically (`AtomicFile`): a reader sees either the old file or the complete new one.
     public func write(toFile path: String) throws {
-        let temporary = "\(path).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.io(path: temporary, message: String(cString: strerror(errno))) }
         do {
-            defer { close(fd) }
-            try writeAll(fd, try prefix(), path: temporary)
-            for (tensor, padding) in zip(tensors, paddings()) {
-                try tensor.values.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
-                try writeAll(fd, [UInt8](repeating: 0, count: padding), path: temporary)
+            try AtomicFile.write(to: path) { sink in
+                try sink.write(try prefix())
+                for (tensor, padding) in zip(tensors, paddings()) {
+                    try tensor.values.withUnsafeBytes { try sink.write($0) }
+                    try sink.write([UInt8](repeating: 0, count: padding))
+                }
             }
-            guard fsync(fd) == 0 else { throw CheckpointError.io(path: temporary, message: String(cString: strerror(errno))) }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temporary)
-            throw CheckpointError.io(path: path, message: message)
-        }
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let directoryFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
+        } catch let error as AtomicFile.WriteError {
+            throw CheckpointError.io(path: error.path, message: error.message)
         }
     }
 
@@ -118,22 +102,6 @@ public struct CheckpointWriter {
         bytes.append(contentsOf: table)
         bytes.append(contentsOf: repeatElement(0, count: dataOffset - bytes.count))
         return bytes
-    }
-
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-    }
-
-    private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError.io(path: path, message: String(cString: strerror(errno)))
-            }
-            offset += written
-        }
     }
 }
 

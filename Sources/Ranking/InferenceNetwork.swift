@@ -92,7 +92,7 @@ public final class InferenceNetwork: Sendable {
             levels.append(Self.makeLevel(level, shape: shape, checkpoint: checkpoint))
         }
         self.levels = levels
-        towers = Task.allCases.map { task in
+        towers = PredictionTask.allCases.map { task in
             Tower(
                 layers: shape.network.towerLayers.indices.map {
                     Self.dense(NetworkShape.tower(task, layer: $0), checkpoint)
@@ -285,7 +285,7 @@ public final class InferenceNetwork: Sendable {
     private func runTowers(_ workspace: InferenceWorkspace) {
         let rows = workspace.rowCount
         for (t, tower) in towers.enumerated() {
-            let task = Task.allCases[t]
+            let task = PredictionTask.allCases[t]
             var input = workspace.groupOutputs[levels.count - 1][Self.groupIndex(.task(task))]!.pointer
             var stride = expertWidth
             for (l, layer) in tower.layers.enumerated() {
@@ -308,7 +308,7 @@ public final class InferenceNetwork: Sendable {
 
     /// logit += the wide part's terms: the request's shared-block sum (once per request) and the row's item-block sum.
     private func addWide(
-        _ part: WidePart, _ task: Task, _ logits: UnsafeMutablePointer<Float>, _ workspace: InferenceWorkspace
+        _ part: WidePart, _ task: PredictionTask, _ logits: UnsafeMutablePointer<Float>, _ workspace: InferenceWorkspace
     ) {
         let shared = part.layout.shared.width, item = part.layout.item.width
         for request in workspace.requests {

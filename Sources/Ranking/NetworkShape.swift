@@ -1,5 +1,5 @@
 /// The two prediction tasks, in output order.
-public enum Task: Int, CaseIterable, Sendable {
+public enum PredictionTask: Int, CaseIterable, Sendable {
     case ctr, cvr
 
     public var name: String { self == .ctr ? "ctr" : "cvr" }
@@ -7,7 +7,7 @@ public enum Task: Int, CaseIterable, Sendable {
 
 /// Who owns an expert and which input it reads: shared experts read the shared path, task experts their task's.
 public enum ExpertGroup: Hashable, Sendable {
-    case task(Task)
+    case task(PredictionTask)
     case shared
 
     public var name: String {
@@ -76,7 +76,7 @@ public struct NetworkShape: Sendable {
                     Tensor(name: Self.gate(level: level, group: group), shape: [input, gateExperts(group).count]))
             }
         }
-        for task in Task.allCases {
+        for task in PredictionTask.allCases {
             var width = expertOutput
             for (layer, out) in network.towerLayers.enumerated() {
                 tensors.append(Tensor(name: Self.tower(task, layer: layer) + ".weight", shape: [width, out]))
@@ -146,6 +146,6 @@ public struct NetworkShape: Sendable {
         "bottom.\(level).\(group.name).\(expert).layer\(layer)"
     }
     public static func gate(level: Int, group: ExpertGroup) -> String { "bottom.\(level).gate.\(group.name).weight" }
-    public static func tower(_ task: Task, layer: Int) -> String { "tower.\(task.name).layer\(layer)" }
-    public static func towerLogit(_ task: Task) -> String { "tower.\(task.name).logit" }
+    public static func tower(_ task: PredictionTask, layer: Int) -> String { "tower.\(task.name).layer\(layer)" }
+    public static func towerLogit(_ task: PredictionTask) -> String { "tower.\(task.name).logit" }
 }

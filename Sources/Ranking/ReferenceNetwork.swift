@@ -61,13 +61,13 @@ public struct ReferenceNetwork: Sendable {
             }
             groupInput = output
         }
-        func tower(_ task: Task) -> Float {
+        func tower(_ task: PredictionTask) -> Float {
             var h = groupInput[.task(task)]!
             for layer in shape.network.towerLayers.indices { h = relu(dense(h, NetworkShape.tower(task, layer: layer))) }
             return sigmoid(dense(h, NetworkShape.towerLogit(task))[0] + wideTerm(task))
         }
         /// Σ over every table field of the field's `task` column in the wide row.
-        func wideTerm(_ task: Task) -> Float {
+        func wideTerm(_ task: PredictionTask) -> Float {
             guard shape.network.wide else { return 0 }
             let part = WidePart(features: shape.features)
             precondition(wide.count == part.layout.servingWidth)

@@ -28,7 +28,7 @@ public struct WidePart: Sendable {
 
     /// Task `task`'s term from one gathered row of a block: Σ over the block's table fields of their `task` column.
     @inline(__always)
-    public func sum(_ row: UnsafePointer<Float>, columns: [Int], task: Task) -> Float {
+    public func sum(_ row: UnsafePointer<Float>, columns: [Int], task: PredictionTask) -> Float {
         var total: Float = 0
         for column in columns { total += row[column + task.rawValue] }
         return total

@@ -115,7 +115,7 @@ final class MicroBatcher: Sendable {
                 wakeUp.wait()
                 continue
             }
-            let seconds = (until - ContinuousClock.now).seconds
+            let seconds = (until - ContinuousClock.now) / .seconds(1)
             if seconds <= 0 || !wakeUp.wait(until: Date(timeIntervalSinceNow: seconds)) { return }
         }
     }

@@ -83,7 +83,7 @@ public final class ModelStore: Sendable {
 
     /// Polls the repository every `interval` for new versions.
     public func startPolling(every interval: Duration) {
-        let nanoseconds = Int(interval.seconds * 1e9)
+        let nanoseconds = Int(interval / .nanoseconds(1))
         reloads.async { [self] in
             let timer = DispatchSource.makeTimerSource(queue: reloads)
             timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
@@ -157,7 +157,7 @@ public final class ModelStore: Sendable {
         logger.info(
             "loaded model",
             metadata: ["model": "\(model.name)", "version": "\(model.version)",
-                "seconds": "\((ContinuousClock.now - start).seconds)"])
+                "seconds": "\((ContinuousClock.now - start) / .seconds(1))"])
         return model
     }
 
@@ -169,15 +169,9 @@ public final class ModelStore: Sendable {
         metrics.reloads("success").increment()
         if let previous { metrics.modelInfo(name: previous.name, version: previous.version).set(0.0) }
         metrics.modelInfo(name: model.name, version: model.version).set(1.0)
+        _ = metrics.model(name: model.name, version: model.version)  // its series exist before its first batch
         logger.notice(
             "serving model", metadata: ["model": "\(model.name)", "version": "\(model.version)",
                 "previous": "\(previous.map { String($0.version) } ?? "none")"])
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) * 1e-18
     }
 }

@@ -33,7 +33,7 @@ public final class ScoringMetrics: Sendable {
     private let publishedCounts = Locked<[Int]>(Array(repeating: 0, count: RequestCounts.slots))
 
     /// `funnel_<name>_<unit>` with its help text.
-    private static func name(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
+    static func name(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "funnel", metricName: name, unitName: unit, helpText: help)
     }
 
@@ -167,21 +167,18 @@ final class ModelMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry, name: String, version: Int) {
         let labels = [("model", name), ("version", String(version))]
-        func named(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
-            MetricNameDescriptor(namespace: "funnel", metricName: name, unitName: unit, helpText: help)
-        }
         queueWait = registry.makeDurationHistogram(
-            descriptor: named("queue_wait", unit: "seconds", "Time a scoring request waited in the batch queue before its batch started."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+            descriptor: ScoringMetrics.name("queue_wait", unit: "seconds", "Time a scoring request waited in the batch queue before its batch started."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
         kernelDuration = registry.makeDurationHistogram(
-            descriptor: named("kernel_duration", unit: "seconds", "Time to run one batch through the network (embedding lookup and forward pass)."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+            descriptor: ScoringMetrics.name("kernel_duration", unit: "seconds", "Time to run one batch through the network (embedding lookup and forward pass)."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
         batchRows = registry.makeValueHistogram(
-            descriptor: named("batch_rows", "Candidate rows per executed batch."), labels: labels, buckets: ScoringMetrics.rowBuckets)
+            descriptor: ScoringMetrics.name("batch_rows", "Candidate rows per executed batch."), labels: labels, buckets: ScoringMetrics.rowBuckets)
         batchExecutions = registry.makeCounter(
-            descriptor: named("batch_executions", unit: "total", "Batches run through the network."), labels: labels)
+            descriptor: ScoringMetrics.name("batch_executions", unit: "total", "Batches run through the network."), labels: labels)
         inferences = registry.makeCounter(
-            descriptor: named("inferences", unit: "total", "Candidate rows scored."), labels: labels)
+            descriptor: ScoringMetrics.name("inferences", unit: "total", "Candidate rows scored."), labels: labels)
         requestDuration = registry.makeDurationHistogram(
-            descriptor: named("inference_request_duration", unit: "seconds", "Time from a complete scoring request to its answer, by model version."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+            descriptor: ScoringMetrics.name("inference_request_duration", unit: "seconds", "Time from a complete scoring request to its answer, by model version."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
     }
 }
 

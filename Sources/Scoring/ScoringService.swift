@@ -345,8 +345,7 @@ final class Answering: Sendable {
         accessLog?.record(
             AccessLog.Entry(
                 identity: identity, method: method, path: path, version: version, route: route, response: response,
-                requestBytes: requestBytes, seconds: Double(duration.components.attoseconds) / 1e18
-                    + Double(duration.components.seconds)))
+                requestBytes: requestBytes, seconds: duration / .seconds(1)))
     }
 }
 

@@ -162,7 +162,7 @@ struct InferenceNetworkTests {
         func logit(_ p: Float) -> Double { log(Double(p) / (1 - Double(p))) }
         /// Σ weightₛ · wide[indexₛ][task] over one block's table fields.
         func wideSum(
-            _ kind: InputLayout.BlockKind, _ indices: ArraySlice<Int32>, _ weights: ArraySlice<Float>, _ task: Task
+            _ kind: InputLayout.BlockKind, _ indices: ArraySlice<Int32>, _ weights: ArraySlice<Float>, _ task: PredictionTask
         ) -> Double {
             var total = 0.0
             for index in layout.block(kind).fields where layout.spec.fields[index].tableRows != nil {
@@ -178,7 +178,7 @@ struct InferenceNetworkTests {
         }
         for row in 0..<8 {
             let items = row * layout.item.slotCount..<(row + 1) * layout.item.slotCount
-            for task in Task.allCases {
+            for task in PredictionTask.allCases {
                 let expected = wideSum(.shared, sharedIndices[...], sharedWeights[...], task)
                     + wideSum(.item, itemIndices[items], itemWeights[items], task)
                 let (p, q) = task == .ctr

@@ -20,10 +20,11 @@ extern "C" {
 /// Columns per packed panel.
 #define FUNNEL_PANEL_WIDTH 16
 
-/// 1 when this CPU runs the AVX2/FMA kernels, 0 when the scalar fallback is used.
+/// 1 when this CPU runs the AVX2/FMA kernels, 0 when the scalar fallback is used (on the calling thread).
 int funnel_has_avx2_fma(void);
 
-/// Forces the scalar fallback (1) or restores CPU detection (0); for tests and benchmarks.
+/// Forces the scalar fallback (1) or restores CPU detection (0) on the calling thread only; for tests and
+/// benchmarks.
 void funnel_force_scalar(int force);
 
 /// Number of floats `funnel_pack` writes for a k × n matrix.

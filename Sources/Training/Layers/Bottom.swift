@@ -37,8 +37,8 @@ final class Bottom {
         }
 
         /// Task t's output of the last level [rows × expertWidth] and its gradient (written by the caller).
-        func output(_ task: Task) -> UnsafeMutablePointer<Float> { outputs.last![task.rawValue]!.pointer }
-        func outputGradient(_ task: Task) -> UnsafeMutablePointer<Float> { outputGradients.last![task.rawValue]!.pointer }
+        func output(_ task: PredictionTask) -> UnsafeMutablePointer<Float> { outputs.last![task.rawValue]!.pointer }
+        func outputGradient(_ task: PredictionTask) -> UnsafeMutablePointer<Float> { outputGradients.last![task.rawValue]!.pointer }
     }
 
     let shape: NetworkShape

@@ -351,7 +351,7 @@ public final class Trainer {
 
     /// Makes task `task`'s logit `slope · logit + offset` in every later forward pass (and in the exported
     /// checkpoint): the output layer's weights (and the task's wide column) scaled, its bias scaled and shifted.
-    static func transformOutput(_ network: MultiTaskNetwork, _ task: Task, slope: Double, offset: Double) {
+    static func transformOutput(_ network: MultiTaskNetwork, _ task: PredictionTask, slope: Double, offset: Double) {
         let name = NetworkShape.towerLogit(task)
         guard let bias = network.denseParameters.first(where: { $0.name == name + ".bias" }),
             let weight = network.denseParameters.first(where: { $0.name == name + ".weight" })
@@ -375,8 +375,7 @@ public final class Trainer {
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        (ContinuousClock.now - start) / .seconds(1)
     }
 
     /// Continues from a saved state (after its tensors were loaded).

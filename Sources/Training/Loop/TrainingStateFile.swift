@@ -8,7 +8,7 @@ import Ranking
 
 /// A resumable training state: schema, configuration, counters, and every tensor with its Adam moments.
 /// Layout: magic `FNLTRAIN`, u64 little-endian JSON length, the JSON `Manifest`, then each listed tensor's
-/// floats (little-endian f32) in manifest order. Written atomically (temporary file, fsync, rename).
+/// floats (little-endian f32) in manifest order. Written atomically (`AtomicFile`).
 public enum TrainingStateFile {
     static let magic = Array("FNLTRAIN".utf8)
 
@@ -69,17 +69,15 @@ public enum TrainingStateFile {
         var prefix = magic
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
         prefix += json
-        let temporary = "\(path).tmp-\(getpid())"
-        guard let file = fopen(temporary, "w") else {
-            throw DataError(file: temporary, line: 0, column: nil, message: String(cString: strerror(errno)))
-        }
-        var ok = prefix.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) == $0.count }
-        for (_, pointer, count) in buffers where ok { ok = fwrite(pointer, 4, count, file) == count }
-        ok = ok && fflush(file) == 0 && fsync(fileno(file)) == 0
-        fclose(file)
-        guard ok, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw DataError(file: path, line: 0, column: nil, message: "cannot write training state")
+        do {
+            try AtomicFile.write(to: path) { sink in
+                try sink.write(prefix)
+                for (_, pointer, count) in buffers {
+                    try sink.write(UnsafeRawBufferPointer(start: pointer, count: count * MemoryLayout<Float>.stride))
+                }
+            }
+        } catch let error as AtomicFile.WriteError {
+            throw DataError(file: error.path, line: 0, column: nil, message: "cannot write training state: \(error.message)")
         }
     }
 

@@ -49,7 +49,7 @@ final class MultiTaskNetwork {
         bottom = Bottom(shape: shape, inputWidth: shape.layout.servingWidth, scratch: scratch, random: &random)
         let expertWidth = shape.network.expertLayers.last!
         let towerLayers = shape.network.towerLayers
-        towers = Task.allCases.map { task in
+        towers = PredictionTask.allCases.map { task in
             MLP(
                 inputs: expertWidth, widths: towerLayers + [1],
                 names: towerLayers.indices.map { NetworkShape.tower(task, layer: $0) } + [NetworkShape.towerLogit(task)],
@@ -89,7 +89,7 @@ final class MultiTaskNetwork {
     }
 
     /// Logits of the last forward pass [rows].
-    func logits(_ task: Task) -> UnsafeMutablePointer<Float> { towerTraces[task.rawValue].output }
+    func logits(_ task: PredictionTask) -> UnsafeMutablePointer<Float> { towerTraces[task.rawValue].output }
     /// Delay hazard logits [rows × K].
     var delayLogits: UnsafeMutablePointer<Float>? { delayTrace?.output }
 
@@ -104,7 +104,7 @@ final class MultiTaskNetwork {
         embeddings.forward(data, rows: batch, into: input.pointer)
         cross?.forward(input.pointer, rows: rows)
         bottom.forward(cross?.output ?? input.pointer, ldx: width, rows: rows, trace: bottomTrace, random: &random)
-        for task in Task.allCases {
+        for task in PredictionTask.allCases {
             towers[task.rawValue].forward(
                 bottomTrace.output(task), ldInput: bottom.expertWidth, rows: rows, trace: towerTraces[task.rawValue],
                 training: true, random: &random)
@@ -113,7 +113,7 @@ final class MultiTaskNetwork {
             // The towers' last layer is linear, so adding to its output changes nothing their backward reads.
             wide.bags.forward(data, rows: batch, into: wide.rows.pointer)
             let width = wide.part.layout.servingWidth, shared = wide.part.layout.shared.width
-            for task in Task.allCases {
+            for task in PredictionTask.allCases {
                 let logits = self.logits(task)
                 for r in 0..<rows {
                     let row = wide.rows.pointer + r * width
@@ -131,11 +131,11 @@ final class MultiTaskNetwork {
 
     // backward: from ∂L/∂logits (written into `logitGradient(_:)`, `delayLogitGradient`) to every parameter.
 
-    func logitGradient(_ task: Task) -> UnsafeMutablePointer<Float> { towerTraces[task.rawValue].outputGradient }
+    func logitGradient(_ task: PredictionTask) -> UnsafeMutablePointer<Float> { towerTraces[task.rawValue].outputGradient }
     var delayLogitGradient: UnsafeMutablePointer<Float>? { delayTrace?.outputGradient }
 
     func backward(_ data: EncodedRows) {
-        for task in Task.allCases {
+        for task in PredictionTask.allCases {
             towers[task.rawValue].backward(
                 trace: towerTraces[task.rawValue], dInput: bottomTrace.outputGradient(task), ldDInput: bottom.expertWidth,
                 accumulate: false)
@@ -158,7 +158,7 @@ final class MultiTaskNetwork {
             // ∂L/∂(a table field's task column) = ∂L/∂logit_task; continuous fields' columns are not summed.
             let width = wide.part.layout.servingWidth, shared = wide.part.layout.shared.width
             wide.gradient.pointer.update(repeating: 0, count: rows * width)
-            for task in Task.allCases {
+            for task in PredictionTask.allCases {
                 let dLogit = logitGradient(task)
                 for r in 0..<rows {
                     let row = wide.gradient.pointer + r * width

@@ -57,9 +57,10 @@ struct LossGradientTests {
             let visible = DelayHazards.visible(a, count: count, full: full, fraction: fraction, scale: 1, gradient: &gradient)
             #expect(visible > 0 && visible <= 1)
             for j in 0..<count - 1 {
+                let original = a[j]
                 let numeric = derivative({ x in
                     a[j] = Float(x)
-                    defer { a[j] = Float(x) }
+                    defer { a[j] = original }
                     return DelayHazards.visible(a, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
                 }, at: Double(a[j]), step: 1e-3)
                 #expect(abs(Double(gradient[j]) - numeric) < 1e-3, "full \(full) fraction \(fraction) j \(j)")

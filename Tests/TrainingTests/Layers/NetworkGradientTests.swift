@@ -3,8 +3,8 @@ import Ranking
 import Testing
 @testable import Training
 
-/// Whole-network backward passes (student with each loss, every bottom; the ESDC teacher) against
-/// central differences on sampled coordinates of every tensor.
+/// Whole-network backward passes (student with each loss, every bottom; the ESDC teacher) against central
+/// differences, tensor by tensor (`TensorChecks`).
 struct NetworkGradientTests {
     /// 64 rows with dense labels: clicks, conversions with delays, immature unconverted clicks.
     static func makeData() -> EncodedRows {
@@ -44,24 +44,6 @@ struct NetworkGradientTests {
     ]
     static let caseIndices = Array(cases.indices)
 
-    func sampledCheck(
-        tables: [EmbeddingTable], dense: [Parameter], refresh: () -> Void, loss: () -> Double
-    ) -> GradientCheck {
-        var check = GradientCheck()
-        for table in tables {
-            for row in table.touchedRows.prefix(2) {
-                let i = Int(row) * table.dimension
-                check.check(table.value.pointer, i, analytic: Double(table.gradient.pointer[i]), loss: loss)
-            }
-        }
-        for parameter in dense {
-            for i in stride(from: 0, to: parameter.count, by: max(1, parameter.count / 4)) {
-                check.check(parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]), refresh: refresh, loss: loss)
-            }
-        }
-        return check
-    }
-
     /// Runs the student's backward pass on `rows` and returns the loss as a function of the current weights, for
     /// finite differences. The IPS propensity is detached: it is held at the unperturbed p_c, as the analytic
     /// gradient does.
@@ -90,9 +72,8 @@ struct NetworkGradientTests {
         let student = MultiTaskNetwork(shape: shape, capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 3)
         let objective = StudentObjective(configuration: LossConfiguration(model: model, delay: delay), delay: schema.delay)
         let loss = Self.backward(student, objective, data, rows: rows)
-        let check = sampledCheck(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
-        #expect(check.isNonTrivial)
-        #expect(check.relativeError < 2e-2, "\(model) \(delay): relative error \(check.relativeError)")
+        TensorChecks(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
+            .expectAccurate(within: 2e-2, "\(model) \(delay)")
     }
 
     /// The wide part: every coordinate (CTR and CVR column) of every touched row of every wide table, each table
@@ -194,23 +175,25 @@ struct NetworkGradientTests {
         let touched = Set(network.tables.first { $0.name == NetworkShape.embedding("item") }!.touchedRows.map(Int.init))
         let clickedItems = Set(rows.map { Int(data.slots(.item, row: $0).indices[0]) })
         #expect(touched == clickedItems)
-        let check = sampledCheck(tables: network.tables, dense: network.denseParameters, refresh: network.refresh, loss: loss)
-        #expect(check.isNonTrivial)
-        #expect(check.relativeError < 2e-2, "\(delay): relative error \(check.relativeError)")
+        TensorChecks(tables: network.tables, dense: network.denseParameters, refresh: network.refresh, loss: loss)
+            .expectAccurate(within: 2e-2, "\(delay)")
         // Its CTR tower never gets a gradient.
         let ctrLogit = network.denseParameters.first { $0.name == NetworkShape.towerLogit(.ctr) + ".weight" }
         #expect(ctrLogit.map { p in (0..<p.count).allSatisfy { p.gradient.pointer[$0] == 0 } } ?? true)
     }
 
-    @Test(arguments: LossConfiguration.DistillationSpace.allCases)
-    func studentDistillationBackward(space: LossConfiguration.DistillationSpace) {
+    /// The ESDC student: distillation on clicked or on all rows, with delays handled by maturity or by the
+    /// student's own delay head.
+    @Test(arguments: LossConfiguration.DistillationSpace.allCases, [LossConfiguration.DelayHandling.matureOnly, .model])
+    func studentDistillationBackward(space: LossConfiguration.DistillationSpace, delay: LossConfiguration.DelayHandling) {
         let data = Self.makeData()
         let rows = Array(0..<data.count)
         let schema = TestSupport.schema
         let student = MultiTaskNetwork(
-            shape: NetworkShape(features: schema.features, network: .sharedBottom(layers: [6], towerLayers: [4])), capacity: 64, seed: 5)
+            shape: NetworkShape(features: schema.features, network: .sharedBottom(layers: [6], towerLayers: [4])),
+            capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 5)
         let objective = StudentObjective(
-            configuration: LossConfiguration(model: .esdc, delay: .matureOnly, distillationSpace: space), delay: schema.delay)
+            configuration: LossConfiguration(model: .esdc, delay: delay, distillationSpace: space), delay: schema.delay)
         var values = SplitMix64(seed: 9)
         var signals = TeacherSignals(
             ctr: rows.map { _ in values.uniform(0.05, 0.9) }, cvr: rows.map { _ in values.uniform(0.01, 0.6) },
@@ -226,8 +209,8 @@ struct NetworkGradientTests {
         }()
         #expect(breakdown.terms["kd_cvr"]! > 0 && breakdown.terms["kd_ctr"]! > 0 && breakdown.terms["ips"]! > 0)
         student.backward(data)
-        let check = sampledCheck(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
-        #expect(check.relativeError < 2e-2, "\(space): relative error \(check.relativeError)")
+        TensorChecks(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
+            .expectAccurate(within: 2e-2, "\(space) \(delay)")
         // Soft labels of unclicked rows count only when distilling on every row.
         let kdCVR = breakdown.terms["kd_cvr"]!
         for r in rows where data.click[r] == 0 { signals.cvr[r] = 0.99 }
@@ -238,16 +221,18 @@ struct NetworkGradientTests {
 
     static let teacherDelays: [LossConfiguration.DelayHandling] = [.model, .matureOnly]
 
-    @Test(arguments: teacherDelays)
-    func teacherBackward(delay: LossConfiguration.DelayHandling) {
+    /// The ESDC teacher under each delay handling, with its privileged residual and without it (then the
+    /// click-space logit is the base tower's alone).
+    @Test(arguments: teacherDelays, [true, false])
+    func teacherBackward(delay: LossConfiguration.DelayHandling, privileged: Bool) {
         let data = Self.makeData()
         let rows = Array(0..<data.count)
-        let losses = LossConfiguration(model: .esdc, delay: delay, dropout: 0.2)
+        let losses = LossConfiguration(model: .esdc, delay: delay, dropout: 0.2, privilegedFeatures: privileged)
         let teacher = ESDCTeacher(
             schema: TestSupport.schema,
             network: .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [4]), losses: losses,
             capacity: 64, delayHidden: 5, seed: 4)
-        #expect(teacher.residual != nil)
+        #expect((teacher.residual != nil) == privileged)
         teacher.random = SplitMix64(seed: 77)
         teacher.forward(data, rows: rows, training: true)
         let propensities = teacher.logitCTR.map { LogisticMath.sigmoid($0) }  // detached in the analytic gradient
@@ -265,9 +250,8 @@ struct NetworkGradientTests {
         }()
         #expect(terms.terms["twin"]! > 0 && terms.terms["ips"]! > 0)
         teacher.backward(data)
-        let check = sampledCheck(tables: teacher.tables, dense: teacher.denseParameters, refresh: teacher.refresh, loss: loss)
-        #expect(check.isNonTrivial)
-        #expect(check.relativeError < 2e-2, "\(delay): relative error \(check.relativeError)")
+        TensorChecks(tables: teacher.tables, dense: teacher.denseParameters, refresh: teacher.refresh, loss: loss)
+            .expectAccurate(within: 2e-2, "\(delay) privileged \(privileged)")
         // Soft labels are probabilities and the weights lie in [0.05, 1].
         let signals = teacher.signals(data, rows: rows, distillationWeight: 0.5, ctrDistillationWeight: 0.25)
         #expect(signals.cvr.allSatisfy { $0 > 0 && $0 < 1 } && signals.weight.allSatisfy { $0 >= 0.05 && $0 <= 1 })
