@@ -34,7 +34,7 @@ run() {
 
 run fuzz bash scripts/fuzz.sh "$FUZZ_SECONDS"
 run abuse bash scripts/abuse.sh --scale 0.3
-run api_fuzz bash scripts/api_fuzz.sh 1000
+run api_fuzz bash scripts/api_fuzz.sh 500   # per operation: 14 operations since the /v2 routes
 # CI-sized soak on a shared 2-core machine: bounds wide enough for scheduler noise, tight enough for a leak or a stall
 # (the long run in docs/RELIABILITY.md uses the strict defaults: 5% RSS, 3x p99).
 run soak bash scripts/soak.sh --seconds "$SOAK_SECONDS" --window 10 --warmup 60 --max-rss-growth 25 --max-p99-ratio 20

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/python_tools.sh                   # h2, schemathesis, OIP clients, deploy validators (pinned)
+swift format lint --strict -r Sources Tests   # .swift-format: the project's style, line length 120
 swift build --build-tests --explicit-target-dependency-import-check error
 swift test --skip-build --explicit-target-dependency-import-check error
 bash scripts/tsan.sh                           # ThreadSanitizer: batcher, model store, transport, daemon end to end

@@ -120,7 +120,9 @@ struct KernelBenchmark: ParsableCommand {
             ("expert layer 0", shape.layout.servingWidth, layers[0]),
             ("level-0 fused layer", shape.layout.servingWidth, shape.levelZeroWidth),
         ]
-        for (index, width) in layers.enumerated().dropFirst() { shapes.append(("expert layer \(index)", layers[index - 1], width)) }
+        for (index, width) in layers.enumerated().dropFirst() {
+            shapes.append(("expert layer \(index)", layers[index - 1], width))
+        }
         if let tower = shape.network.towerLayers.first { shapes.append(("tower layer 0", layers.last!, tower)) }
         var random = SplitMix64(seed: seed)
         return shapes.map { name, k, n in
@@ -130,7 +132,8 @@ struct KernelBenchmark: ParsableCommand {
             let c = AlignedFloats(count: m * n)
             let packed = PackedMatrix(b.pointer, rows: k, columns: n, stride: n)
             let funnel = bestSecondsPerCall(seconds: seconds) {
-                packed.multiply(a.pointer, rows: m, stride: k, bias: bias.pointer, into: c.pointer, stride: n, reluColumns: n)
+                packed.multiply(
+                    a.pointer, rows: m, stride: k, bias: bias.pointer, into: c.pointer, stride: n, reluColumns: n)
             }
             func sgemm() {
                 cblas_sgemm(

@@ -55,7 +55,8 @@ struct Daemon {
             signals.on(signal) {
                 guard signals.beginShutdownOnce() else { return }
                 systemd.notify("STOPPING=1\nSTATUS=draining")
-                logger.notice("draining", metadata: ["signal": "\(signal)", "grace_seconds": "\(grace.components.seconds)"])
+                logger.notice(
+                    "draining", metadata: ["signal": "\(signal)", "grace_seconds": "\(grace.components.seconds)"])
                 service.beginDraining()
                 store.stopPolling()
                 server.shutdown(gracePeriod: grace) {
@@ -97,7 +98,8 @@ struct Daemon {
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let json = configuration.logFormat == "json"
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLineLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler =
+                json ? JSONLineLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }

@@ -33,7 +33,8 @@ struct CheckpointCommand: ParsableCommand {
                 let checkpoint = try load(path)
                 print(
                     "\(path): OK (\(checkpoint.header.model.name) v\(checkpoint.header.model.version), "
-                        + "\(checkpoint.tensors.count) tensors, \(checkpoint.byteCount) bytes, all CRC32C checksums match)")
+                        + "\(checkpoint.tensors.count) tensors, \(checkpoint.byteCount) bytes, all CRC32C checksums match)"
+                )
             }
         }
     }

@@ -37,16 +37,21 @@ struct CheckpointReport {
         lines.append(row(["name", "group", "kind", "dim", "missing", "unknown"]))
         for field in header.features.fields {
             lines.append(
-                row([field.name, field.group.rawValue, describe(field.kind), "\(field.dimension)",
-                    field.missing.rawValue, field.unknown.rawValue]))
+                row([
+                    field.name, field.group.rawValue, describe(field.kind), "\(field.dimension)",
+                    field.missing.rawValue, field.unknown.rawValue,
+                ]))
         }
         lines.append("")
         lines.append("tensors (\(checkpoint.tensors.count))")
         lines.append(row(["name", "shape", "offset", "bytes", "crc32c"], widths: [40, 14, 12, 12, 10]))
         for tensor in checkpoint.tensors {
             lines.append(
-                row([tensor.name, tensor.shape.map(String.init).joined(separator: "×"), "\(tensor.offset)",
-                    "\(tensor.byteLength)", hex(tensor.crc32c)], widths: [40, 14, 12, 12, 10]))
+                row(
+                    [
+                        tensor.name, tensor.shape.map(String.init).joined(separator: "×"), "\(tensor.offset)",
+                        "\(tensor.byteLength)", hex(tensor.crc32c),
+                    ], widths: [40, 14, 12, 12, 10]))
         }
         return lines.joined(separator: "\n")
     }

@@ -66,7 +66,9 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             throw ValidationError("give --checkpoint or --state")
         }
-        if self.schema != nil || format != nil || schema == nil { schema = try loadSchema(path: self.schema, format: format) }
+        if self.schema != nil || format != nil || schema == nil {
+            schema = try loadSchema(path: self.schema, format: format)
+        }
         if let served {
             // Encode as the model was trained and is served: its own spec of every field (trained `clip` ranges,
             // quantile boundaries, the crosses the trainer added), in its order; the schema file only says which
@@ -78,7 +80,9 @@ struct EvaluateCommand: ParsableCommand {
             schema!.crosses = .none
         }
         var evaluator = Evaluator(schema: schema!)
-        guard let grouping = Evaluator.Grouping(rawValue: groupBy) else { throw ValidationError("--group-by user or request") }
+        guard let grouping = Evaluator.Grouping(rawValue: groupBy) else {
+            throw ValidationError("--group-by user or request")
+        }
         evaluator.grouping = grouping
         let evaluation = try evaluator.evaluate(predictor, file: data, truthFile: truth)
         print(evaluation.table)

@@ -4,7 +4,8 @@ import Training
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Write a synthetic impression → click → purchase world with ground truth (train/test CSVs, schema, truth).")
+        abstract:
+            "Write a synthetic impression → click → purchase world with ground truth (train/test CSVs, schema, truth).")
 
     @Option(name: .shortAndLong, help: "Directory for train.csv, test.csv, *_truth.csv and schema.json.")
     var output: String

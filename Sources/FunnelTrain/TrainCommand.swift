@@ -65,11 +65,15 @@ struct TrainCommand: ParsableCommand {
                 .resolvingVocabularies(file: data) { print($0) }.resolvingCrosses(file: data) { print($0) }
             var configuration = try config.map { try TrainingConfiguration.load(path: $0) } ?? TrainingConfiguration()
             if let model {
-                guard let value = LossConfiguration.Model(rawValue: model) else { throw ValidationError("unknown --model \(model)") }
+                guard let value = LossConfiguration.Model(rawValue: model) else {
+                    throw ValidationError("unknown --model \(model)")
+                }
                 configuration.losses.model = value
             }
             if let delay {
-                guard let value = LossConfiguration.DelayHandling(rawValue: delay) else { throw ValidationError("unknown --delay \(delay)") }
+                guard let value = LossConfiguration.DelayHandling(rawValue: delay) else {
+                    throw ValidationError("unknown --delay \(delay)")
+                }
                 configuration.losses.delay = value
             }
             if configuration.losses.delay != .ignore && !schema.hasDelayTimes {
@@ -83,16 +87,20 @@ struct TrainCommand: ParsableCommand {
             if let batchSize { configuration.batchSize = batchSize }
             if let epochs { configuration.epochs = epochs }
             if configuration.epochs > 1 {
-                print("warning: \(configuration.epochs) epochs; deep CTR models usually overfit from the second epoch on")
+                print(
+                    "warning: \(configuration.epochs) epochs; deep CTR models usually overfit from the second epoch on")
             }
             trainer = try Trainer(schema: schema, configuration: configuration)
         }
         let losses = trainer.configuration.losses
-        print("training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(Trainer.threads) threads")
+        print(
+            "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(Trainer.threads) threads"
+        )
         let summary = try trainer.train(file: data, policy: badRows) { print($0.line) }
         print(
             "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
-                + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows")
+                + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows"
+        )
         for error in summary.firstErrors { print("  skipped: \(error)") }
         for figures in summary.validation {
             let (ctr, ctcvr) = ((figures.ctrAUC * 1e4).rounded() / 1e4, (figures.ctcvrAUC * 1e4).rounded() / 1e4)
@@ -112,7 +120,8 @@ struct TrainCommand: ParsableCommand {
         try TrainingStateFile.write(trainer, path: state)
         print("wrote training state \(state)")
         if let test {
-            let evaluation = try Evaluator(schema: trainer.schema).evaluate(trainer.predictor, file: test, truthFile: truth)
+            let evaluation = try Evaluator(schema: trainer.schema).evaluate(
+                trainer.predictor, file: test, truthFile: truth)
             print(evaluation.table)
             if let report { try evaluation.write(path: report) }
         }

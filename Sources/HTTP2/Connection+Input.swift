@@ -64,7 +64,7 @@ extension Connection {
                 if alpn == "h2" { install(HTTP2Connection(connection: self)) }
             }
         }
-        let outcome = tls.readPlaintext(shouldStop: { !isOpen }) { receivePlaintext($0) }
+        let outcome = tls.readPlaintext(shouldStop: { !isOpen }, { receivePlaintext($0) })
         tls.drainCiphertext(into: &output)
         switch outcome {
         case .open: break

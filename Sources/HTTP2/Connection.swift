@@ -1,9 +1,10 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One accepted socket: its event loop's queue (`EventLoop`), the output buffer, TLS, and the protocol driver
 /// (HTTP/1.1 or HTTP/2) chosen from the first bytes. All state is confined to `queue`.

@@ -1,7 +1,8 @@
 import CEpoll
 import Dispatch
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One event loop of the transport: an epoll set of connections, watched by a single Dispatch read source on the

@@ -1,6 +1,6 @@
 import CZlib
 
-/// gzip bodies via zlib. zlib's init macros are not imported into Swift (SWIFT-NOTES pitfall 7), so the `_`
+/// gzip bodies via zlib. zlib's init macros (deflateInit2, inflateInit2) are not imported into Swift, so the `_`
 /// functions are called with `ZLIB_VERSION` and the struct size. Window bits 31 = 15 + 16 selects the gzip wrapper.
 enum Gzip {
     enum Failure: Error {

@@ -63,7 +63,8 @@ struct HTTP1RequestHead {
             let lowered = target.lowercased()
             guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { throw .malformedRequestLine }
             let afterAuthority = target.dropFirst(lowered.hasPrefix("https://") ? 8 : 7)
-            pathAndQuery = afterAuthority.firstIndex(where: { $0 == "/" || $0 == "?" }).map { afterAuthority[$0...] } ?? ""
+            pathAndQuery =
+                afterAuthority.firstIndex(where: { $0 == "/" || $0 == "?" }).map { afterAuthority[$0...] } ?? ""
         }
         let questionMark = pathAndQuery.firstIndex(of: "?")
         var path = String(pathAndQuery[..<(questionMark ?? pathAndQuery.endIndex)])

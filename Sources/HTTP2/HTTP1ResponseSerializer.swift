@@ -1,7 +1,8 @@
 /// Turns an `HTTPResponse` into HTTP/1.1 bytes: status line, sanitised headers, content-length, body.
 enum HTTP1ResponseSerializer {
     static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-    static let switchingToH2C = Array("HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n".utf8)
+    static let switchingToH2C = Array(
+        "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n".utf8)
 
     static func serialize(_ response: HTTPResponse, isHead: Bool, isHTTP10: Bool, closesConnection: Bool) -> [UInt8] {
         let status = (200...599).contains(response.status) ? response.status : 500

@@ -1,8 +1,9 @@
 import Dispatch
 import Logging
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// HTTP/2 over one connection: the shell around `HTTP2ServerCore`, which holds every protocol decision. It feeds
@@ -145,7 +146,8 @@ final class HTTP2Connection: @unchecked Sendable, ProtocolDriver {
             // Compress on the caller's thread, not on the connection's queue.
             let encoded = ContentCoding.encodedResponse(response, clientAcceptsGzip: acceptsGzip, minimumBytes: minimum)
             guard let driver = self else { return }  // the connection is gone
-            if driver.inlineThread.load(ordering: .relaxed) == UInt(pthread_self()) && driver.inlineStreamID == streamID {
+            if driver.inlineThread.load(ordering: .relaxed) == UInt(pthread_self()) && driver.inlineStreamID == streamID
+            {
                 driver.inlineResponse = encoded  // still inside `handle`, on the connection's queue
                 return
             }

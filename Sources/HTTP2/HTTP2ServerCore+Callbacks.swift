@@ -21,7 +21,8 @@ extension HTTP2ServerCore {
             guard let frame, let user else { return callbackFailure }
             return coreFromUserData(user).onBeginHeaders(frame.pointee)
         }
-        nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, user in
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            _, frame, name, nameLength, value, valueLength, _, user in
             guard let frame, let name, let value, let user else { return callbackFailure }
             return coreFromUserData(user).onHeader(
                 frame.pointee, name: UnsafeBufferPointer(start: name, count: nameLength),
@@ -33,7 +34,8 @@ extension HTTP2ServerCore {
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, streamID, data, length, user in
             guard let user else { return callbackFailure }
-            return coreFromUserData(user).onDataChunk(streamID: streamID, UnsafeBufferPointer(start: data, count: data == nil ? 0 : length))
+            return coreFromUserData(user).onDataChunk(
+                streamID: streamID, UnsafeBufferPointer(start: data, count: data == nil ? 0 : length))
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, user in
             guard let user else { return callbackFailure }

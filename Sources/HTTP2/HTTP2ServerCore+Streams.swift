@@ -1,6 +1,7 @@
 import CNghttp2
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Per-stream work: the callback bodies (headers, data, close), handing complete requests to the application and
@@ -32,7 +33,8 @@ extension HTTP2ServerCore {
         spareStreams.append(stream)
     }
 
-    func onHeader(_ frame: nghttp2_frame, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+    func onHeader(_ frame: nghttp2_frame, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32
+    {
         guard let stream = streams[frame.hd.stream_id] else { return 0 }
         stream.headerBytes += name.count + value.count + 32
         // nghttp2 only advertises SETTINGS_MAX_HEADER_LIST_SIZE; bounding what we buffer is our job.
@@ -156,7 +158,10 @@ extension HTTP2ServerCore {
 
     /// nghttp2 ends the connection itself on connection errors (no invalid-frame callback for most): log why.
     private func reportGoAway(_ goAway: nghttp2_goaway) {
-        let reason = goAway.opaque_data.map { String(decoding: UnsafeBufferPointer(start: $0, count: goAway.opaque_data_len), as: UTF8.self) } ?? ""
+        let reason =
+            goAway.opaque_data.map {
+                String(decoding: UnsafeBufferPointer(start: $0, count: goAway.opaque_data_len), as: UTF8.self)
+            } ?? ""
         if goAway.error_code == NGHTTP2_NO_ERROR.rawValue {
             record(.sentGoAway(lastStreamID: goAway.last_stream_id))
         } else {
@@ -263,10 +268,13 @@ extension HTTP2ServerCore {
         responseFields.removeAll()
         responseFields.append(name: ":status", decimal: status)
         for field in response.headers { responseFields.append(field: field.name, value: field.value) }
-        if status != 204 && status != 304 { responseFields.append(name: "content-length", decimal: response.body.count) }
+        if status != 204 && status != 304 {
+            responseFields.append(name: "content-length", decimal: response.body.count)
+        }
         stream.response = sendsBody ? .sending(body: response.body, offset: 0, trailers: response.trailers) : .sent
         stream.lastSendProgress = now
-        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readResponseBody)
+        var provider = nghttp2_data_provider(
+            source: nghttp2_data_source(ptr: nil), read_callback: Self.readResponseBody)
         let result = responseFields.withPairs { pairs, count in
             sendsBody
                 ? nghttp2_submit_response(session, stream.id, pairs, count, &provider)

@@ -120,7 +120,8 @@ final class HTTP2ServerCore {
     func receive(_ bytes: UnsafeRawBufferPointer, now: UInt64) {
         guard let session = openSession, !isTerminated else { return }
         self.now = now
-        let result = nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        let result = nghttp2_session_mem_recv(
+            session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         if result < 0 {
             // Fatal for the session (bad preface, flood, callback failure): nothing more can be exchanged.
             record(.protocolError("HTTP/2: \(Self.describe(Int32(truncatingIfNeeded: result)))"))
@@ -165,10 +166,12 @@ final class HTTP2ServerCore {
                 respond(to: stream, with: TransportError.requestTimeout.response)
             } else if stream.hasResponse && !stream.isRequestComplete && now - stream.openedAt > readTimeout {
                 // Answered early, but the rest of the request never came.
-                nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_CANCEL.rawValue)
+                nghttp2_submit_rst_stream(
+                    session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_CANCEL.rawValue)
             } else if stream.hasUnsentResponseBytes && now - stream.lastSendProgress > configuration.stallTimeoutNanos {
                 record(.timedOut("HTTP/2 stream \(stream.id) response stalled by flow control"))
-                nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_CANCEL.rawValue)
+                nghttp2_submit_rst_stream(
+                    session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_CANCEL.rawValue)
             }
         }
     }

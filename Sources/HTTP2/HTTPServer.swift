@@ -1,9 +1,10 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// HTTP/1.1 and HTTP/2 on one port: h2c with prior knowledge, HTTP/1.1 (with `Upgrade: h2c`), and, when
 /// configured, TLS with ALPN choosing h2 or http/1.1. Each connection runs on its own serial queue.
@@ -199,7 +200,9 @@ public final class HTTPServer: Sendable {
             guard case .shuttingDown = state.phase else { return [Connection]() }
             return Array(state.connections.values)
         }
-        if !remaining.isEmpty { logger.notice("grace period over, closing connections", metadata: ["count": "\(remaining.count)"]) }
+        if !remaining.isEmpty {
+            logger.notice("grace period over, closing connections", metadata: ["count": "\(remaining.count)"])
+        }
         for connection in remaining {
             connection.queue.async { connection.close() }
         }
@@ -217,7 +220,9 @@ public final class HTTPServer: Sendable {
 
     private func completeShutdownIfDone() {
         let completion: (@Sendable () -> Void)? = state.withLock { state in
-            guard case .shuttingDown = state.phase, state.isListenerClosed, state.connections.isEmpty else { return nil }
+            guard case .shuttingDown = state.phase, state.isListenerClosed, state.connections.isEmpty else {
+                return nil
+            }
             state.phase = .stopped
             state.loops.forEach { $0.stop() }
             state.loops = []

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 /// Everything the transport needs to know, with defaults that are safe to expose to untrusted clients.
 ///

@@ -18,7 +18,9 @@ enum HeaderFields {
 
     /// The allowed fields, names lower-cased.
     static func sanitized(_ headers: [(name: String, value: String)]) -> [(String, String)] {
-        headers.compactMap { isAllowed(name: $0.name.utf8, value: $0.value.utf8) ? ($0.name.lowercased(), $0.value) : nil }
+        headers.compactMap {
+            isAllowed(name: $0.name.utf8, value: $0.value.utf8) ? ($0.name.lowercased(), $0.value) : nil
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// State behind a pthread mutex: the project's one lock type. The standard library's `Synchronization.Mutex` locks

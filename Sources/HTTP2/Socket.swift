@@ -64,7 +64,7 @@ enum Socket {
             default: return .retry
             }
         }
-        // accept4 is hidden behind _GNU_SOURCE in the Glibc module (SWIFT-NOTES pitfall 5).
+        // accept4 is hidden behind _GNU_SOURCE in the Glibc module.
         guard setNonBlocking(fd), fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 else {
             Glibc.close(fd)
             return .retry

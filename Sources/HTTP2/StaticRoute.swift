@@ -1,6 +1,7 @@
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fixed answer to GET and HEAD on one path, which the transport gives itself as soon as the request is complete,

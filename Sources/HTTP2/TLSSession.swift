@@ -59,7 +59,9 @@ final class TLSSession {
             var protocolName: UnsafePointer<UInt8>?
             var length: UInt32 = 0
             SSL_get0_alpn_selected(ssl, &protocolName, &length)
-            let alpn = protocolName.map { String(decoding: UnsafeBufferPointer(start: $0, count: Int(length)), as: UTF8.self) }
+            let alpn = protocolName.map {
+                String(decoding: UnsafeBufferPointer(start: $0, count: Int(length)), as: UTF8.self)
+            }
             return .completed(alpn: alpn)
         }
         let error = SSL_get_error(ssl, result)

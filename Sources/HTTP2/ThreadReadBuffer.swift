@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One 64 KiB socket read buffer per thread, allocated on the thread's first read and freed when it exits. A read
@@ -17,11 +17,13 @@ enum ThreadReadBuffer {
 
     /// The calling thread's buffer.
     static var current: UnsafeMutableRawBufferPointer {
-        let buffer = pthread_getspecific(key) ?? {
-            guard let fresh = malloc(byteCount) else { fatalError("out of memory for a read buffer") }
-            pthread_setspecific(key, fresh)
-            return fresh
-        }()
+        let buffer =
+            pthread_getspecific(key)
+            ?? {
+                guard let fresh = malloc(byteCount) else { fatalError("out of memory for a read buffer") }
+                pthread_setspecific(key, fresh)
+                return fresh
+            }()
         return UnsafeMutableRawBufferPointer(start: buffer, count: byteCount)
     }
 }

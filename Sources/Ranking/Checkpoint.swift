@@ -68,7 +68,9 @@ public final class Checkpoint: Sendable {
         guard index.count == tensors.count else { throw .malformedTable("duplicate tensor names") }
         for tensor in tensors {
             let data = UnsafeRawBufferPointer(rebasing: bytes[tensor.offset..<tensor.offset + tensor.byteLength])
-            guard CRC32C.checksum(data) == tensor.crc32c else { throw .checksumMismatch(region: "tensor '\(tensor.name)'") }
+            guard CRC32C.checksum(data) == tensor.crc32c else {
+                throw .checksumMismatch(region: "tensor '\(tensor.name)'")
+            }
         }
         try Self.checkGaps(bytes, preamble: preamble, tensors: tensors)
         try checkAgainstShape()
@@ -95,7 +97,9 @@ public final class Checkpoint: Sendable {
             }
         }
         let expectedNames = Set(shape.tensors.map(\.name))
-        if let extra = tensors.first(where: { !expectedNames.contains($0.name) }) { throw .unexpectedTensor(extra.name) }
+        if let extra = tensors.first(where: { !expectedNames.contains($0.name) }) {
+            throw .unexpectedTensor(extra.name)
+        }
     }
 
     private struct Preamble {
@@ -118,8 +122,12 @@ public final class Checkpoint: Sendable {
             throw .badMagic
         }
         guard bytes.count >= length else { throw .truncated(expected: length, actual: bytes.count) }
-        func u32(_ offset: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
-        func u64(_ offset: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        func u32(_ offset: Int) -> UInt32 {
+            UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        }
+        func u64(_ offset: Int) -> UInt64 {
+            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
         let version = u32(8)
         guard version == CheckpointFormat.version else { throw .unsupportedVersion(version) }
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<92])) == u32(92) else {
@@ -128,10 +136,14 @@ public final class Checkpoint: Sendable {
         let fileLength = u64(64)
         guard fileLength <= UInt64(Int.max) else { throw .malformedTable("file length \(fileLength) is impossible") }
         guard bytes.count >= Int(fileLength) else { throw .truncated(expected: Int(fileLength), actual: bytes.count) }
-        guard bytes.count == Int(fileLength) else { throw .trailingBytes(expected: Int(fileLength), actual: bytes.count) }
+        guard bytes.count == Int(fileLength) else {
+            throw .trailingBytes(expected: Int(fileLength), actual: bytes.count)
+        }
 
         // Sections must lie inside the file, in order, without overflow.
-        func section(_ offsetField: Int, _ lengthField: Int, after floor: Int, name: String) throws(CheckpointError) -> Range<Int> {
+        func section(_ offsetField: Int, _ lengthField: Int, after floor: Int, name: String) throws(CheckpointError)
+            -> Range<Int>
+        {
             let offset = u64(offsetField)
             let count = u64(lengthField)
             guard offset >= UInt64(floor), offset <= fileLength, count <= fileLength - offset else {
@@ -142,7 +154,9 @@ public final class Checkpoint: Sendable {
         let header = try section(16, 24, after: length, name: "header")
         let table = try section(32, 40, after: header.upperBound, name: "table")
         let data = try section(48, 56, after: table.upperBound, name: "data")
-        guard data.lowerBound % CheckpointFormat.dataAlignment == 0 else { throw .malformedTable("data section is not 64-aligned") }
+        guard data.lowerBound % CheckpointFormat.dataAlignment == 0 else {
+            throw .malformedTable("data section is not 64-aligned")
+        }
         let tensorCount = Int(u32(12))
         return Preamble(
             tensorCount: tensorCount, header: header, table: table, data: data, headerCRC: u32(72), tableCRC: u32(76))
@@ -162,7 +176,9 @@ public final class Checkpoint: Sendable {
         var previous = ""
         for (range, name) in covered {
             guard range.lowerBound >= end else { throw .overlappingTensors(previous, name) }
-            if let offset = (end..<range.lowerBound).first(where: { bytes[$0] != 0 }) { throw .nonZeroPadding(offset: offset) }
+            if let offset = (end..<range.lowerBound).first(where: { bytes[$0] != 0 }) {
+                throw .nonZeroPadding(offset: offset)
+            }
             end = range.upperBound
             previous = name
         }
@@ -223,7 +239,9 @@ public final class Checkpoint: Sendable {
                     name: name, shape: shape, offset: data.lowerBound + Int(offset), byteLength: Int(byteLength),
                     crc32c: crc))
         }
-        guard cursor == table.count else { throw .malformedTable("\(table.count - cursor) unread bytes after the entries") }
+        guard cursor == table.count else {
+            throw .malformedTable("\(table.count - cursor) unread bytes after the entries")
+        }
         return tensors
     }
 }

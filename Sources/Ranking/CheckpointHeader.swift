@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The self-describing JSON header of a checkpoint: what the model is, what it reads, how it is wired,
@@ -92,7 +92,8 @@ public struct ScoreFormula: Codable, Sendable, Equatable {
     public var priceExponent: Double
     public var priceField: String?
 
-    public init(ctrExponent: Double = 1, cvrExponent: Double = 1, priceExponent: Double = 1, priceField: String? = nil) {
+    public init(ctrExponent: Double = 1, cvrExponent: Double = 1, priceExponent: Double = 1, priceField: String? = nil)
+    {
         self.ctrExponent = ctrExponent
         self.cvrExponent = cvrExponent
         self.priceExponent = priceExponent

@@ -1,10 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 import CPrivateFile
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The bytes of a checkpoint: a read-only memory map of the file, a map of a private copy of it, or an aligned copy of
 /// bytes handed in. Tensors are views into it, so a mapped 1 GiB table costs page cache, not a heap copy.

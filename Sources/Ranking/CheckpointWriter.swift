@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Writes the format of `CheckpointFormat` (spec: docs/CHECKPOINT.md). Tensor values are written straight
 /// from the caller's arrays, so a large table is never copied.
@@ -56,7 +57,9 @@ public struct CheckpointWriter {
 
     /// Zero bytes after each tensor so the next one starts 64-aligned.
     private func paddings() -> [Int] {
-        tensors.map { CheckpointFormat.aligned($0.values.count * 4, to: CheckpointFormat.dataAlignment) - $0.values.count * 4 }
+        tensors.map {
+            CheckpointFormat.aligned($0.values.count * 4, to: CheckpointFormat.dataAlignment) - $0.values.count * 4
+        }
     }
 
     /// Preamble, header, table and the padding up to the data section.

@@ -166,7 +166,8 @@ extension FieldSpec: Codable {
             case "log1p": kind = .numeric(.log1p)
             case "standardize":
                 kind = .numeric(
-                    .standardize(mean: try c.decode(Double.self, forKey: .mean), std: try c.decode(Double.self, forKey: .std)))
+                    .standardize(
+                        mean: try c.decode(Double.self, forKey: .mean), std: try c.decode(Double.self, forKey: .std)))
             case "bucketize":
                 kind = .numeric(.bucketize(boundaries: try c.decode([Double].self, forKey: .boundaries)))
             default:

@@ -49,7 +49,9 @@ extension InferenceNetwork {
             var offset = 0
             for (piece, pieceWidth) in zip(columns, widths) {
                 for row in 0..<inputWidth {
-                    for column in 0..<pieceWidth { matrix[row * width + offset + column] = piece[row * pieceWidth + column] }
+                    for column in 0..<pieceWidth {
+                        matrix[row * width + offset + column] = piece[row * pieceWidth + column]
+                    }
                 }
                 offset += pieceWidth
             }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The serving forward pass: the function `ReferenceNetwork` specifies, computed a batch at a time with
@@ -250,7 +250,9 @@ public final class InferenceNetwork: Sendable {
         let rows = workspace.rowCount
         let width = expertWidth
         for (g, group) in ExpertGroup.all.enumerated() {
-            guard let gate = level.outputs[group], let output = workspace.groupOutputs[index][g]?.pointer else { continue }
+            guard let gate = level.outputs[group], let output = workspace.groupOutputs[index][g]?.pointer else {
+                continue
+            }
             let count = gate.experts.count
             if count == 1 {
                 let (source, stride) = expertOutput(level, index, gate.experts[0], workspace)

@@ -63,7 +63,9 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
                 throw SpecError("shared_bottom has one level and one bottom MLP")
             }
         case .mmoe:
-            guard levels == 1, specificExperts == 0 else { throw SpecError("mmoe has one level and only shared experts") }
+            guard levels == 1, specificExperts == 0 else {
+                throw SpecError("mmoe has one level and only shared experts")
+            }
         case .ple:
             guard levels == 1 || sharedExperts >= 1 else {
                 throw SpecError("multi-level ple needs shared experts to carry the shared path")

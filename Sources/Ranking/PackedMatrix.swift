@@ -41,6 +41,7 @@ public struct PackedMatrix: Sendable {
         into c: UnsafeMutablePointer<Float>, stride ldc: Int, reluColumns: Int
     ) {
         funnel_gemm(
-            Int32(m), Int32(columns), Int32(rows), a, Int32(lda), storage.pointer, bias, c, Int32(ldc), Int32(reluColumns))
+            Int32(m), Int32(columns), Int32(rows), a, Int32(lda), storage.pointer, bias, c, Int32(ldc),
+            Int32(reluColumns))
     }
 }

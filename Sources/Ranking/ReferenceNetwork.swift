@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// pCTR and pCVR of one candidate; pCTCVR = pCTR × pCVR.
@@ -63,7 +63,9 @@ public struct ReferenceNetwork: Sendable {
         }
         func tower(_ task: PredictionTask) -> Float {
             var h = groupInput[.task(task)]!
-            for layer in shape.network.towerLayers.indices { h = relu(dense(h, NetworkShape.tower(task, layer: layer))) }
+            for layer in shape.network.towerLayers.indices {
+                h = relu(dense(h, NetworkShape.tower(task, layer: layer)))
+            }
             return sigmoid(dense(h, NetworkShape.towerLogit(task))[0] + wideTerm(task))
         }
         /// Σ over every table field of the field's `task` column in the wide row.

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTP2
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One JSON line per answered request (`access_log` in the configuration), as nginx's or Envoy's access logs give:
 /// time, request id, trace context, method, path, route, protocol, status (and gRPC status), duration and sizes.

@@ -1,5 +1,5 @@
-import Ranking
 import Prometheus
+import Ranking
 
 /// Runs one batch: copies each request's encoded slots into the worker's workspace, runs the network once,
 /// and turns each request's rows into its response.
@@ -17,10 +17,18 @@ struct BatchScorer: Sendable {
             modelMetrics.queueWait.record(start - job.arrival)
             let request = job.request
             let slots = workspace.appendRequest(candidates: request.candidateCount)!
-            request.sharedIndices.withUnsafeBufferPointer { slots.sharedIndices.update(from: $0.baseAddress!, count: $0.count) }
-            request.sharedWeights.withUnsafeBufferPointer { slots.sharedWeights.update(from: $0.baseAddress!, count: $0.count) }
-            request.itemIndices.withUnsafeBufferPointer { slots.itemIndices.update(from: $0.baseAddress!, count: $0.count) }
-            request.itemWeights.withUnsafeBufferPointer { slots.itemWeights.update(from: $0.baseAddress!, count: $0.count) }
+            request.sharedIndices.withUnsafeBufferPointer {
+                slots.sharedIndices.update(from: $0.baseAddress!, count: $0.count)
+            }
+            request.sharedWeights.withUnsafeBufferPointer {
+                slots.sharedWeights.update(from: $0.baseAddress!, count: $0.count)
+            }
+            request.itemIndices.withUnsafeBufferPointer {
+                slots.itemIndices.update(from: $0.baseAddress!, count: $0.count)
+            }
+            request.itemWeights.withUnsafeBufferPointer {
+                slots.itemWeights.update(from: $0.baseAddress!, count: $0.count)
+            }
             placed.append((job, slots.request.firstRow))
         }
         model.network.run(workspace)

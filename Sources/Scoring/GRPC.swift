@@ -29,11 +29,13 @@ enum GRPC {
         guard body.count >= 5 else { throw .invalidRequest("the gRPC body holds no length-prefixed message") }
         guard body[0] == 0 else {
             throw ScoringError(
-                status: 400, code: "unimplemented", message: "compressed gRPC messages are not supported; send them uncompressed")
+                status: 400, code: "unimplemented",
+                message: "compressed gRPC messages are not supported; send them uncompressed")
         }
         let length = body[1..<5].reduce(0) { $0 << 8 | Int($1) }
         guard body.count == 5 + length else {
-            throw .invalidRequest("the gRPC body must hold exactly one message (\(length) bytes announced, \(body.count - 5) sent)")
+            throw .invalidRequest(
+                "the gRPC body must hold exactly one message (\(length) bytes announced, \(body.count - 5) sent)")
         }
         return Array(body[5...])
     }

@@ -54,7 +54,9 @@ extension InferRequestDecoder {
             case .stringParam(let value)?: return (key, .string(value))
             case .doubleParam(let value)?: return (key, .double(value))
             case .uint64Param(let value)?:
-                guard let value = Int64(exactly: value) else { throw .invalidRequest("parameter '\(key)' is too large") }
+                guard let value = Int64(exactly: value) else {
+                    throw .invalidRequest("parameter '\(key)' is too large")
+                }
                 return (key, .int(value))
             case nil: throw .invalidRequest("parameter '\(key)' has no value")
             }
@@ -72,7 +74,9 @@ extension InferRequestDecoder {
         case "UINT32", "UINT16", "UINT8": return contents.uintContents.map { .int(Int64($0)) }
         case "UINT64":
             return try contents.uint64Contents.map { value throws(ScoringError) in
-                guard let value = Int64(exactly: value) else { throw .invalidRequest("input '\(name)': \(value) is too large") }
+                guard let value = Int64(exactly: value) else {
+                    throw .invalidRequest("input '\(name)': \(value) is too large")
+                }
                 return .int(value)
             }
         case "FP32": return contents.fp32Contents.map { .double(Double($0)) }
@@ -118,7 +122,9 @@ extension InferRequestDecoder {
             case "INT8": values.append(.int(Int64(Int8(bitPattern: UInt8(bits)))))
             case "BOOL": values.append(.bool(bits != 0))
             default:  // unsigned
-                guard let value = Int64(exactly: bits) else { throw .invalidRequest("input '\(name)': \(bits) is too large") }
+                guard let value = Int64(exactly: bits) else {
+                    throw .invalidRequest("input '\(name)': \(bits) is too large")
+                }
                 values.append(.int(value))
             }
         }

@@ -41,12 +41,16 @@ struct InferRequestDecoder: Sendable {
     let ignoreUnknownFeatures: Bool
 
     /// `model_name` and `model_version` are not in the protocol's request, but KServe's client sends them.
-    private static let requestKeys: Set<String> = ["id", "parameters", "inputs", "outputs", "model_name", "model_version"]
+    private static let requestKeys: Set<String> = [
+        "id", "parameters", "inputs", "outputs", "model_name", "model_version",
+    ]
     private static let inputKeys: Set<String> = ["name", "shape", "datatype", "data", "parameters"]
     /// Accepted and ignored: answers are always JSON tensors; there is one priority level.
     private static let ignoredParameters: Set<String> = ["binary_data_output", "priority"]
     private static let parameters = ignoredParameters.union(["top_k", "deadline_ms", "timeout"])
-    private static let integerTypes: Set<String> = ["INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"]
+    private static let integerTypes: Set<String> = [
+        "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8",
+    ]
 
     /// What a request says, whichever encoding carried it (JSON here, protobuf in `InferRequestDecoder+GRPC`).
     struct Parts {
@@ -69,12 +73,18 @@ struct InferRequestDecoder: Sendable {
         }
         let fields = try Self.members(members, allowed: Self.requestKeys, in: "the request")
         var parts = Parts()
-        for (key, value) in [("id", fields["id"]), ("model_name", fields["model_name"]),
-                             ("model_version", fields["model_version"])] {
+        for (key, value) in [
+            ("id", fields["id"]), ("model_name", fields["model_name"]),
+            ("model_version", fields["model_version"]),
+        ] {
             switch value {
             case nil: continue
             case .string(let text)?:
-                if key == "id" { parts.id = text } else if key == "model_name" { parts.modelName = text } else {
+                if key == "id" {
+                    parts.id = text
+                } else if key == "model_name" {
+                    parts.modelName = text
+                } else {
                     parts.modelVersion = text
                 }
             case let other?: throw .invalidRequest("\"\(key)\" must be a string, not \(other.typeName)")
@@ -99,7 +109,12 @@ struct InferRequestDecoder: Sendable {
                     throw .invalidRequest("a requested output has no \"name\"")
                 }
                 var parameters: [(key: String, value: JSONValue)] = []
-                if case .object(let members)? = output["parameters"] { parameters = members }
+                switch output["parameters"] {
+                case nil: break
+                case .object(let members)?: parameters = members
+                case let other?:
+                    throw .invalidRequest("output '\(name)': \"parameters\" must be an object, not \(other.typeName)")
+                }
                 parts.outputs?.append((name, parameters))
             }
         }
@@ -120,8 +135,10 @@ struct InferRequestDecoder: Sendable {
     func assemble(_ parts: Parts, model: ServableModel, deadlineMilliseconds: Int? = nil) throws(ScoringError)
         -> InferRequest
     {
-        for (key, given, expected) in [("model_name", parts.modelName, model.name),
-                                       ("model_version", parts.modelVersion, String(model.version))] {
+        for (key, given, expected) in [
+            ("model_name", parts.modelName, model.name),
+            ("model_version", parts.modelVersion, String(model.version)),
+        ] {
             if let given, !given.isEmpty, given != expected {
                 throw .invalidRequest("\"\(key)\" is '\(given)', but the path names '\(expected)'")
             }
@@ -147,7 +164,8 @@ struct InferRequestDecoder: Sendable {
             let values = try tensor.values(rows: rows, spec: spec)
             if spec.group == .item {
                 if let count = candidateCount, count != rows {
-                    throw .invalidRequest("input '\(tensor.name)' has \(rows) rows; the other item inputs have \(count)")
+                    throw .invalidRequest(
+                        "input '\(tensor.name)' has \(rows) rows; the other item inputs have \(count)")
                 }
                 candidateCount = rows
                 columns.append((field, values))
@@ -287,12 +305,18 @@ struct InferRequestDecoder: Sendable {
                 shape.append(Int(size))
             }
             self.shape = shape
-            if case .object(let parameters)? = fields["parameters"], let key = parameters.first?.key {
-                throw .invalidRequest(
-                    key == "binary_data_size"
-                        ? "input '\(name)': binary tensor data is not supported; send JSON data (tritonclient: "
-                            + "set_data_from_numpy(…, binary_data=False))"
-                        : "input '\(name)': parameter '\(key)' is not supported")
+            switch fields["parameters"] {
+            case nil: break
+            case .object(let parameters)?:
+                if let key = parameters.first?.key {
+                    throw .invalidRequest(
+                        key == "binary_data_size"
+                            ? "input '\(name)': binary tensor data is not supported; send JSON data (tritonclient: "
+                                + "set_data_from_numpy(…, binary_data=False))"
+                            : "input '\(name)': parameter '\(key)' is not supported")
+                }
+            case let other?:
+                throw .invalidRequest("input '\(name)': \"parameters\" must be an object, not \(other.typeName)")
             }
             guard let data = fields["data"] else { throw .invalidRequest("input '\(name)' has no \"data\"") }
             var elements: [JSONValue] = []

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A strict RFC 8259 parser for request bodies: UTF-8 validated, nesting bounded, duplicate keys, NaN,
@@ -270,13 +270,17 @@ struct JSONParser {
         if current == UInt8(ascii: "-") { position += 1 }
         func digits(_ parser: inout JSONParser) -> Int {
             let first = parser.position
-            while let byte = parser.current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { parser.position += 1 }
+            while let byte = parser.current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                parser.position += 1
+            }
             return parser.position - first
         }
         let integerStart = position
         let integerDigits = digits(&self)
         guard integerDigits > 0 else { throw error("invalid number") }
-        guard bytes[integerStart] != UInt8(ascii: "0") || integerDigits == 1 else { throw error("leading zero in a number") }
+        guard bytes[integerStart] != UInt8(ascii: "0") || integerDigits == 1 else {
+            throw error("leading zero in a number")
+        }
         var isInteger = true
         if current == UInt8(ascii: ".") {
             position += 1

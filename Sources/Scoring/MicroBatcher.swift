@@ -1,8 +1,8 @@
 import Foundation
 import HTTP2
+import Prometheus
 import Ranking
 import Synchronization
-import Prometheus
 
 /// The batch queue and its workers: requests wait in arrival order; a free worker takes as many whole
 /// requests as fit in `maxBatchRows` (the batch unit is the candidate row), optionally waiting up to
@@ -100,7 +100,7 @@ final class MicroBatcher: Sendable {
             case .run(let batch):
                 metrics.queuedRequests.decrement(by: Double(batch.jobs.count))
                 return batch
-            case .wait(until: let until):
+            case .wait(let until):
                 waitForSubmission(after: seenSubmissions, until: until)
             }
         }

@@ -30,7 +30,8 @@ public struct ModelRepository: Sendable {
             let names = try files.contentsOfDirectory(atPath: root).filter { isDirectory("\(root)/\($0)") }.sorted()
             guard names.count == 1 else {
                 throw RepositoryError(
-                    "\(root) holds \(names.count) models (\(names.joined(separator: ", "))); choose one with --model-name")
+                    "\(root) holds \(names.count) models (\(names.joined(separator: ", "))); choose one with --model-name"
+                )
             }
             name = names[0]
         }

@@ -1,9 +1,9 @@
-import HTTP2
 import Foundation
+import HTTP2
 import Logging
+import Prometheus
 import Ranking
 import Synchronization
-import Prometheus
 
 /// Owns the model being served: load → validate → warm up → atomic swap (TF Serving's availability-preserving
 /// policy). The highest version in the repository serves; a version that fails to load is logged, counted
@@ -127,8 +127,10 @@ public final class ModelStore: Sendable {
                 metrics.reloads("failure").increment()
                 logger.error(
                     "rejected model version",
-                    metadata: ["model": "\(version.name)", "version": "\(version.number)", "path": "\(version.path)",
-                        "error": "\(error)", "reason": "\(reason)"])
+                    metadata: [
+                        "model": "\(version.name)", "version": "\(version.number)", "path": "\(version.path)",
+                        "error": "\(error)", "reason": "\(reason)",
+                    ])
                 if let identity { state.withLock { $0.rejected[version.path] = identity } }
                 if currentStillThere { return }
             }
@@ -156,8 +158,10 @@ public final class ModelStore: Sendable {
         try ModelWarmUp.run(model, rows: warmUpRows)
         logger.info(
             "loaded model",
-            metadata: ["model": "\(model.name)", "version": "\(model.version)",
-                "seconds": "\((ContinuousClock.now - start) / .seconds(1))"])
+            metadata: [
+                "model": "\(model.name)", "version": "\(model.version)",
+                "seconds": "\((ContinuousClock.now - start) / .seconds(1))",
+            ])
         return model
     }
 
@@ -171,7 +175,10 @@ public final class ModelStore: Sendable {
         metrics.modelInfo(name: model.name, version: model.version).set(1.0)
         _ = metrics.model(name: model.name, version: model.version)  // its series exist before its first batch
         logger.notice(
-            "serving model", metadata: ["model": "\(model.name)", "version": "\(model.version)",
-                "previous": "\(previous.map { String($0.version) } ?? "none")"])
+            "serving model",
+            metadata: [
+                "model": "\(model.name)", "version": "\(model.version)",
+                "previous": "\(previous.map { String($0.version) } ?? "none")",
+            ])
     }
 }

@@ -89,7 +89,9 @@ struct ScoreRequestDecoder: Sendable {
                 case "top_k", "deadline_ms":
                     let value = try json { () throws(JSONParseError) in try reader.parseValue(depth: 1) }
                     note { () throws(ScoringError) in
-                        if key == "top_k" { topK = try positiveInteger(value, key) } else {
+                        if key == "top_k" {
+                            topK = try positiveInteger(value, key)
+                        } else {
                             deadline = try positiveInteger(value, key)
                         }
                     }
@@ -208,22 +210,24 @@ struct ScoreRequestDecoder: Sendable {
         case .string(let text): return .string(text)
         case .bool: throw .invalidRequest("feature '\(name)' is a boolean; send a number or a string")
         case .array(let elements):
-            return .list(try elements.map { element throws(ScoringError) in
-                switch element {
-                case .int(let number): return .int(number)
-                case .string(let text): return .string(text)
-                case .double(let number): return .double(number)
-                default: throw .invalidRequest("feature '\(name)': list elements must be ids (strings or integers)")
-                }
-            })
+            return .list(
+                try elements.map { element throws(ScoringError) in
+                    switch element {
+                    case .int(let number): return .int(number)
+                    case .string(let text): return .string(text)
+                    case .double(let number): return .double(number)
+                    default: throw .invalidRequest("feature '\(name)': list elements must be ids (strings or integers)")
+                    }
+                })
         case .object(let members):
-            return .weighted(try members.map { id, weight throws(ScoringError) in
-                switch weight {
-                case .int(let number): return WeightedID(id: .string(id), weight: Double(number))
-                case .double(let number): return WeightedID(id: .string(id), weight: number)
-                default: throw .invalidRequest("feature '\(name)': weights must be numbers")
-                }
-            })
+            return .weighted(
+                try members.map { id, weight throws(ScoringError) in
+                    switch weight {
+                    case .int(let number): return WeightedID(id: .string(id), weight: Double(number))
+                    case .double(let number): return WeightedID(id: .string(id), weight: number)
+                    default: throw .invalidRequest("feature '\(name)': weights must be numbers")
+                    }
+                })
         }
     }
 }

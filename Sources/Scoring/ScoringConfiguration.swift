@@ -93,7 +93,8 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         }
         func range<T: Comparable>(_ key: String, _ value: T, _ allowed: ClosedRange<T>) throws {
             try require(
-                allowed.contains(value), "\(key) must be in \(allowed.lowerBound)...\(allowed.upperBound), not \(value)")
+                allowed.contains(value), "\(key) must be in \(allowed.lowerBound)...\(allowed.upperBound), not \(value)"
+            )
         }
         let gibibyte = 1 << 30
         try range("port", port, 0...65535)
@@ -118,7 +119,9 @@ public struct ScoringConfiguration: Codable, Sendable, Equatable {
         try range("max_output_buffer_bytes", maxOutputBufferBytes, 64 * 1024...gibibyte)
         try range("gzip_minimum_bytes", gzipMinimumBytes, 0...gibibyte)
         try range("shutdown_grace_seconds", shutdownGraceSeconds, 0...3600)
-        try require((tlsCertificate == nil) == (tlsPrivateKey == nil), "set both tls_certificate and tls_private_key, or neither")
+        try require(
+            (tlsCertificate == nil) == (tlsPrivateKey == nil),
+            "set both tls_certificate and tls_private_key, or neither")
         try require(["text", "json"].contains(logFormat), "log_format must be text or json")
     }
 

@@ -30,7 +30,8 @@ struct ScoringError: Error, Equatable {
 
     static func unsupportedMediaType(_ type: String) -> ScoringError {
         ScoringError(
-            status: 415, code: "unsupported_media_type", message: "content-type \(type) is not supported; send application/json")
+            status: 415, code: "unsupported_media_type",
+            message: "content-type \(type) is not supported; send application/json")
     }
 
     static func tooManyCandidates(_ count: Int, limit: Int) -> ScoringError {
@@ -42,7 +43,8 @@ struct ScoringError: Error, Equatable {
         status: 503, code: "overloaded", message: "the scoring queue is full; retry later", retryAfterSeconds: 1)
 
     static let memoryBudgetExhausted = ScoringError(
-        status: 503, code: "overloaded", message: "the server's memory budget for request bodies is in use; retry later",
+        status: 503, code: "overloaded",
+        message: "the server's memory budget for request bodies is in use; retry later",
         retryAfterSeconds: 1)
 
     static let notReady = ScoringError(

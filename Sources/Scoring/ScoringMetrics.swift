@@ -40,27 +40,47 @@ public final class ScoringMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         candidatesPerRequest = registry.makeValueHistogram(
-            descriptor: Self.name("candidates_per_request", "Candidates per accepted scoring request."), labels: [], buckets: Self.rowBuckets)
+            descriptor: Self.name("candidates_per_request", "Candidates per accepted scoring request."), labels: [],
+            buckets: Self.rowBuckets)
         queuedRequests = registry.makeGauge(
             descriptor: Self.name("queued_requests", "Scoring requests waiting for a batch worker."), labels: [])
         requestsInFlight = registry.makeGauge(
-            descriptor: Self.name("requests_in_flight", "Requests received and not answered yet (the transport's own /healthz answers aside)."), labels: [])
+            descriptor: Self.name(
+                "requests_in_flight",
+                "Requests received and not answered yet (the transport's own /healthz answers aside)."), labels: [])
         // Every route's series exists from the start (no gaps in rate() after a restart).
-        requestDurations = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
-            (route, registry.makeDurationHistogram(
-                descriptor: Self.name("request_duration", unit: "seconds", "Time from a complete request to its response, by route."),
-                labels: [("route", route.label)], buckets: Self.latencyBuckets))
-        })
-        requestSizes = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
-            (route, registry.makeValueHistogram(
-                descriptor: Self.name("request_size", unit: "bytes", "Request body bytes as received (before gzip decoding), by route."),
-                labels: [("route", route.label)], buckets: Self.sizeBuckets))
-        })
-        responseSizes = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
-            (route, registry.makeValueHistogram(
-                descriptor: Self.name("response_size", unit: "bytes", "Response body bytes before gzip encoding, by route."),
-                labels: [("route", route.label)], buckets: Self.sizeBuckets))
-        })
+        requestDurations = Dictionary(
+            uniqueKeysWithValues: Route.allCases.map { route in
+                (
+                    route,
+                    registry.makeDurationHistogram(
+                        descriptor: Self.name(
+                            "request_duration", unit: "seconds",
+                            "Time from a complete request to its response, by route."),
+                        labels: [("route", route.label)], buckets: Self.latencyBuckets)
+                )
+            })
+        requestSizes = Dictionary(
+            uniqueKeysWithValues: Route.allCases.map { route in
+                (
+                    route,
+                    registry.makeValueHistogram(
+                        descriptor: Self.name(
+                            "request_size", unit: "bytes",
+                            "Request body bytes as received (before gzip decoding), by route."),
+                        labels: [("route", route.label)], buckets: Self.sizeBuckets)
+                )
+            })
+        responseSizes = Dictionary(
+            uniqueKeysWithValues: Route.allCases.map { route in
+                (
+                    route,
+                    registry.makeValueHistogram(
+                        descriptor: Self.name(
+                            "response_size", unit: "bytes", "Response body bytes before gzip encoding, by route."),
+                        labels: [("route", route.label)], buckets: Self.sizeBuckets)
+                )
+            })
     }
 
     /// The batch and latency metrics of one model version (made once, then looked up).
@@ -115,37 +135,48 @@ public final class ScoringMetrics: Sendable {
     /// Scoring requests refused or dropped before compute, by reason.
     func rejections(_ reason: String) -> Counter {
         registry.makeCounter(
-            descriptor: Self.name("rejections", unit: "total", "Scoring requests refused or dropped before compute, by reason."), labels: [("reason", reason)])
+            descriptor: Self.name(
+                "rejections", unit: "total", "Scoring requests refused or dropped before compute, by reason."),
+            labels: [("reason", reason)])
     }
 
     func reloads(_ result: String) -> Counter {
         registry.makeCounter(
-            descriptor: Self.name("model_reloads", unit: "total", "Model load attempts by result (success, failure)."), labels: [("result", result)])
+            descriptor: Self.name("model_reloads", unit: "total", "Model load attempts by result (success, failure)."),
+            labels: [("result", result)])
     }
 
     func modelInfo(name: String, version: Int) -> Gauge {
         registry.makeGauge(
-            descriptor: Self.name("model_info", "1 for the model version being served, 0 for versions served before."), labels: [("model", name), ("version", String(version))])
+            descriptor: Self.name("model_info", "1 for the model version being served, 0 for versions served before."),
+            labels: [("model", name), ("version", String(version))])
     }
 
     /// Gauges read from the transport at scrape time.
     func transport(openConnections: Int, openStreams: Int) {
         registry.makeGauge(
-            descriptor: Self.name("open_connections", "Open client connections."), labels: [])
-            .set(Double(openConnections))
+            descriptor: Self.name("open_connections", "Open client connections."), labels: []
+        )
+        .set(Double(openConnections))
         registry.makeGauge(
-            descriptor: Self.name("open_streams", "Requests being received or answered."), labels: [])
-            .set(Double(openStreams))
+            descriptor: Self.name("open_streams", "Requests being received or answered."), labels: []
+        )
+        .set(Double(openStreams))
     }
 
     /// The memory budget at scrape time (see `MemoryBudget`).
     func memoryBudget(used: Int, limit: Int) {
         registry.makeGauge(
-            descriptor: Self.name("memory_budget_used", unit: "bytes", "Bytes of request bodies and decode work held against the memory budget."), labels: [])
-            .set(Double(used))
+            descriptor: Self.name(
+                "memory_budget_used", unit: "bytes",
+                "Bytes of request bodies and decode work held against the memory budget."), labels: []
+        )
+        .set(Double(used))
         registry.makeGauge(
-            descriptor: Self.name("memory_budget_limit", unit: "bytes", "The memory budget (memory_budget_bytes)."), labels: [])
-            .set(Double(limit))
+            descriptor: Self.name("memory_budget_limit", unit: "bytes", "The memory budget (memory_budget_bytes)."),
+            labels: []
+        )
+        .set(Double(limit))
     }
 }
 
@@ -168,17 +199,28 @@ final class ModelMetrics: Sendable {
     init(registry: PrometheusCollectorRegistry, name: String, version: Int) {
         let labels = [("model", name), ("version", String(version))]
         queueWait = registry.makeDurationHistogram(
-            descriptor: ScoringMetrics.name("queue_wait", unit: "seconds", "Time a scoring request waited in the batch queue before its batch started."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+            descriptor: ScoringMetrics.name(
+                "queue_wait", unit: "seconds",
+                "Time a scoring request waited in the batch queue before its batch started."), labels: labels,
+            buckets: ScoringMetrics.latencyBuckets)
         kernelDuration = registry.makeDurationHistogram(
-            descriptor: ScoringMetrics.name("kernel_duration", unit: "seconds", "Time to run one batch through the network (embedding lookup and forward pass)."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+            descriptor: ScoringMetrics.name(
+                "kernel_duration", unit: "seconds",
+                "Time to run one batch through the network (embedding lookup and forward pass)."), labels: labels,
+            buckets: ScoringMetrics.latencyBuckets)
         batchRows = registry.makeValueHistogram(
-            descriptor: ScoringMetrics.name("batch_rows", "Candidate rows per executed batch."), labels: labels, buckets: ScoringMetrics.rowBuckets)
+            descriptor: ScoringMetrics.name("batch_rows", "Candidate rows per executed batch."), labels: labels,
+            buckets: ScoringMetrics.rowBuckets)
         batchExecutions = registry.makeCounter(
-            descriptor: ScoringMetrics.name("batch_executions", unit: "total", "Batches run through the network."), labels: labels)
+            descriptor: ScoringMetrics.name("batch_executions", unit: "total", "Batches run through the network."),
+            labels: labels)
         inferences = registry.makeCounter(
             descriptor: ScoringMetrics.name("inferences", unit: "total", "Candidate rows scored."), labels: labels)
         requestDuration = registry.makeDurationHistogram(
-            descriptor: ScoringMetrics.name("inference_request_duration", unit: "seconds", "Time from a complete scoring request to its answer, by model version."), labels: labels, buckets: ScoringMetrics.latencyBuckets)
+            descriptor: ScoringMetrics.name(
+                "inference_request_duration", unit: "seconds",
+                "Time from a complete scoring request to its answer, by model version."), labels: labels,
+            buckets: ScoringMetrics.latencyBuckets)
     }
 }
 

@@ -2,9 +2,9 @@ import Foundation
 import HTTP2
 import InferenceMessages
 import Logging
+import Prometheus
 import Ranking
 import Synchronization
-import Prometheus
 
 /// Request in → response out for the daemon's routes (`Route`, the table of paths, methods and labels).
 public final class ScoringService: HTTPHandler {
@@ -118,7 +118,8 @@ public final class ScoringService: HTTPHandler {
             metrics.publishRequestCounts(
                 staticAnswers: [(.healthz, liveness.response.status, liveness.servedCount)])
             return HTTPResponse(
-                status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer())
+                status: 200, headers: [("content-type", Self.metricsContentType)], body: metrics.registry.emitToBuffer()
+            )
         case .models: return models()
         case .inferenceServer: return InferenceProtocol.serverMetadata(version: serverVersion)
         case .inferenceLive: return InferenceProtocol.health("live", true, reason: "")
@@ -131,7 +132,8 @@ public final class ScoringService: HTTPHandler {
                 return InferenceProtocol.error(error)
             }
             if route == .modelMetadata { return InferenceProtocol.modelMetadata(model) }
-            return InferenceProtocol.health("ready", !draining.load(ordering: .relaxed), reason: "the server is shutting down")
+            return InferenceProtocol.health(
+                "ready", !draining.load(ordering: .relaxed), reason: "the server is shutting down")
         case .grpcInferenceService, .grpcHealth: return answerGRPC(request)
         case .score, .modelInfer, .grpcModelInfer, .other:
             return ScoringError.notFound.response  // scoring routes are handled before
@@ -142,10 +144,14 @@ public final class ScoringService: HTTPHandler {
     func servedModel(at address: ModelAddress) throws(ScoringError) -> ServableModel {
         guard let model = store.current else { throw .notReady }
         guard address.name == model.name else {
-            throw ScoringError(status: 404, code: "model_not_found", message: "no model named '\(address.name)'; this server serves '\(model.name)'")
+            throw ScoringError(
+                status: 404, code: "model_not_found",
+                message: "no model named '\(address.name)'; this server serves '\(model.name)'")
         }
         if let version = address.version, version != String(model.version) {
-            throw ScoringError(status: 404, code: "model_not_found", message: "version \(version) of model '\(model.name)' is not loaded; version \(model.version) is")
+            throw ScoringError(
+                status: 404, code: "model_not_found",
+                message: "version \(version) of model '\(model.name)' is not loaded; version \(model.version) is")
         }
         return model
     }
@@ -169,7 +175,11 @@ public final class ScoringService: HTTPHandler {
         let model: ServableModel
         do throws(ScoringError) {
             guard let current = store.current else { throw .notReady }
-            if case .inferenceProtocol(let address?) = format { model = try servedModel(at: address) } else { model = current }
+            if case .inferenceProtocol(let address?) = format {
+                model = try servedModel(at: address)
+            } else {
+                model = current
+            }
         } catch {
             return answer(format.render(error))
         }
@@ -259,7 +269,9 @@ public final class ScoringService: HTTPHandler {
     }
 
     private func models() -> HTTPResponse {
-        guard let model = store.current else { return JSONResponse.make(status: 200, body: Array(#"{"models":[]}"#.utf8)) }
+        guard let model = store.current else {
+            return JSONResponse.make(status: 200, body: Array(#"{"models":[]}"#.utf8))
+        }
         struct Listing: Encodable {
             struct Model: Encodable {
                 let name: String
@@ -270,7 +282,9 @@ public final class ScoringService: HTTPHandler {
             let models: [Model]
         }
         let features = model.encoder.spec.fields.filter { $0.group != .privileged }.map(ListedField.init)
-        let listing = Listing(models: [.init(name: model.name, version: model.version, score: model.score, features: features)])
+        let listing = Listing(models: [
+            .init(name: model.name, version: model.version, score: model.score, features: features)
+        ])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return JSONResponse.make(status: 200, body: Array((try? encoder.encode(listing)) ?? Data()))

@@ -20,7 +20,9 @@ struct DeploymentTests {
         var environment = unit.environment
         // EnvironmentFile=-/etc/default/funnel-serve, as shipped (deploy/systemd/funnel-serve.default).
         #expect(unit.values("EnvironmentFile") == ["-/etc/default/funnel-serve"])
-        environment.merge(try Self.environmentFile(Self.deploy.appendingPathComponent("systemd/funnel-serve.default").path)) { $1 }
+        environment.merge(
+            try Self.environmentFile(Self.deploy.appendingPathComponent("systemd/funnel-serve.default").path)
+        ) { $1 }
         let arguments = unit.value("ExecStart")?.split(separator: " ").map(String.init) ?? []
         let daemon = try DeployedDaemon(command: arguments, environment: environment, label: "systemd")
         defer { daemon.stop() }
@@ -46,7 +48,8 @@ struct DeploymentTests {
         // Roll back: remove the bad version, move version 2 out of the way (not a number: ignored), reload.
         try FileManager.default.removeItem(atPath: daemon.repository + "/funnel-student/3")
         try FileManager.default.moveItem(
-            atPath: daemon.repository + "/funnel-student/2", toPath: daemon.repository + "/funnel-student/2.rolled-back")
+            atPath: daemon.repository + "/funnel-student/2", toPath: daemon.repository + "/funnel-student/2.rolled-back"
+        )
         try daemon.execReload(unit.value("ExecReload"))
         #expect(daemon.waitForVersion(1))
         #expect(try daemon.score(scoreBody(candidates: 2)).status == 200)
@@ -55,14 +58,17 @@ struct DeploymentTests {
         #expect(try daemon.score("{\"candidates\": [").status == 400)
         let metrics = try daemon.get("/metrics")
         for name in try Self.metricNamesUsedByDeploy() {
-            #expect(metrics.contains("\n\(name)") || metrics.hasPrefix(name), "/metrics has no \(name), which deploy/ uses")
+            #expect(
+                metrics.contains("\n\(name)") || metrics.hasPrefix(name), "/metrics has no \(name), which deploy/ uses")
         }
 
         // The unit logs JSON lines (FUNNEL_LOG_FORMAT=json) to stderr, i.e. the journal.
         let log = try String(contentsOfFile: daemon.logPath, encoding: .utf8)
         let lines = log.split(separator: "\n")
         #expect(!lines.isEmpty)
-        for line in lines { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(line)") }
+        for line in lines {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(line)")
+        }
 
         // `systemctl stop`: KillSignal within TimeoutStopSec, exit 0.
         #expect(unit.value("KillSignal") == "SIGTERM")
@@ -77,7 +83,8 @@ struct DeploymentTests {
         #expect(image.command.contains("--host") && image.command.contains("0.0.0.0"))
         #expect(image.user == "10001:10001")
         #expect(image.stopSignal == "SIGTERM")
-        let daemon = try DeployedDaemon(command: image.entrypoint + image.command, environment: image.environment, label: "container")
+        let daemon = try DeployedDaemon(
+            command: image.entrypoint + image.command, environment: image.environment, label: "container")
         defer { daemon.stop() }
         #expect(daemon.listeningLine.hasPrefix("funnel-serve listening on http://0.0.0.0:"))
         #expect(daemon.readyVersion() == 1)
@@ -131,7 +138,10 @@ struct SystemdUnit {
         for raw in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("[") { section = line; continue }
+            if line.hasPrefix("[") {
+                section = line
+                continue
+            }
             guard section == "[Service]", let equals = line.firstIndex(of: "=") else { continue }
             entries.append((String(line[..<equals]), String(line[line.index(after: equals)...])))
         }
@@ -165,10 +175,15 @@ struct ContainerImage {
     init(path: String) throws {
         var instructions: [(String, String)] = []
         var pending = ""
-        for raw in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in try String(contentsOfFile: path, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("#") || (pending.isEmpty && line.isEmpty) { continue }
-            if line.hasSuffix("\\") { pending += line.dropLast() + " "; continue }
+            if line.hasSuffix("\\") {
+                pending += line.dropLast() + " "
+                continue
+            }
             pending += line
             let parts = pending.split(separator: " ", maxSplits: 1).map(String.init)
             instructions.append((parts[0].uppercased(), parts.count > 1 ? parts[1] : ""))
@@ -233,7 +248,9 @@ final class DeployedDaemon: @unchecked Sendable {  // used from one test at a ti
         while !line.contains(0x0A) {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty {
-                throw DaemonError("\(label): funnel-serve exited before listening: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+                throw DaemonError(
+                    "\(label): funnel-serve exited before listening: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")"
+                )
             }
             line.append(chunk)
         }
@@ -314,7 +331,10 @@ final class DeployedDaemon: @unchecked Sendable {  // used from one test at a ti
         let result = try run(
             "/usr/bin/curl",
             ["--silent", "--show-error", "--max-time", "20"] + flags
-                + ["-H", "content-type: application/json", "--data-binary", "@" + bodyFile, "-w", "\n%{http_code}", "\(url)/v1/score"])
+                + [
+                    "-H", "content-type: application/json", "--data-binary", "@" + bodyFile, "-w", "\n%{http_code}",
+                    "\(url)/v1/score",
+                ])
         let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
     }

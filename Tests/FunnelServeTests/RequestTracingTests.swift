@@ -47,12 +47,15 @@ struct RequestTracingTests {
         #expect((lines[2]["duration_ms"] as? Double).map { $0 >= 0 } == true)
         #expect(lines[3]["status"] as? Int == 400 && lines[3]["method"] as? String == "POST")
         let time = try #require(lines[3]["time"] as? String)
-        #expect(ISO8601DateFormatter([.withInternetDateTime, .withFractionalSeconds]).date(from: time) != nil, "\(time)")
+        #expect(
+            ISO8601DateFormatter([.withInternetDateTime, .withFractionalSeconds]).date(from: time) != nil, "\(time)")
     }
 
     @Test func anIDThatIsNotVisibleASCIIIsReplaced() throws {
         let daemon = try RunningDaemon()
-        let answer = try daemon.curl(["-i", "-H", "x-request-id: \(String(repeating: "x", count: 200))", "\(daemon.url)/readyz"])
+        let answer = try daemon.curl([
+            "-i", "-H", "x-request-id: \(String(repeating: "x", count: 200))", "\(daemon.url)/readyz",
+        ])
         let id = answer.output.split(separator: "\r\n").first { $0.hasPrefix("x-request-id: ") }?.dropFirst(14)
         #expect(id?.count == 15)
     }

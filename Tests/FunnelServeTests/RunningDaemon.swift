@@ -1,4 +1,6 @@
 import Foundation
+import HTTP2
+import Synchronization
 import Testing
 
 /// A real `funnel-serve` process on 127.0.0.1 with an ephemeral port and its own model repository, plus
@@ -8,7 +10,8 @@ final class RunningDaemon: @unchecked Sendable {  // used from one test at a tim
         .deletingLastPathComponent()
     static let defaultModel = root.appendingPathComponent("models/funnel-student/1/model.fckpt").path
     static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("funnel-serve")
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "funnel-serve")
     }
 
     let directory: String
@@ -46,7 +49,8 @@ final class RunningDaemon: @unchecked Sendable {  // used from one test at a tim
             line.append(chunk)
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard let portText = text.split(separator: ":").last?.split(separator: "\n").first, let port = Int(portText) else {
+        guard let portText = text.split(separator: ":").last?.split(separator: "\n").first, let port = Int(portText)
+        else {
             throw DaemonError("unexpected first line: \(text)")
         }
         self.port = port
@@ -96,14 +100,19 @@ final class RunningDaemon: @unchecked Sendable {  // used from one test at a tim
     }
 
     /// POSTs `body` to /v1/score; returns status and body.
-    func score(_ body: String, flags: [String] = ["--http2-prior-knowledge"], headers: [String] = ["content-type: application/json"])
+    func score(
+        _ body: String, flags: [String] = ["--http2-prior-knowledge"],
+        headers: [String] = ["content-type: application/json"]
+    )
         throws -> (status: Int, body: String)
     {
         let bodyFile = directory + "/body-\(UUID()).json"
         try Data(body.utf8).write(to: URL(fileURLWithPath: bodyFile))
         defer { unlink(bodyFile) }
         let result = try curl(
-            flags + headers.flatMap { ["-H", $0] } + ["--data-binary", "@" + bodyFile, "-w", "\n%{http_code}", "\(url)/v1/score"])
+            flags + headers.flatMap { ["-H", $0] } + [
+                "--data-binary", "@" + bodyFile, "-w", "\n%{http_code}", "\(url)/v1/score",
+            ])
         let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
     }
@@ -145,8 +154,6 @@ func scoreBody(candidates count: Int, extra: String = "") -> String {
     let candidates = (0..<count).map { i in
         #"{"id": "item-\#(i)", "features": {"item_id": \#(1000 + i), "item_category": "c\#(i % 7)", "price": \#(10 + i)}}"#
     }
-    return #"{"user": {"user_id": "u1", "user_age": 31}, "context": {"device": "ios"}, "candidates": [\#(candidates.joined(separator: ","))]\#(extra)}"#
+    return
+        #"{"user": {"user_id": "u1", "user_age": 31}, "context": {"device": "ios"}, "candidates": [\#(candidates.joined(separator: ","))]\#(extra)}"#
 }
-
-import HTTP2
-import Synchronization

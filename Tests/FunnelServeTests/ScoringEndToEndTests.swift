@@ -30,9 +30,13 @@ struct ScoringEndToEndTests {
         #expect(scores.count == 3 && scores == scores.sorted(by: >))
 
         // curl --http2 on http:// upgrades with `Upgrade: h2c`.
-        let upgraded = try daemon.curl(["--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(daemon.url)/healthz"])
+        let upgraded = try daemon.curl([
+            "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(daemon.url)/healthz",
+        ])
         #expect(upgraded.output == "2 200")
-        let h1 = try daemon.curl(["--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(daemon.url)/readyz"])
+        let h1 = try daemon.curl([
+            "--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(daemon.url)/readyz",
+        ])
         #expect(h1.output == "1.1 200")
     }
 
@@ -43,11 +47,17 @@ struct ScoringEndToEndTests {
         // 64 requests, all in flight at once on one connection.
         let result = try run(
             "/usr/bin/nghttp",
-            ["-n", "-m", "64", "-d", bodyFile, "-H", "content-type: application/json", "--stat", "\(daemon.url)/v1/score"])
+            [
+                "-n", "-m", "64", "-d", bodyFile, "-H", "content-type: application/json", "--stat",
+                "\(daemon.url)/v1/score",
+            ])
         #expect(result.status == 0, "\(result.error)")
         let load = try run(
             "/usr/bin/h2load",
-            ["-n", "400", "-c", "4", "-m", "16", "-d", bodyFile, "-H", "content-type: application/json", "\(daemon.url)/v1/score"])
+            [
+                "-n", "400", "-c", "4", "-m", "16", "-d", bodyFile, "-H", "content-type: application/json",
+                "\(daemon.url)/v1/score",
+            ])
         #expect(load.output.contains("400 succeeded, 0 failed, 0 errored"), "\(load.output)")
         #expect(load.output.contains("status codes: 400 2xx"), "\(load.output)")
     }
@@ -62,15 +72,21 @@ struct ScoringEndToEndTests {
         }
         try check(400, "invalid_json", try daemon.score("{\"candidates\": ["))
         try check(400, "invalid_json", try daemon.score(#"{"candidates": [{"id": "a", "features": {"price": NaN}}]}"#))
-        try check(400, "invalid_feature", try daemon.score(#"{"candidates": [{"id": "a", "features": {"price": 1, "x": 1}}]}"#))
+        try check(
+            400, "invalid_feature",
+            try daemon.score(#"{"candidates": [{"id": "a", "features": {"price": 1, "x": 1}}]}"#))
         try check(400, "invalid_request", try daemon.score(#"{"candidates": [], "extra": 1}"#))
         try check(413, "too_many_candidates", try daemon.score(scoreBody(candidates: 51)))
         let huge = "{\"candidates\": [\"" + String(repeating: "x", count: 70_000) + "\"]}"
         let tooLarge = try daemon.score(huge)
         #expect(tooLarge.status == 413)
-        try check(415, "unsupported_media_type", try daemon.score(scoreBody(candidates: 1), headers: ["content-type: text/plain"]))
+        try check(
+            415, "unsupported_media_type",
+            try daemon.score(scoreBody(candidates: 1), headers: ["content-type: text/plain"]))
         let notFound = try daemon.curl(["--http2-prior-knowledge", "-w", "\n%{http_code}", "\(daemon.url)/v2/nothing"])
-        try check(404, "not_found", (Int(notFound.output.split(separator: "\n").last!)!, String(notFound.output.split(separator: "\n").first!)))
+        try check(
+            404, "not_found",
+            (Int(notFound.output.split(separator: "\n").last!)!, String(notFound.output.split(separator: "\n").first!)))
         let wrongMethod = try daemon.curl(["--http2-prior-knowledge", "-i", "\(daemon.url)/v1/score"])
         #expect(wrongMethod.output.hasPrefix("HTTP/2 405"))
         #expect(wrongMethod.output.lowercased().contains("allow: post"))
@@ -79,8 +95,12 @@ struct ScoringEndToEndTests {
             let head = try daemon.curl(["--http2-prior-knowledge", "-s", "-I", "\(daemon.url)\(path)"])
             #expect(head.output.hasPrefix("HTTP/2 200"), "HEAD \(path): \(head.output)")
         }
-        let deleteMetrics = try daemon.curl(["--http2-prior-knowledge", "-s", "-i", "-X", "DELETE", "\(daemon.url)/metrics"])
-        #expect(deleteMetrics.output.hasPrefix("HTTP/2 405") && deleteMetrics.output.lowercased().contains("allow: get, head"))
+        let deleteMetrics = try daemon.curl([
+            "--http2-prior-knowledge", "-s", "-i", "-X", "DELETE", "\(daemon.url)/metrics",
+        ])
+        #expect(
+            deleteMetrics.output.hasPrefix("HTTP/2 405")
+                && deleteMetrics.output.lowercased().contains("allow: get, head"))
     }
 
     /// The memory budget counts a body's decode work, not only its bytes: with a 64 KiB budget a small request is
@@ -102,7 +122,9 @@ struct ScoringEndToEndTests {
             #expect(refused.contains("\"overloaded\""), "\(flag): \(refused.prefix(300))")
             #expect(try daemon.score(scoreBody(candidates: 5), flags: [flag]).status == 200)
         }
-        let health = try daemon.curl(["--http2-prior-knowledge", "-s", "-o", "/dev/null", "-w", "%{http_code}", "\(daemon.url)/healthz"])
+        let health = try daemon.curl([
+            "--http2-prior-knowledge", "-s", "-o", "/dev/null", "-w", "%{http_code}", "\(daemon.url)/healthz",
+        ])
         #expect(health.output == "200")
         // A worker gives a request's reservation back just after its answer left: poll briefly.
         var metrics = ""
@@ -149,8 +171,10 @@ struct ScoringEndToEndTests {
         try Data(scoreBody(candidates: 60).utf8).write(to: URL(fileURLWithPath: body))
         let first = Process()
         first.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        first.arguments = ["-s", "-o", "/dev/null", "--http2-prior-knowledge", "-H", "content-type: application/json",
-            "--data-binary", "@" + body, "\(daemon.url)/v1/score"]
+        first.arguments = [
+            "-s", "-o", "/dev/null", "--http2-prior-knowledge", "-H", "content-type: application/json",
+            "--data-binary", "@" + body, "\(daemon.url)/v1/score",
+        ]
         try first.run()
         usleep(150_000)
         let refused = try daemon.curl([
@@ -169,15 +193,16 @@ struct ScoringEndToEndTests {
         _ = try daemon.score(scoreBody(candidates: 3))
         let metrics = try daemon.curl(["-i", "\(daemon.url)/metrics"])
         #expect(metrics.output.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"))
-        for name in ["funnel_requests_total{route=\"/v1/score\",code=\"200\"} 1",
+        for name in [
+            "funnel_requests_total{route=\"/v1/score\",code=\"200\"} 1",
             "funnel_inferences_total{model=\"funnel-student\",version=\"1\"} 3",
             "funnel_model_info{model=\"funnel-student\",version=\"1\"} 1", "funnel_open_connections",
             "funnel_kernel_duration_seconds_bucket{model=\"funnel-student\",version=\"1\"",
             "funnel_queue_wait_seconds_count{model=\"funnel-student\",version=\"1\"}",
             "funnel_inference_request_duration_seconds_count{model=\"funnel-student\",version=\"1\"} 1",
             "funnel_request_size_bytes_bucket{route=\"/v1/score\"", "funnel_response_size_bytes_count",
-            "funnel_requests_in_flight 1"]
-        {
+            "funnel_requests_in_flight 1",
+        ] {
             #expect(metrics.output.contains(name), "missing \(name)")
         }
         do {
@@ -231,8 +256,10 @@ struct ScoringEndToEndTests {
         try Data(scoreBody(candidates: 50).utf8).write(to: URL(fileURLWithPath: bodyFile))
         let load = Process()
         load.executableURL = URL(fileURLWithPath: "/usr/bin/h2load")
-        load.arguments = ["-D", "4", "-c", "4", "-m", "8", "-d", bodyFile, "-H", "content-type: application/json",
-            "\(daemon.url)/v1/score"]
+        load.arguments = [
+            "-D", "4", "-c", "4", "-m", "8", "-d", bodyFile, "-H", "content-type: application/json",
+            "\(daemon.url)/v1/score",
+        ]
         let output = Pipe()
         load.standardOutput = output
         try load.run()
@@ -263,8 +290,10 @@ struct ScoringEndToEndTests {
         try Data(scoreBody(candidates: 10).utf8).write(to: URL(fileURLWithPath: body))
         let inFlight = Process()
         inFlight.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        inFlight.arguments = ["-s", "-w", "\n%{http_code}", "--http2-prior-knowledge", "-H", "content-type: application/json",
-            "--data-binary", "@" + body, "\(daemon.url)/v1/score"]
+        inFlight.arguments = [
+            "-s", "-w", "\n%{http_code}", "--http2-prior-knowledge", "-H", "content-type: application/json",
+            "--data-binary", "@" + body, "\(daemon.url)/v1/score",
+        ]
         let output = Pipe()
         inFlight.standardOutput = output
         try inFlight.run()
@@ -281,12 +310,17 @@ struct ScoringEndToEndTests {
     @Test func notifiesSystemdWhenListeningAndWhenDraining() throws {
         let socketPath = NSTemporaryDirectory() + "funnel-notify-\(UUID().uuidString.prefix(8))"
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd); unlink(socketPath) }
+        defer {
+            close(fd)
+            unlink(socketPath)
+        }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(socketPath.utf8)) }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         try #require(bound == 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -311,8 +345,10 @@ struct ScoringEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let generated = try run(
             "/usr/bin/openssl",
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
-                "/CN=127.0.0.1", "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"])
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                "/CN=127.0.0.1", "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+            ])
         #expect(generated.status == 0, "\(generated.error)")
         let daemon = try RunningDaemon(settings: [
             "tls_certificate": directory + "/cert.pem", "tls_private_key": directory + "/key.pem",
@@ -320,7 +356,9 @@ struct ScoringEndToEndTests {
         for (flag, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
             let result = try daemon.score(scoreBody(candidates: 2), flags: [flag])
             #expect(result.status == 200, "\(flag): \(result)")
-            let probe = try daemon.curl([flag, "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(daemon.url)/healthz"])
+            let probe = try daemon.curl([
+                flag, "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(daemon.url)/healthz",
+            ])
             #expect(probe.output == "\(version) 200")
         }
     }

@@ -45,9 +45,10 @@ struct CheckpointCommandTests {
     @Test func inspectPrintsSpecsAndTensors() throws {
         let result = try funnelTrain("checkpoint", "inspect", Self.defaultModel)
         #expect(result.status == 0)
-        for expected in ["model       funnel-student version 1", "user_recent_categories", "embedding.item_id",
-            "bottom.0.gate.cvr.weight", "tower.ctr.logit.bias", "pCTR^1.0 · pCVR^1.0 · price^1.0"]
-        {
+        for expected in [
+            "model       funnel-student version 1", "user_recent_categories", "embedding.item_id",
+            "bottom.0.gate.cvr.weight", "tower.ctr.logit.bias", "pCTR^1.0 · pCVR^1.0 · price^1.0",
+        ] {
             #expect(result.output.contains(expected), "missing \(expected)")
         }
     }
@@ -109,7 +110,8 @@ struct CheckpointCommandTests {
 
         // The same log without a snapshot column: nothing to model delays with.
         let schemaPath = world + "/schema.json"
-        var schema = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: schemaPath))) as! [String: Any]
+        var schema =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: schemaPath))) as! [String: Any]
         var labels = schema["labels"] as! [String: Any]
         labels["snapshot_time"] = nil
         schema["labels"] = labels
@@ -122,23 +124,34 @@ struct CheckpointCommandTests {
         // The exported checkpoint, evaluated on a log whose thumbnail scores lie far outside the training range, scores
         // as the training state does: both clamp to the range the model was trained on (the server's encoding).
         let models = world + "/models"
-        #expect(try funnelTrain(
-            "export", "--state", world + "/a.ftrain", "--models", models, "--name", "student", "--model-version", "1",
-            "--sample", world + "/test.csv").status == 0)
-        let test = try String(contentsOfFile: world + "/test.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(
+            try funnelTrain(
+                "export", "--state", world + "/a.ftrain", "--models", models, "--name", "student", "--model-version",
+                "1",
+                "--sample", world + "/test.csv"
+            ).status == 0)
+        let test = try String(contentsOfFile: world + "/test.csv", encoding: .utf8).split(separator: "\n").map(
+            String.init)
         let column = test[0].split(separator: ",").firstIndex(of: "thumbnail_score")!
-        let far = [test[0]] + test.dropFirst().map { line in
-            var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            cells[column] = String(Double(cells[column])! * 100)
-            return cells.joined(separator: ",")
-        }
+        let far =
+            [test[0]]
+            + test.dropFirst().map { line in
+                var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                cells[column] = String(Double(cells[column])! * 100)
+                return cells.joined(separator: ",")
+            }
         try (far.joined(separator: "\n") + "\n").write(toFile: world + "/far.csv", atomically: true, encoding: .utf8)
         let byState = try funnelTrain("evaluate", "--state", world + "/a.ftrain", "--data", world + "/far.csv")
         let byCheckpoint = try funnelTrain(
-            "evaluate", "--checkpoint", models + "/student/1/model.fckpt", "--schema", schemaPath, "--data", world + "/far.csv")
+            "evaluate", "--checkpoint", models + "/student/1/model.fckpt", "--schema", schemaPath, "--data",
+            world + "/far.csv")
         #expect(byState.status == 0 && byCheckpoint.status == 0, "\(byState.error) \(byCheckpoint.error)")
-        let rows = { (output: String) in output.split(separator: "\n").filter { $0.hasPrefix("CTR ") || $0.hasPrefix("CTCVR ") } }
-        #expect(rows(byState.output).count == 2 && rows(byState.output) == rows(byCheckpoint.output), "\(byState.output)\n\(byCheckpoint.output)")
+        let rows = { (output: String) in
+            output.split(separator: "\n").filter { $0.hasPrefix("CTR ") || $0.hasPrefix("CTCVR ") }
+        }
+        #expect(
+            rows(byState.output).count == 2 && rows(byState.output) == rows(byCheckpoint.output),
+            "\(byState.output)\n\(byCheckpoint.output)")
 
         let refused = try funnelTrain(
             "train", "--data", world + "/train.csv", "--schema", untimedPath, "--state", world + "/c.ftrain",

@@ -13,7 +13,9 @@ public enum CheckpointFuzzHarness {
         if mode & 1 == 1 { fixChecksums(&bytes) }
         let network = InferenceNetwork(checkpoint: try Checkpoint(bytes: bytes))
         let workspace = network.makeWorkspace(maxRows: 1, maxRequests: 1)
-        guard workspace.appendRequest(candidates: 1) != nil else { preconditionFailure("a fresh workspace had no room") }
+        guard workspace.appendRequest(candidates: 1) != nil else {
+            preconditionFailure("a fresh workspace had no room")
+        }
         network.run(workspace)
     }
 

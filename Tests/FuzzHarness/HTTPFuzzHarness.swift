@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Logging
 
 @testable import HTTP2
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What the HTTP fuzz targets (`Tests/Fuzz`) and their replays (`HTTP2Tests/FuzzRegressionTests`) run: raw client
 /// bytes through the protocol cores (`HTTP1ServerCore`, `HTTP2ServerCore`), then through a whole `Connection`.
@@ -204,7 +205,9 @@ public enum HTTPFuzzHarness {
     /// Runs the sans-I/O HTTP/1.1 parser over `bytes`, appended in pieces of `chunkSize` bytes, until it needs
     /// more input or fails. Traps (`precondition`) if the parser breaks its own contract: an event after
     /// `.error`, or more events than could possibly be produced from the input. Returns the number of events.
-    public static func parseHTTP1(_ bytes: [UInt8], chunkSize: Int, maxHeaderBytes: Int = 1024, maxBodyBytes: Int = 4096)
+    public static func parseHTTP1(
+        _ bytes: [UInt8], chunkSize: Int, maxHeaderBytes: Int = 1024, maxBodyBytes: Int = 4096
+    )
         -> Int
     {
         var parser = HTTP1Parser(maxHeaderBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes)
@@ -229,7 +232,8 @@ public enum HTTPFuzzHarness {
     /// Answers inline with the request echoed, like the cores' application above.
     private struct EchoHandler: HTTPHandler {
         func handle(
-            _ request: HTTPRequest, cancellation: RequestCancellation, respond: @escaping @Sendable (HTTPResponse) -> Void
+            _ request: HTTPRequest, cancellation: RequestCancellation,
+            respond: @escaping @Sendable (HTTPResponse) -> Void
         ) {
             respond(HTTPFuzzHarness.echo(request))
         }
@@ -256,7 +260,10 @@ public enum HTTPFuzzHarness {
         let connection = Connection(fd: fds[0], peer: "fuzz", context: context, loop: loop) { _ in }
         var written = 0
         for chunk in chunks {
-            connection.queue.sync { chunk.withUnsafeBytes { connection.received($0) }; connection.flush() }
+            connection.queue.sync {
+                chunk.withUnsafeBytes { connection.received($0) }
+                connection.flush()
+            }
             connection.queue.sync {}  // answers delivered with `queue.async`
             written += drain(fds[1])
         }

@@ -12,7 +12,8 @@ struct CurlFetch {
 
     static func run(_ arguments: [String], timeout: TimeInterval = 30) throws -> CurlFetch {
         let bodyFile = FileManager.default.temporaryDirectory.appendingPathComponent("http2-body-\(UUID().uuidString)")
-        let headerFile = FileManager.default.temporaryDirectory.appendingPathComponent("http2-head-\(UUID().uuidString)")
+        let headerFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "http2-head-\(UUID().uuidString)")
         defer {
             try? FileManager.default.removeItem(at: bodyFile)
             try? FileManager.default.removeItem(at: headerFile)

@@ -17,7 +17,8 @@ struct HTTP1ParserTests {
             chunk.withUnsafeBytes { parser.append($0) }
             while let event = parser.next() {
                 switch event {
-                case .head(let head): out.append("head \(head.method) \(head.path) \(head.query ?? "-") ka=\(head.keepAlive)")
+                case .head(let head):
+                    out.append("head \(head.method) \(head.path) \(head.query ?? "-") ka=\(head.keepAlive)")
                 case .body(let chunk): body += chunk
                 case .end:
                     out.append("end \(String(decoding: body, as: UTF8.self))")
@@ -30,7 +31,8 @@ struct HTTP1ParserTests {
     }
 
     @Test func pipelinedRequestsWithBodies() {
-        let input = "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /c HTTP/1.0\r\n\r\n"
+        let input =
+            "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /c HTTP/1.0\r\n\r\n"
         let expected = [
             "head GET /a x=1 ka=true", "end ", "head POST /b - ka=true", "end hello", "head GET /c - ka=false", "end ",
         ]
@@ -39,7 +41,8 @@ struct HTTP1ParserTests {
     }
 
     @Test func chunkedBodyWithExtensionsAndTrailers() {
-        let input = "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
+        let input =
+            "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
         #expect(events(input) == ["head POST /u - ka=true", "end hello world"])
         #expect(events(input, splitEvery: 3) == ["head POST /u - ka=true", "end hello world"])
     }
@@ -72,15 +75,20 @@ struct HTTP1ParserTests {
         let longHeader = "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 2000) + "\r\n\r\n"
         #expect(events(longHeader).last == "error headersTooLarge")
         #expect(events(String(repeating: "a", count: 2000)).last == "error headersTooLarge")
-        #expect(events("POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n") == ["head POST / - ka=true", "error bodyTooLarge"])
-        let chunks = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + String(repeating: "a", count: 1024)
+        #expect(
+            events("POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n") == [
+                "head POST / - ka=true", "error bodyTooLarge",
+            ])
+        let chunks =
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + String(repeating: "a", count: 1024)
             + "\r\n1\r\nb\r\n0\r\n\r\n"
         #expect(events(chunks).last == "error bodyTooLarge")
     }
 
     @Test func upgradeAndExpectationsAreRecognised() {
         var parser = HTTP1Parser(maxHeaderBytes: 1024, maxBodyBytes: 1024)
-        let input = "GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nExpect: 100-continue\r\n\r\n"
+        let input =
+            "GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nExpect: 100-continue\r\n\r\n"
         Array(input.utf8).withUnsafeBytes { parser.append($0) }
         guard case .head(let head) = parser.next() else {
             Issue.record("no head")
@@ -95,9 +103,11 @@ struct HTTP1ParserTests {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             var parser = HTTP1Parser(maxHeaderBytes: 256, maxBodyBytes: 256)
-            let alphabet = Array("GET POST / HTTP/1.1\r\n:;0123456789abcdefchunked Transfer-Encoding Content-Length\t".utf8)
+            let alphabet = Array(
+                "GET POST / HTTP/1.1\r\n:;0123456789abcdefchunked Transfer-Encoding Content-Length\t".utf8)
             let bytes = (0..<Int.random(in: 0..<400, using: &generator)).map { _ in
-                Bool.random(using: &generator) ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
+                Bool.random(using: &generator)
+                    ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
             }
             bytes.withUnsafeBytes { parser.append($0) }
             var steps = 0

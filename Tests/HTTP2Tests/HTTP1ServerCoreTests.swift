@@ -46,9 +46,10 @@ struct HTTP1ServerCoreTests {
     @Test func pipelinedAnswersLeaveInRequestOrder() {
         var core = Self.core()
         let text = "GET /a HTTP/1.1\r\nhost: x\r\n\r\nGET /b HTTP/1.1\r\nhost: x\r\n\r\n"
-        #expect(Self.feed(&core, text) == [
-            "dispatch 0 GET /a", "dispatch 1 GET /b",
-        ])
+        #expect(
+            Self.feed(&core, text) == [
+                "dispatch 0 GET /a", "dispatch 1 GET /b",
+            ])
         #expect(core.requestsWithTheApplication == 2)
         #expect(Self.answer(&core, 1, "second").isEmpty)  // held back behind request 0
         #expect(Self.answer(&core, 0, "first") == ["write HTTP/1.1 200 OK", "write HTTP/1.1 200 OK"])
@@ -70,9 +71,10 @@ struct HTTP1ServerCoreTests {
         var core = Self.core()
         #expect(Self.feed(&core, "GET / HTTP/1.1\r\nhost:", now: 5 * Self.second).isEmpty)
         #expect(Self.describe(core.checkDeadlines(now: 14 * Self.second)).isEmpty)
-        #expect(Self.describe(core.checkDeadlines(now: 16 * Self.second)) == [
-            "timeout", "write HTTP/1.1 408 Request Timeout", "close",
-        ])
+        #expect(
+            Self.describe(core.checkDeadlines(now: 16 * Self.second)) == [
+                "timeout", "write HTTP/1.1 408 Request Timeout", "close",
+            ])
         #expect(Self.feed(&core, " x\r\n\r\n").isEmpty)  // nothing more is read
     }
 
@@ -110,7 +112,8 @@ struct HTTP1ServerCoreTests {
 
     @Test func aRefusedUpgradeIsAnsweredOverHTTP1() {
         var core = Self.core()
-        let request = "GET /u HTTP/1.1\r\nhost: x\r\nconnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\n"
+        let request =
+            "GET /u HTTP/1.1\r\nhost: x\r\nconnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\n"
             + "http2-settings: AAMAAABkAAQAAP__\r\n\r\n"
         #expect(Self.feed(&core, request) == ["upgrade"])
         #expect(Self.describe(core.upgradeRefused(now: 0)) == ["dispatch 0 GET /u"])
@@ -133,9 +136,10 @@ struct HTTP1ServerCoreTests {
 
     @Test func malformedInputIsAnswered400AndCloses() {
         var core = Self.core()
-        #expect(Self.feed(&core, "GET / HTTP/1.1\r\nbad header\r\n\r\n") == [
-            "error", "write HTTP/1.1 400 Bad Request", "close",
-        ])
+        #expect(
+            Self.feed(&core, "GET / HTTP/1.1\r\nbad header\r\n\r\n") == [
+                "error", "write HTTP/1.1 400 Bad Request", "close",
+            ])
         #expect(!core.wantsInput)
     }
 }

@@ -19,12 +19,15 @@ struct HTTP2ServerCoreTests {
         var events: [String] = []
         var state = HTTP2ServerCore.OutputState.open
 
-        init(configure: (inout HTTP2ServerCore.Configuration) -> Void = { _ in }, peer: HTTP2TestPeer = HTTP2TestPeer()) {
+        init(configure: (inout HTTP2ServerCore.Configuration) -> Void = { _ in }, peer: HTTP2TestPeer = HTTP2TestPeer())
+        {
             var configuration = HTTP2ServerCore.Configuration(
                 maxConcurrentStreams: 8, maxHeaderListBytes: 4096, maxRequestBodyBytes: 1024,
                 memoryBudget: MemoryBudget(limitBytes: 1 << 20), limits: .init(), readTimeoutNanos: 10 * second,
                 stallTimeoutNanos: 60 * second,
-                staticRoutes: [StaticRoute(path: "/healthz", response: HTTPResponse(status: 200, body: Array("ok".utf8)))])
+                staticRoutes: [
+                    StaticRoute(path: "/healthz", response: HTTPResponse(status: 200, body: Array("ok".utf8)))
+                ])
             configure(&configuration)
             core = HTTP2ServerCore(configuration: configuration, now: now)!
             self.peer = peer
@@ -111,7 +114,9 @@ struct HTTP2ServerCoreTests {
         }
         #expect(exchange.peer[withBody].body.count == 20_000 && exchange.peer[withBody].closedWith == 0)
         #expect(exchange.peer[withBody].trailers.map(\.value) == ["0"])
-        #expect(exchange.peer[withoutBody].body.isEmpty && exchange.peer[withoutBody].trailers.map(\.name) == ["grpc-status"])
+        #expect(
+            exchange.peer[withoutBody].body.isEmpty
+                && exchange.peer[withoutBody].trailers.map(\.name) == ["grpc-status"])
         #expect(exchange.core.openStreamCount == 0)
     }
 

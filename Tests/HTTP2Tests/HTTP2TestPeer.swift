@@ -94,7 +94,9 @@ final class HTTP2TestPeer {
     subscript(id: Int32) -> Stream { streams[id] ?? Stream() }
 
     /// Calls `body` with the fields as nghttp2 name/value pairs (nghttp2 copies them on submit).
-    private func withNameValues<R>(_ fields: [(String, String)], _ body: (UnsafeMutablePointer<nghttp2_nv>, Int) -> R) -> R {
+    private func withNameValues<R>(_ fields: [(String, String)], _ body: (UnsafeMutablePointer<nghttp2_nv>, Int) -> R)
+        -> R
+    {
         func copy(_ text: String) -> (UnsafeMutablePointer<UInt8>, Int) {
             let bytes = Array(text.utf8)
             let pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
@@ -102,7 +104,12 @@ final class HTTP2TestPeer {
             return (pointer, bytes.count)
         }
         let copies = fields.map { (copy($0.0), copy($0.1)) }
-        defer { for (name, value) in copies { name.0.deallocate(); value.0.deallocate() } }
+        defer {
+            for (name, value) in copies {
+                name.0.deallocate()
+                value.0.deallocate()
+            }
+        }
         var pairs = copies.map { name, value in
             nghttp2_nv(
                 name: name.0, value: value.0, namelen: name.1, valuelen: value.1,
@@ -137,7 +144,8 @@ final class HTTP2TestPeer {
         var created: OpaquePointer?
         precondition(nghttp2_session_callbacks_new(&created) == 0)
         let callbacks = created!
-        nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, user in
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            _, frame, name, nameLength, value, valueLength, _, user in
             guard let frame, let namePointer = name, let valuePointer = value else { return 0 }
             let name = String(decoding: UnsafeBufferPointer(start: namePointer, count: nameLength), as: UTF8.self)
             let value = String(decoding: UnsafeBufferPointer(start: valuePointer, count: valueLength), as: UTF8.self)
@@ -165,7 +173,8 @@ final class HTTP2TestPeer {
             case NGHTTP2_GOAWAY.rawValue:
                 peer.goAway = (frame.pointee.goaway.last_stream_id, frame.pointee.goaway.error_code)
             case NGHTTP2_RST_STREAM.rawValue:
-                peer.streams[frame.pointee.hd.stream_id, default: Stream()].resetWith = frame.pointee.rst_stream.error_code
+                peer.streams[frame.pointee.hd.stream_id, default: Stream()].resetWith =
+                    frame.pointee.rst_stream.error_code
             default: break
             }
             return 0

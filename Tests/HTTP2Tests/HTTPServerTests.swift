@@ -77,9 +77,10 @@ struct HTTPServerTests {
         let result = try Command.run("/usr/bin/env", ["python3", "-c", script, String(server.port)])
         #expect(result.status == 0, "\(result.error)")
         let answers = try JSONDecoder().decode([[String: String]].self, from: result.output)
-        #expect(answers == [
-            ["probe": "first", "query": "a=1", "body": "first body"], ["probe": "none", "query": "", "body": ""],
-        ])
+        #expect(
+            answers == [
+                ["probe": "first", "query": "a=1", "body": "first body"], ["probe": "none", "query": "", "body": ""],
+            ])
         #expect(server.server.acceptedConnectionCount == 1)
     }
 
@@ -172,7 +173,8 @@ struct HTTPServerTests {
 
     @Test func manyConcurrentStreamsOnOneConnectionAreAllAnswered() throws {
         let server = try TestServer()
-        let result = try Command.run("/usr/bin/nghttp", ["-n", "-s", "-m", "50", "-t", "30", "\(server.base)/delay?ms=200"])
+        let result = try Command.run(
+            "/usr/bin/nghttp", ["-n", "-s", "-m", "50", "-t", "30", "\(server.base)/delay?ms=200"])
         #expect(result.status == 0, "\(result.error)")
         #expect(server.handler.requestCount.load(ordering: .relaxed) == 50)
         // nghttp's statistics list one line per completed request ("responseEnd").

@@ -1,5 +1,6 @@
-@testable import HTTP2
 import Testing
+
+@testable import HTTP2
 
 /// The budget's accounting, without sockets: what is held is given back however a request ends, large requests leave
 /// a quarter for small ones, and a body is charged for the capacity it occupies.

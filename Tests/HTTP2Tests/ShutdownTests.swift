@@ -25,7 +25,8 @@ struct ShutdownTests {
 
     @Test func gracePeriodForceClosesHungRequests() throws {
         let server = try TestServer()
-        let hung = try Command.start("/usr/bin/curl", ["-sS", "--max-time", "30", "--http2-prior-knowledge", "\(server.base)/hang"])
+        let hung = try Command.start(
+            "/usr/bin/curl", ["-sS", "--max-time", "30", "--http2-prior-knowledge", "\(server.base)/hang"])
         #expect(eventually { server.handler.hangingCount == 1 })
         let started = Date()
         #expect(server.stop(grace: .milliseconds(500)))

@@ -5,8 +5,11 @@ import Testing
 /// TLS on the same port: ALPN picks h2 or http/1.1; the certificate is made here with the openssl CLI.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct TLSTests {
-    private func makeCertificate(commonName: String = "localhost", in existing: URL? = nil) throws -> (certificate: URL, key: URL) {
-        let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("http2-tls-\(UUID().uuidString)")
+    private func makeCertificate(commonName: String = "localhost", in existing: URL? = nil) throws -> (
+        certificate: URL, key: URL
+    ) {
+        let directory =
+            existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("http2-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificate = directory.appendingPathComponent("cert.pem")
         let key = directory.appendingPathComponent("key.pem")
@@ -35,7 +38,9 @@ struct TLSTests {
         #expect(h1.status == 200)
         #expect(h1.version == "1.1")
         #expect(h1.text == "over tls 1.1")
-        let big = try CurlFetch.run(["-k", "--http2", "--compressed", "https://127.0.0.1:\(server.port)/big?bytes=200000"])
+        let big = try CurlFetch.run([
+            "-k", "--http2", "--compressed", "https://127.0.0.1:\(server.port)/big?bytes=200000",
+        ])
         #expect(big.body.count == 200_000)
         let nghttp = try Command.run("/usr/bin/nghttp", ["-n", "-m", "20", "-t", "20", url])
         #expect(nghttp.status == 0)

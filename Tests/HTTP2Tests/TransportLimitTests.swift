@@ -24,7 +24,8 @@ struct TransportLimitTests {
         // (nghttp, not curl: curl 7.88 cannot reuse an h2c prior-knowledge connection for a second URL, with
         // nghttpd as well.)
         let reuse = try Command.run(
-            "/usr/bin/nghttp", ["-n", "-s", "-t", "20", "-d", file.path, "\(server.base)/echo", "\(server.base)/echo?again"])
+            "/usr/bin/nghttp",
+            ["-n", "-s", "-t", "20", "-d", file.path, "\(server.base)/echo", "\(server.base)/echo?again"])
         #expect(reuse.status == 0)
         #expect(reuse.text.components(separatedBy: " 413 ").count - 1 == 2)
         #expect(server.server.acceptedConnectionCount == 4)
@@ -70,7 +71,9 @@ struct TransportLimitTests {
         let (text, closed) = client.receiveText()
         #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
         #expect(text.contains("connection: close"))
-        #expect(text.hasSuffix(#"{"error":{"code":"malformed_request","message":"Malformed request: invalid request line"}}"#))
+        #expect(
+            text.hasSuffix(
+                #"{"error":{"code":"malformed_request","message":"Malformed request: invalid request line"}}"#))
         #expect(closed)
         #expect(server.server.protocolErrorCount == 1)
     }

@@ -72,7 +72,8 @@ struct CheckpointTests {
         for length in [0, 5, 8, 95, 96, 500, bytes.count / 2, bytes.count - 1] {
             #expect(throws: CheckpointError.self) { try Checkpoint(bytes: Array(bytes.prefix(length))) }
         }
-        expectLoad(Array(bytes.prefix(bytes.count - 1)), fails: .truncated(expected: bytes.count, actual: bytes.count - 1))
+        expectLoad(
+            Array(bytes.prefix(bytes.count - 1)), fails: .truncated(expected: bytes.count, actual: bytes.count - 1))
         expectLoad(Array(bytes.prefix(40)), fails: .truncated(expected: 96, actual: 40))
         expectLoad(bytes + [0], fails: .trailingBytes(expected: bytes.count, actual: bytes.count + 1))
     }
@@ -140,10 +141,13 @@ struct CheckpointTests {
     @Test func tensorsMustMatchTheSpecs() throws {
         var tensors = writer.tensors
         let removed = tensors.remove(at: 5)
-        expectLoad(try CheckpointWriter(header: writer.header, tensors: tensors).encoded(), fails: .missingTensor(removed.name))
+        expectLoad(
+            try CheckpointWriter(header: writer.header, tensors: tensors).encoded(), fails: .missingTensor(removed.name)
+        )
 
         tensors = writer.tensors + [CheckpointWriter.Tensor(name: "extra", shape: [2], values: [1, 2])]
-        expectLoad(try CheckpointWriter(header: writer.header, tensors: tensors).encoded(), fails: .unexpectedTensor("extra"))
+        expectLoad(
+            try CheckpointWriter(header: writer.header, tensors: tensors).encoded(), fails: .unexpectedTensor("extra"))
 
         tensors = writer.tensors
         let original = tensors[0]
@@ -162,7 +166,8 @@ struct CheckpointTests {
         }
         // Serving checkpoints never read privileged fields.
         header = writer.header
-        header.features.fields.append(FieldSpec(name: "dwell", group: .privileged, kind: .numeric(.log1p), dimension: 1))
+        header.features.fields.append(
+            FieldSpec(name: "dwell", group: .privileged, kind: .numeric(.log1p), dimension: 1))
         expectLoad(
             try CheckpointWriter(header: header, tensors: writer.tensors).encoded(),
             fails: .invalidSpec("serving checkpoints cannot read privileged field 'dwell'"))

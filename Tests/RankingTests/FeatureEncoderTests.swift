@@ -30,8 +30,10 @@ struct FeatureEncoderTests {
 
     @Test func encodesEveryKind() throws {
         let shared = try encode(
-            ["user_id": .string("u1"), "user_tags": .list([.string("a"), .int(5)]), "user_age": .int(30),
-             "hour": .double(13)], .shared)
+            [
+                "user_id": .string("u1"), "user_tags": .list([.string("a"), .int(5)]), "user_age": .int(30),
+                "hour": .double(13),
+            ], .shared)
         #expect(shared[0] == (bucket("u1", 101), 1))
         #expect(shared[1] == (bucket("a", 37), 0.5))  // mean pooling: weights 1/2 each
         #expect(shared[2] == (bucket("5", 37), 0.5))
@@ -40,8 +42,10 @@ struct FeatureEncoderTests {
         #expect(shared[5] == (bucket("13", 24), 1))  // integral doubles hash like integers
 
         let item = try encode(
-            ["item_id": .int(77), "item_tags": .weighted([WeightedID(id: .string("x"), weight: 3)]),
-             "price": .double(9), "item_ctr": .double(0.09)], .item)
+            [
+                "item_id": .int(77), "item_tags": .weighted([WeightedID(id: .string("x"), weight: 3)]),
+                "price": .double(9), "item_ctr": .double(0.09),
+            ], .item)
         #expect(item[0] == (bucket("77", 211), 1))
         #expect(item[1] == (bucket("x", 19), 3))  // sum pooling keeps weights
         #expect(item[2] == (0, 0))
@@ -63,7 +67,8 @@ struct FeatureEncoderTests {
     }
 
     @Test func unusableValuesAreRejectedOrTreatedAsMissing() throws {
-        #expect(throws: FeatureEncodingError(field: "user_id", reason: .wrongType(expected: "an integer or string id"))) {
+        #expect(throws: FeatureEncodingError(field: "user_id", reason: .wrongType(expected: "an integer or string id")))
+        {
             try encode(["user_id": .double(1.5)], .shared)
         }
         #expect(throws: FeatureEncodingError(field: "price", reason: .nonFinite)) {
@@ -93,7 +98,8 @@ struct FeatureEncoderTests {
     }
 
     @Test func bagsKeepTheirFirstValuesUpToTheLimit() throws {
-        let shared = try encode(["user_tags": .list([.string("a"), .string("b"), .string("c"), .string("d")])], .shared)
+        let shared = try encode(
+            ["user_tags": .list([.string("a"), .string("b"), .string("c"), .string("d")])], .shared)
         #expect(shared[1].0 == bucket("a", 37) && shared[3].0 == bucket("c", 37))
         #expect(shared[1].1 == Float(1.0 / 3))  // the mean over the three kept
     }
@@ -124,12 +130,15 @@ struct FeatureEncoderTests {
     @Test func continuousValuesAreClippedToTheirRange() throws {
         let field = FieldSpec(
             name: "score", group: .item, kind: .numeric(.identity), dimension: 1, defaultValue: 0.5, clip: 0...1)
-        let spec = FeatureSpec(fields: [FieldSpec(name: "item", group: .item, kind: .categorical(buckets: 10), dimension: 2), field])
+        let spec = FeatureSpec(fields: [
+            FieldSpec(name: "item", group: .item, kind: .categorical(buckets: 10), dimension: 2), field,
+        ])
         try spec.validate()
         let encoder = FeatureEncoder(spec: spec)
         func weight(_ x: Double) throws -> Float {
             var indices = [Int32](repeating: 0, count: 2), weights = [Float](repeating: 0, count: 2)
-            try encoder.encode(["item": .int(1), "score": .double(x)], block: .item, indices: &indices, weights: &weights)
+            try encoder.encode(
+                ["item": .int(1), "score": .double(x)], block: .item, indices: &indices, weights: &weights)
             return weights[1]
         }
         #expect(try weight(87) == 1 && weight(-3) == 0 && weight(0.25) == 0.25)
@@ -139,22 +148,27 @@ struct FeatureEncoderTests {
         categorical.clip = 0...1
         #expect(throws: SpecError.self) { try FeatureSpec(fields: [categorical]).validate() }
         #expect(throws: (any Error).self) {
-            try JSONDecoder().decode(FieldSpec.self, from: Data(#"{"name": "x", "group": "item", "kind": "numeric", "clip": [2, 1]}"#.utf8))
+            try JSONDecoder().decode(
+                FieldSpec.self, from: Data(#"{"name": "x", "group": "item", "kind": "numeric", "clip": [2, 1]}"#.utf8))
         }
     }
 }
 
 /// Cross fields: one row per combination of their components' ids, encoded beside them by the one encoder.
 struct CrossFeatureTests {
-    let spec = FeatureSpec(hashSeed: 7, fields: [
-        FieldSpec(name: "segment", group: .user, kind: .categorical(buckets: 16), dimension: 2),
-        FieldSpec(name: "hour", group: .context, kind: .categorical(buckets: 24), dimension: 2),
-        FieldSpec(name: "category", group: .item, kind: .categorical(buckets: 64), dimension: 2),
-        FieldSpec(name: "segment_x_category", group: .item, kind: .cross(of: ["segment", "category"], buckets: 1001),
-                  dimension: 4),
-        FieldSpec(name: "segment_x_hour", group: .context, kind: .cross(of: ["segment", "hour"], buckets: 101),
-                  dimension: 2),
-    ])
+    let spec = FeatureSpec(
+        hashSeed: 7,
+        fields: [
+            FieldSpec(name: "segment", group: .user, kind: .categorical(buckets: 16), dimension: 2),
+            FieldSpec(name: "hour", group: .context, kind: .categorical(buckets: 24), dimension: 2),
+            FieldSpec(name: "category", group: .item, kind: .categorical(buckets: 64), dimension: 2),
+            FieldSpec(
+                name: "segment_x_category", group: .item, kind: .cross(of: ["segment", "category"], buckets: 1001),
+                dimension: 4),
+            FieldSpec(
+                name: "segment_x_hour", group: .context, kind: .cross(of: ["segment", "hour"], buckets: 101),
+                dimension: 2),
+        ])
 
     func item(_ values: [String: FeatureValue], shared: [String: FeatureValue]) throws -> [(Int32, Float)] {
         let encoder = FeatureEncoder(spec: spec)
@@ -224,15 +238,18 @@ struct CrossFeatureTests {
 
 /// Vocabulary fields: one row per known id, row 1 for the others, row 0 when missing; nothing hashed into buckets.
 struct VocabularyTests {
-    let spec = FeatureSpec(hashSeed: 9, fields: [
-        FieldSpec(
-            name: "user", group: .user, kind: .categorical(buckets: 5), dimension: 2,
-            vocabulary: .ids(["u7", "42", "u1"])),
-        FieldSpec(
-            name: "tags", group: .user, kind: .multiCategorical(buckets: 4, pooling: .sum, maxValues: 3), dimension: 2,
-            vocabulary: .ids(["a", "b"])),
-        FieldSpec(name: "item", group: .item, kind: .categorical(buckets: 8), dimension: 2),
-    ])
+    let spec = FeatureSpec(
+        hashSeed: 9,
+        fields: [
+            FieldSpec(
+                name: "user", group: .user, kind: .categorical(buckets: 5), dimension: 2,
+                vocabulary: .ids(["u7", "42", "u1"])),
+            FieldSpec(
+                name: "tags", group: .user, kind: .multiCategorical(buckets: 4, pooling: .sum, maxValues: 3),
+                dimension: 2,
+                vocabulary: .ids(["a", "b"])),
+            FieldSpec(name: "item", group: .item, kind: .categorical(buckets: 8), dimension: 2),
+        ])
 
     func shared(_ values: [String: FeatureValue]) throws -> [Int32] {
         let encoder = FeatureEncoder(spec: spec)

@@ -11,7 +11,8 @@ struct CheckpointFuzzRegressionTests {
         .appendingPathComponent("Fuzz/FailCases/FuzzCheckpoint")
 
     static var inputs: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { !$0.hasPrefix(".") }
+            .sorted()
     }
 
     @Test func theFailCasesAreThere() {

@@ -6,20 +6,31 @@ import Testing
 /// initializer, the hash, the encoder or the kernels fails here. Regenerate deliberately with
 /// `FUNNEL_REGENERATE_FIXTURES=1 swift test --filter GoldenFixtureTests` and say why in the commit.
 struct GoldenFixtureTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures")
     static let checkpointURL = directory.appendingPathComponent("golden-v1.fckpt")
     static let expectedURL = directory.appendingPathComponent("golden-v1.expected.json")
-    static let network = NetworkSpec.ple(levels: 2, sharedExperts: 1, specificExperts: 1, expertLayers: [12, 8], towerLayers: [5])
+    static let network = NetworkSpec.ple(
+        levels: 2, sharedExperts: 1, specificExperts: 1, expertLayers: [12, 8], towerLayers: [5])
 
     /// Two requests written out literally, covering ids as strings and numbers, bags, a missing field and a
     /// bucketized value on a boundary.
     static let requests: [(shared: [String: FeatureValue], items: [[String: FeatureValue]])] = [
         (
-            ["user_id": .string("u-42"), "user_tags": .list([.string("shoes"), .int(7)]), "user_age": .int(30), "hour": .int(21)],
             [
-                ["item_id": .int(1001), "item_tags": .list([.string("sale")]), "price": .double(19.99), "item_ctr": .double(0.07)],
+                "user_id": .string("u-42"), "user_tags": .list([.string("shoes"), .int(7)]), "user_age": .int(30),
+                "hour": .int(21),
+            ],
+            [
+                [
+                    "item_id": .int(1001), "item_tags": .list([.string("sale")]), "price": .double(19.99),
+                    "item_ctr": .double(0.07),
+                ],
                 ["item_id": .string("1002"), "price": .int(250)],
-                ["item_id": .int(1003), "item_tags": .weighted([WeightedID(id: .int(3), weight: 2.5)]), "price": .double(0)],
+                [
+                    "item_id": .int(1003), "item_tags": .weighted([WeightedID(id: .int(3), weight: 2.5)]),
+                    "price": .double(0),
+                ],
             ]
         ),
         (
@@ -34,7 +45,8 @@ struct GoldenFixtureTests {
         let workspace = network.makeWorkspace(maxRows: 8, maxRequests: 2)
         for request in Self.requests {
             let slots = workspace.appendRequest(candidates: request.items.count)!
-            try encoder.encode(request.shared, block: .shared, indices: slots.sharedIndices, weights: slots.sharedWeights)
+            try encoder.encode(
+                request.shared, block: .shared, indices: slots.sharedIndices, weights: slots.sharedWeights)
             for (row, item) in request.items.enumerated() {
                 try encoder.encode(
                     item, block: .item, indices: slots.itemIndices + row * slots.itemSlotCount,

@@ -71,7 +71,8 @@ struct InferenceNetworkTests {
         let checkpoint = try TestModels.checkpoint(network: TestModels.networks[2])
         let network = InferenceNetwork(checkpoint: checkpoint)
         let workspace = network.makeWorkspace(maxRows: 16, maxRequests: 2)
-        try fillWorkspace(workspace, encoder: FeatureEncoder(spec: checkpoint.header.features), requestSizes: [9, 4], seed: 2)
+        try fillWorkspace(
+            workspace, encoder: FeatureEncoder(spec: checkpoint.header.features), requestSizes: [9, 4], seed: 2)
         funnel_force_scalar(1)
         defer { funnel_force_scalar(0) }
         network.run(workspace)
@@ -162,7 +163,8 @@ struct InferenceNetworkTests {
         func logit(_ p: Float) -> Double { log(Double(p) / (1 - Double(p))) }
         /// Σ weightₛ · wide[indexₛ][task] over one block's table fields.
         func wideSum(
-            _ kind: InputLayout.BlockKind, _ indices: ArraySlice<Int32>, _ weights: ArraySlice<Float>, _ task: PredictionTask
+            _ kind: InputLayout.BlockKind, _ indices: ArraySlice<Int32>, _ weights: ArraySlice<Float>,
+            _ task: PredictionTask
         ) -> Double {
             var total = 0.0
             for index in layout.block(kind).fields where layout.spec.fields[index].tableRows != nil {
@@ -179,9 +181,11 @@ struct InferenceNetworkTests {
         for row in 0..<8 {
             let items = row * layout.item.slotCount..<(row + 1) * layout.item.slotCount
             for task in PredictionTask.allCases {
-                let expected = wideSum(.shared, sharedIndices[...], sharedWeights[...], task)
+                let expected =
+                    wideSum(.shared, sharedIndices[...], sharedWeights[...], task)
                     + wideSum(.item, itemIndices[items], itemWeights[items], task)
-                let (p, q) = task == .ctr
+                let (p, q) =
+                    task == .ctr
                     ? (a.prediction(row: row).ctr, b.prediction(row: row).ctr)
                     : (a.prediction(row: row).cvr, b.prediction(row: row).cvr)
                 #expect(abs(logit(p) - logit(q) - expected) < 1e-3, "row \(row), \(task.name): \(p) \(q) \(expected)")

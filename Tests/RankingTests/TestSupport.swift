@@ -10,7 +10,8 @@ enum TestModels {
             FieldSpec(
                 name: "user_tags", group: .user, kind: .multiCategorical(buckets: 37, pooling: .mean, maxValues: 3),
                 dimension: 3, missing: .zero),
-            FieldSpec(name: "user_age", group: .user, kind: .numeric(.bucketize(boundaries: [18, 30, 50])), dimension: 2),
+            FieldSpec(
+                name: "user_age", group: .user, kind: .numeric(.bucketize(boundaries: [18, 30, 50])), dimension: 2),
             FieldSpec(name: "hour", group: .context, kind: .categorical(buckets: 24), dimension: 3),
             FieldSpec(name: "item_id", group: .item, kind: .categorical(buckets: 211), dimension: 7),
             FieldSpec(

@@ -81,13 +81,17 @@ struct GRPCTests {
         }
         let tensors: [(String, String, [Int64], Data, (inout Inference_InferTensorContents) -> Void)] = [
             ("user_id", "BYTES", [1], bytes(["u1"]), { $0.bytesContents = [Data("u1".utf8)] }),
-            ("user_recent_categories", "BYTES", [1, 3], bytes(["c1", "c2", ""]),
-             { $0.bytesContents = ["c1", "c2", ""].map { Data($0.utf8) } }),
+            (
+                "user_recent_categories", "BYTES", [1, 3], bytes(["c1", "c2", ""]),
+                { $0.bytesContents = ["c1", "c2", ""].map { Data($0.utf8) } }
+            ),
             ("user_age", "INT64", [1], little([Int64(31)]), { $0.int64Contents = [31] }),
             ("device", "BYTES", [1], bytes(["ios"]), { $0.bytesContents = [Data("ios".utf8)] }),
             ("item_id", "INT32", [3], little([Int32(1000), 1001, 1002]), { $0.intContents = [1000, 1001, 1002] }),
-            ("item_category", "BYTES", [3], bytes(["c0", "c1", "c2"]),
-             { $0.bytesContents = ["c0", "c1", "c2"].map { Data($0.utf8) } }),
+            (
+                "item_category", "BYTES", [3], bytes(["c0", "c1", "c2"]),
+                { $0.bytesContents = ["c0", "c1", "c2"].map { Data($0.utf8) } }
+            ),
             ("price", "FP64", [3], little([10.0, 11.0, 12.0].map(\.bitPattern)), { $0.fp64Contents = [10, 11, 12] }),
         ]
         return .with { request in

@@ -87,36 +87,70 @@ struct InferRequestDecoderTests {
         (#"{"inputs": [], "extra": 1}"#, "unknown field \"extra\""),
         (#"{"inputs": []}"#, "no item feature"),
         (#"{"inputs": [{"name": "price", "shape": [0], "datatype": "FP64", "data": []}]}"#, "no candidate"),
-        (#"{"inputs": [{"name": "price", "shape": [2], "datatype": "FP64", "data": [1]}]}"#, "holds 2 values, data has 1"),
+        (
+            #"{"inputs": [{"name": "price", "shape": [2], "datatype": "FP64", "data": [1]}]}"#,
+            "holds 2 values, data has 1"
+        ),
         (#"{"inputs": [{"name": "price", "shape": [1, 1], "datatype": "FP64", "data": [1]}]}"#, "must have shape [n]"),
-        (#"{"inputs": [{"name": "user_id", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}]}"#,
-         "must have shape [1]"),
+        (
+            #"{"inputs": [{"name": "user_id", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}]}"#,
+            "must have shape [1]"
+        ),
         (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "BYTES", "data": ["1"]}]}"#, "takes FP64"),
         (#"{"inputs": [{"name": "item_id", "shape": [1], "datatype": "FP32", "data": [1.5]}]}"#, "takes BYTES"),
-        (#"{"inputs": [{"name": "item_id", "shape": [1], "datatype": "BYTES", "data": [7]}]}"#,
-         "a number is not a BYTES value"),
+        (
+            #"{"inputs": [{"name": "item_id", "shape": [1], "datatype": "BYTES", "data": [7]}]}"#,
+            "a number is not a BYTES value"
+        ),
         (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [null]}]}"#, "null is not"),
         (#"{"inputs": [{"name": "colour", "shape": [1], "datatype": "BYTES", "data": ["red"]}]}"#, "colour"),
-        (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1], "parameters": {"binary_data_size": 8}}]}"#,
-         "binary tensor data is not supported"),
-        (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}, {"name": "price", "shape": [1], "datatype": "FP64", "data": [2]}]}"#,
-         "given twice"),
-        (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}, {"name": "item_id", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}]}"#,
-         "has 2 rows; the other item inputs have 1"),
-        (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "parameters": {"sequence_id": 3}}"#,
-         "unknown field \"sequence_id\""),
-        (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "parameters": {"top_k": 0}}"#,
-         "top_k"),
-        (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "outputs": [{"name": "ctr"}]}"#,
-         "unknown output"),
-        (#"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "model_name": "other"}"#,
-         "the path names"),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1], "parameters": {"binary_data_size": 8}}]}"#,
+            "binary tensor data is not supported"
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}, {"name": "price", "shape": [1], "datatype": "FP64", "data": [2]}]}"#,
+            "given twice"
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}, {"name": "item_id", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}]}"#,
+            "has 2 rows; the other item inputs have 1"
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "parameters": {"sequence_id": 3}}"#,
+            "unknown field \"sequence_id\""
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "parameters": {"top_k": 0}}"#,
+            "top_k"
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "outputs": [{"name": "ctr"}]}"#,
+            "unknown output"
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "model_name": "other"}"#,
+            "the path names"
+        ),
         (#"{"inputs": [{"name": "price", "shape": [60], "datatype": "FP64", "data": [1]}]}"#, "holds 60 values"),
+        // Parameters that are not objects (found by schemathesis' coverage phase: they were ignored).
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1]}], "outputs": [{"name": "pctr", "parameters": [null]}]}"#,
+            "\"parameters\" must be an object"
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [1], "datatype": "FP64", "data": [1], "parameters": 3}]}"#,
+            "\"parameters\" must be an object"
+        ),
         // A shape is never used to size anything before the data backs it (found by api_fuzz: a 141 GB allocation).
-        (#"{"inputs": [{"name": "price", "shape": [16777216, 16777216, 16777216, 16777216], "datatype": "FP64", "data": []}]}"#,
-         "holds too many values"),
-        (#"{"inputs": [{"name": "price", "shape": [16777216, 8192], "datatype": "FP64", "data": [1]}]}"#,
-         "holds 137438953472 values"),
+        (
+            #"{"inputs": [{"name": "price", "shape": [16777216, 16777216, 16777216, 16777216], "datatype": "FP64", "data": []}]}"#,
+            "holds too many values"
+        ),
+        (
+            #"{"inputs": [{"name": "price", "shape": [16777216, 8192], "datatype": "FP64", "data": [1]}]}"#,
+            "holds 137438953472 values"
+        ),
     ]
 
     @Test(arguments: badRequests)
@@ -128,7 +162,8 @@ struct InferRequestDecoderTests {
 
     @Test func tooManyCandidatesIs413() {
         let prices = Array(repeating: "1", count: 51).joined(separator: ",")
-        let error = self.error(#"{"inputs": [{"name": "price", "shape": [51], "datatype": "FP64", "data": [\#(prices)]}]}"#)
+        let error = self.error(
+            #"{"inputs": [{"name": "price", "shape": [51], "datatype": "FP64", "data": [\#(prices)]}]}"#)
         #expect(error?.status == 413)
     }
 

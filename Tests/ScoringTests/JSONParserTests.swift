@@ -6,11 +6,12 @@ struct JSONParserTests {
     func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
 
     @Test func parsesDocuments() throws {
-        #expect(try parse(#" {"a": [1, -2.5e3, "x\u00e9\n", true, false, null], "b": {}} "#)
-            == .object([
-                ("a", .array([.int(1), .double(-2500), .string("x\u{e9}\n"), .bool(true), .bool(false), .null])),
-                ("b", .object([])),
-            ]))
+        #expect(
+            try parse(#" {"a": [1, -2.5e3, "x\u00e9\n", true, false, null], "b": {}} "#)
+                == .object([
+                    ("a", .array([.int(1), .double(-2500), .string("x\u{e9}\n"), .bool(true), .bool(false), .null])),
+                    ("b", .object([])),
+                ]))
         #expect(try parse(#""\ud83d\ude00""#) == .string("😀"))
         #expect(try parse("12345678901234567890") == .double(Double("12345678901234567890")!))  // beyond Int64
         #expect(try parse("-0") == .int(0))
@@ -41,9 +42,12 @@ struct JSONParserTests {
         for size in [2, 16, 17, 40] {
             let members = (0..<size).map { #""k\#($0)":[\#($0),{"k\#($0)":\#($0)}]"# }
             let document = try parse("{" + members.joined(separator: ",") + "}")
-            #expect(document == .object((0..<size).map { i in
-                ("k\(i)", .array([.int(Int64(i)), .object([("k\(i)", .int(Int64(i)))])]))
-            }))
+            #expect(
+                document
+                    == .object(
+                        (0..<size).map { i in
+                            ("k\(i)", .array([.int(Int64(i)), .object([("k\(i)", .int(Int64(i)))])]))
+                        }))
             for repeated in [0, size - 1] {
                 let text = "{" + members.joined(separator: ",") + #","k\#(repeated)":0}"#
                 do {

@@ -1,8 +1,8 @@
 import CMalloc
 import Foundation
+import HTTP2
 import Prometheus
 import Ranking
-import HTTP2
 import Synchronization
 import Testing
 
@@ -23,12 +23,14 @@ struct MicroBatcherTests {
     }
 
     func job(
-        _ index: Int, candidates: Int, model: ServableModel, answers: Answers, cancellation: RequestCancellation = .init(),
+        _ index: Int, candidates: Int, model: ServableModel, answers: Answers,
+        cancellation: RequestCancellation = .init(),
         deadline: ContinuousClock.Instant? = nil
     ) throws -> ScoringJob {
         answers.done.enter()
         return ScoringJob(
-            request: try decoder.decode(TestModel.body(candidates: candidates), model: model), cancellation: cancellation,
+            request: try decoder.decode(TestModel.body(candidates: candidates), model: model),
+            cancellation: cancellation,
             arrival: .now, deadline: deadline,
             respond: { result in
                 answers.results.withLock { $0[index] = result }
@@ -43,7 +45,10 @@ struct MicroBatcherTests {
         let other = try TestModel.servable(version: 2)  // same weights, another servable: must not share a batch
         let answers = Answers()
         for index in 0..<60 {
-            #expect(batcher.submit(try job(index, candidates: 1 + index % 40, model: index % 3 == 0 ? other : model, answers: answers)))
+            #expect(
+                batcher.submit(
+                    try job(index, candidates: 1 + index % 40, model: index % 3 == 0 ? other : model, answers: answers))
+            )
         }
         batcher.start()
         #expect(answers.done.wait(timeout: .now() + 30) == .success)
@@ -60,15 +65,21 @@ struct MicroBatcherTests {
         // Rows by model version: request i went to version 2 when i % 3 == 0.
         for version in [1, 2] {
             let rows = (0..<60).filter { ($0 % 3 == 0) == (version == 2) }.reduce(0) { $0 + 1 + $1 % 40 }
-            #expect(exposition.contains(#"funnel_inferences_total{model="funnel-student",version="\#(version)"} \#(rows)"#))
-            #expect(exposition.contains(#"funnel_batch_rows_bucket{model="funnel-student",version="\#(version)",le="64.0"}"#))
-            #expect(!exposition.contains(#"funnel_batch_rows_bucket{model="funnel-student",version="\#(version)",le="+Inf"} 0"#))
+            #expect(
+                exposition.contains(#"funnel_inferences_total{model="funnel-student",version="\#(version)"} \#(rows)"#))
+            #expect(
+                exposition.contains(
+                    #"funnel_batch_rows_bucket{model="funnel-student",version="\#(version)",le="64.0"}"#))
+            #expect(
+                !exposition.contains(
+                    #"funnel_batch_rows_bucket{model="funnel-student",version="\#(version)",le="+Inf"} 0"#))
         }
     }
 
     @Test func cancelledJobsAreDroppedAndExpiredOnesAnswered504() throws {
         let batcher = MicroBatcher(
-            configuration: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 1000, workers: 1), metrics: metrics)
+            configuration: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 1000, workers: 1),
+            metrics: metrics)
         let answers = Answers()
         let cancelled = RequestCancellation()
         let dropped = try job(0, candidates: 5, model: model, answers: answers, cancellation: cancelled)
@@ -89,7 +100,8 @@ struct MicroBatcherTests {
 
     @Test func aFullQueueRefusesNewJobs() throws {
         let batcher = MicroBatcher(
-            configuration: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 64, workers: 1), metrics: metrics)
+            configuration: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 64, workers: 1),
+            metrics: metrics)
         let answers = Answers()
         #expect(batcher.submit(try job(0, candidates: 60, model: model, answers: answers)))
         let refused = try job(1, candidates: 5, model: model, answers: answers)
@@ -109,13 +121,16 @@ struct MicroBatcherTests {
         for index in 0..<4 { #expect(batcher.submit(try job(index, candidates: 10, model: model, answers: answers))) }
         #expect(answers.done.wait(timeout: .now() + 30) == .success)
         batcher.stop()
-        #expect(metrics.registry.emitToString().contains(#"funnel_batch_executions_total{model="funnel-student",version="1"} 1"#))
+        #expect(
+            metrics.registry.emitToString().contains(
+                #"funnel_batch_executions_total{model="funnel-student",version="1"} 1"#))
     }
 
     @Test func topKSortsByScore() throws {
         let answers = Answers()
         let batcher = MicroBatcher(
-            configuration: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 1000, workers: 1), metrics: metrics)
+            configuration: .init(maxBatchRows: 64, maxQueueDelay: .zero, maxQueuedRows: 1000, workers: 1),
+            metrics: metrics)
         var request = try job(0, candidates: 20, model: model, answers: answers)
         request = ScoringJob(
             request: try decoder.decode(TestModel.body(candidates: 20, extra: #", "top_k": 5"#), model: model),

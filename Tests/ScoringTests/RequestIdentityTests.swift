@@ -33,6 +33,8 @@ struct RequestIdentityTests {
     func traceparentIsReadWhenValid(_ header: String, _ valid: Bool) {
         let identity = Self.identity([("traceparent", header)])
         #expect((identity.traceID != nil) == valid)
-        if valid { #expect(identity.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" && identity.parentID == "00f067aa0ba902b7") }
+        if valid {
+            #expect(identity.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" && identity.parentID == "00f067aa0ba902b7")
+        }
     }
 }

@@ -20,7 +20,8 @@ struct ScoreRequestDecoderTests {
     }
 
     @Test func encodesWithTheTrainersEncoder() throws {
-        let request = try decoder.decode(TestModel.body(candidates: 3, extra: #", "top_k": 2, "deadline_ms": 50"#), model: model)
+        let request = try decoder.decode(
+            TestModel.body(candidates: 3, extra: #", "top_k": 2, "deadline_ms": 50"#), model: model)
         #expect(request.candidateIDs == ["item-0", "item-1", "item-2"])
         #expect(request.topK == 2 && request.deadlineMilliseconds == 50)
         #expect(request.prices == [10, 11, 12])
@@ -29,8 +30,10 @@ struct ScoreRequestDecoderTests {
         var indices = [Int32](repeating: 0, count: encoder.layout.shared.slotCount)
         var weights = [Float](repeating: 0, count: encoder.layout.shared.slotCount)
         try encoder.encode(
-            ["user_id": .string("u1"), "user_recent_categories": .list([.string("c1"), .string("c2")]),
-             "user_age": .int(31), "device": .string("ios")],
+            [
+                "user_id": .string("u1"), "user_recent_categories": .list([.string("c1"), .string("c2")]),
+                "user_age": .int(31), "device": .string("ios"),
+            ],
             block: .shared, indices: &indices, weights: &weights)
         #expect(request.sharedIndices == indices && request.sharedWeights == weights)
         let slots = encoder.layout.item.slotCount
@@ -79,7 +82,8 @@ struct ScoreRequestDecoderTests {
     }
 
     @Test func errorsNameTheCandidateAndField() {
-        let error = decodeError(#"{"candidates": [{"id": "a", "features": {"price": 1}}, {"id": "b", "features": {"price": "x"}}]}"#)
+        let error = decodeError(
+            #"{"candidates": [{"id": "a", "features": {"price": 1}}, {"id": "b", "features": {"price": "x"}}]}"#)
         #expect(error?.message == "candidate 1: feature 'price' must be a number")
     }
 
@@ -89,7 +93,8 @@ struct ScoreRequestDecoderTests {
 
     @Test func unknownFeaturesCanBeIgnored() throws {
         let lenient = ScoreRequestDecoder(maxCandidates: 50, ignoreUnknownFeatures: true)
-        _ = try lenient.decode(Array(#"{"candidates": [{"id": "a", "features": {"price": 1, "colour": "red"}}]}"#.utf8), model: model)
+        _ = try lenient.decode(
+            Array(#"{"candidates": [{"id": "a", "features": {"price": 1, "colour": "red"}}]}"#.utf8), model: model)
     }
 }
 
@@ -97,13 +102,15 @@ struct ScoreRequestDecoderTests {
 /// user's and that candidate's values together.
 struct CrossRequestTests {
     @Test func itemCrossesCombineTheUserWithEachCandidate() throws {
-        let features = FeatureSpec(hashSeed: 3, fields: [
-            FieldSpec(name: "user_segment", group: .user, kind: .categorical(buckets: 16), dimension: 2),
-            FieldSpec(name: "item_category", group: .item, kind: .categorical(buckets: 32), dimension: 2),
-            FieldSpec(
-                name: "user_segment_x_item_category", group: .item,
-                kind: .cross(of: ["user_segment", "item_category"], buckets: 4001), dimension: 4),
-        ])
+        let features = FeatureSpec(
+            hashSeed: 3,
+            fields: [
+                FieldSpec(name: "user_segment", group: .user, kind: .categorical(buckets: 16), dimension: 2),
+                FieldSpec(name: "item_category", group: .item, kind: .categorical(buckets: 32), dimension: 2),
+                FieldSpec(
+                    name: "user_segment_x_item_category", group: .item,
+                    kind: .cross(of: ["user_segment", "item_category"], buckets: 4001), dimension: 4),
+            ])
         let network = NetworkSpec.sharedBottom(layers: [8], towerLayers: [])
         let header = CheckpointHeader(
             model: ModelIdentity(name: "cross", version: 1), features: features, network: network,
@@ -113,7 +120,8 @@ struct CrossRequestTests {
         let bytes = try CheckpointWriter(header: header, tensors: tensors).encoded()
         let model = ServableModel(
             name: "cross", version: 1, path: "", checkpoint: try Checkpoint(bytes: bytes), scoreOverride: nil)
-        let body = #"{"user": {"user_segment": 4}, "candidates": [{"id": "a", "features": {"item_category": "c3"}}, "#
+        let body =
+            #"{"user": {"user_segment": 4}, "candidates": [{"id": "a", "features": {"item_category": "c3"}}, "#
             + #"{"id": "b", "features": {"item_category": "c4"}}, {"id": "c", "features": {}}]}"#
         let request = try ScoreRequestDecoder(maxCandidates: 10, ignoreUnknownFeatures: false)
             .decode(Array(body.utf8), model: model)
@@ -132,7 +140,8 @@ struct CrossRequestTests {
         }
         #expect(crossRows[0] != crossRows[1] && crossRows[0] > 0 && crossRows[2] == 0)
         // The user may come after the candidates: they are read once the whole body has been seen.
-        let reordered = #"{"candidates": [{"id": "a", "features": {"item_category": "c3"}}, "#
+        let reordered =
+            #"{"candidates": [{"id": "a", "features": {"item_category": "c3"}}, "#
             + #"{"id": "b", "features": {"item_category": "c4"}}, {"id": "c", "features": {}}], "#
             + #""user": {"user_segment": 4}}"#
         let later = try ScoreRequestDecoder(maxCandidates: 10, ignoreUnknownFeatures: false)
@@ -152,8 +161,11 @@ struct ListedFieldTests {
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(ListedField(field: field)), as: UTF8.self)
         #expect(json.contains(#""vocabulary_size":3"#) && json.contains(#""buckets":5"#) && !json.contains(#""a""#))
-        let hashed = String(decoding: try encoder.encode(ListedField(field: FieldSpec(
-            name: "item", group: .item, kind: .categorical(buckets: 9), dimension: 2))), as: UTF8.self)
+        let hashed = String(
+            decoding: try encoder.encode(
+                ListedField(
+                    field: FieldSpec(
+                        name: "item", group: .item, kind: .categorical(buckets: 9), dimension: 2))), as: UTF8.self)
         #expect(!hashed.contains("vocabulary"))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
+import HTTP2
 import Logging
 import Prometheus
-import HTTP2
 import Ranking
 import Synchronization
 

@@ -4,7 +4,8 @@ import CZlib
 import Testing
 
 /// The C libraries the HTTP/2 daemon is built on resolve through pkg-config and link, at the versions
-/// the design assumes (nghttp2 1.52 has no `*2` API family; see ../shared/docs/SWIFT-NOTES.md).
+/// the design assumes: Debian 12's nghttp2 1.52 has none of the later `*2` entry points (`nghttp2_session_mem_recv2`
+/// and the like), so the transport uses the 1.52 API.
 struct SystemLibraryTests {
     @Test func nghttp2Links() {
         let info = nghttp2_version(0)!.pointee

@@ -1,5 +1,6 @@
 import Ranking
 import Testing
+
 @testable import Training
 
 /// Central finite differences against the hand-written backward passes.
@@ -93,10 +94,15 @@ struct TensorChecks {
     /// Some tensor has a gradient; each one with a gradient matches its differences within `tolerance`; each one
     /// without (a zero analytic gradient) has differences that are zero too, so a gradient never written fails; and
     /// kinks leave most coordinates of every tensor checked.
-    func expectAccurate(within tolerance: Double, _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(checks.contains { $0.check.isNonTrivial }, "\(context): every gradient is zero", sourceLocation: sourceLocation)
+    func expectAccurate(within tolerance: Double, _ context: String, sourceLocation: SourceLocation = #_sourceLocation)
+    {
+        #expect(
+            checks.contains { $0.check.isNonTrivial }, "\(context): every gradient is zero",
+            sourceLocation: sourceLocation)
         for (name, check) in checks {
-            #expect(check.kinks <= check.numeric.count, "\(context): \(name) has \(check.kinks) kinks in \(check.kinks + check.numeric.count) coordinates",
+            #expect(
+                check.kinks <= check.numeric.count,
+                "\(context): \(name) has \(check.kinks) kinks in \(check.kinks + check.numeric.count) coordinates",
                 sourceLocation: sourceLocation)
             if check.isNonTrivial {
                 #expect(
@@ -108,7 +114,8 @@ struct TensorChecks {
                     sourceLocation: sourceLocation)
             } else {
                 let largest = check.numeric.map(abs).max() ?? 0
-                #expect(largest < 1e-4, "\(context): \(name) has no gradient but differences up to \(largest)",
+                #expect(
+                    largest < 1e-4, "\(context): \(name) has no gradient but differences up to \(largest)",
                     sourceLocation: sourceLocation)
             }
         }
@@ -121,7 +128,9 @@ struct TestValues {
 
     init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
-    mutating func floats(_ count: Int, scale: Double = 1) -> [Float] { (0..<count).map { _ in Float(scale * random.normal()) } }
+    mutating func floats(_ count: Int, scale: Double = 1) -> [Float] {
+        (0..<count).map { _ in Float(scale * random.normal()) }
+    }
 }
 
 /// A heap copy of test values with a stable address, so a loss closure can read what a check perturbs.

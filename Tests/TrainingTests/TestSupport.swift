@@ -1,5 +1,6 @@
 import Foundation
 import Ranking
+
 @testable import Training
 
 /// Files, specs and small worlds shared by the Training tests.
@@ -25,7 +26,8 @@ enum TestSupport {
             fields: [
                 FieldSpec(name: "user", group: .user, kind: .categorical(buckets: 50), dimension: 3),
                 FieldSpec(
-                    name: "tags", group: .user, kind: .multiCategorical(buckets: 20, pooling: .mean, maxValues: 3), dimension: 2,
+                    name: "tags", group: .user, kind: .multiCategorical(buckets: 20, pooling: .mean, maxValues: 3),
+                    dimension: 2,
                     missing: .zero),
                 FieldSpec(name: "hour", group: .context, kind: .categorical(buckets: 24), dimension: 2),
                 FieldSpec(name: "item", group: .item, kind: .categorical(buckets: 60), dimension: 4),
@@ -43,17 +45,20 @@ enum TestSupport {
     /// A small simulated world written once per process (deterministic).
     static let smallWorld: (directory: String, schema: TrainingSchema) = {
         let directory = temporaryDirectory("world")
-        let configuration = SimulationConfiguration(trainRows: 24_000, testRows: 8_000, seed: 3, users: 2_000, items: 1_500)
+        let configuration = SimulationConfiguration(
+            trainRows: 24_000, testRows: 8_000, seed: 3, users: 2_000, items: 1_500)
         _ = try! WorldSimulator(configuration: configuration).writeFiles(directory: directory)
         return (directory, WorldSimulator.schema(configuration: configuration))
     }()
 
     static func smallConfiguration(
         _ model: LossConfiguration.Model, delay: LossConfiguration.DelayHandling = .ignore,
-        network: NetworkSpec = .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [16, 8], towerLayers: [8]),
+        network: NetworkSpec = .ple(
+            levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [16, 8], towerLayers: [8]),
         batchSize: Int = 256, seed: UInt64 = 1
     ) -> TrainingConfiguration {
-        var configuration = TrainingConfiguration(network: network, batchSize: batchSize, shuffleWindow: 4096, seed: seed, delayHidden: 8)
+        var configuration = TrainingConfiguration(
+            network: network, batchSize: batchSize, shuffleWindow: 4096, seed: seed, delayHidden: 8)
         configuration.losses.model = model
         configuration.losses.delay = delay
         configuration.losses.warmUpSteps = 10

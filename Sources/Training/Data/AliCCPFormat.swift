@@ -2,7 +2,7 @@ import Ranking
 
 /// The torch-rechub Ali-CCP CSV (`examples/ranking/data/ali-ccp`): header
 /// `click,purchase,101,121,…,301,109_14,…,D109_14,…,D853` with label-encoded ids and min-max scaled dense
-/// columns (METHODS.md §1.7). Groups follow the field dictionary, not torch-rechub's example (which puts the
+/// columns (docs/MODELS.md §1). Groups follow the field dictionary, not torch-rechub's example (which puts the
 /// user geography 129 with the items): user fields and user histories → user, 301 → context, item fields
 /// and the user×item crosses (508/509/702/853 and their D columns) → item. No timestamps, so every label is
 /// mature and the delay term reduces to ESMM.
@@ -19,7 +19,7 @@ public enum AliCCPFormat {
     ]
 
     /// The schema for that CSV. `crossesArePrivileged` withholds the user×item crosses from the student
-    /// (PFD's "interacted features" emulation of privileged features, METHODS.md §10.1).
+    /// (PFD's "interacted features" emulation of privileged features, docs/MODELS.md §1).
     public static func schema(
         buckets: Int = 100_000, dimension: Int = 8, crossesArePrivileged: Bool = false, hashSeed: UInt64 = 20_180_706
     ) -> TrainingSchema {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A streaming CSV reader: one line in memory at a time, so a file of any size can be read.
@@ -19,7 +19,8 @@ public final class CSVReader {
 
     public init(path: String) throws(DataError) {
         guard let file = fopen(path, "r") else {
-            throw DataError(file: path, line: 0, column: nil, message: "cannot open: \(String(cString: strerror(errno)))")
+            throw DataError(
+                file: path, line: 0, column: nil, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         var buffer: UnsafeMutablePointer<CChar>? = nil
         var capacity = 0
@@ -59,7 +60,8 @@ public final class CSVReader {
     /// Non-blank lines after the header (an upper bound on the records a reader returns).
     public static func countRecords(path: String) throws(DataError) -> Int {
         guard let file = fopen(path, "r") else {
-            throw DataError(file: path, line: 0, column: nil, message: "cannot open: \(String(cString: strerror(errno)))")
+            throw DataError(
+                file: path, line: 0, column: nil, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
         var buffer: UnsafeMutablePointer<CChar>? = nil
@@ -109,7 +111,8 @@ public final class CSVReader {
                 guard closed, index == count || line[index] == UInt8(ascii: ",") else {
                     throw DataError(
                         file: path, line: lineNumber, column: fields.count + 1,
-                        message: closed ? "text after a closing quote" : "unterminated quote (records may not span lines)")
+                        message: closed
+                            ? "text after a closing quote" : "unterminated quote (records may not span lines)")
                 }
                 fields.append(String(decoding: bytes, as: UTF8.self))
             } else {

@@ -1,9 +1,9 @@
 import Ranking
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Which user × item crosses (`FeatureKind.cross`) the trainer adds to a schema (schema key `"crosses"`):

@@ -57,7 +57,9 @@ public final class EncodedRows {
     }
 
     /// Slot pointers of row `row` in `block`.
-    public func slots(_ block: InputLayout.BlockKind, row: Int) -> (indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>) {
+    public func slots(_ block: InputLayout.BlockKind, row: Int) -> (
+        indices: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>
+    ) {
         switch block {
         case .shared:
             let s = layout.shared.slotCount

@@ -39,7 +39,8 @@ public final class TrainingDataReader {
             }
             guard let cells else { break }
             do {
-                corrections = corrections
+                corrections =
+                    corrections
                     + (try parser.parse(cells, line: csv.lineNumber, into: rows, ranges: &numericRanges))
                 rows.commitRow()
                 rowsRead += 1

@@ -40,7 +40,8 @@ struct TrainingRowParser {
         for (index, name) in header.enumerated() where position[name] == nil { position[name] = index }
         func required(_ name: String, _ role: String) throws(DataError) -> Int {
             guard let index = position[name] else {
-                throw DataError(file: path, line: 1, column: nil, message: "no column '\(name)' (\(role)) in the header")
+                throw DataError(
+                    file: path, line: 1, column: nil, message: "no column '\(name)' (\(role)) in the header")
             }
             return index
         }
@@ -56,7 +57,8 @@ struct TrainingRowParser {
                 continue
             }
             features.append(
-                FeatureColumn(field: index, column: try required(schema.column(of: field), "feature \(field.name)"), spec: field))
+                FeatureColumn(
+                    field: index, column: try required(schema.column(of: field), "feature \(field.name)"), spec: field))
         }
         self.features = features
         self.crosses = crosses
@@ -130,7 +132,8 @@ struct TrainingRowParser {
         if let snapshot, let start = clicked == 1 ? clickAt : impressionAt {
             elapsed = snapshot - start
             guard elapsed >= 0 else {
-                throw DataError(file: path, line: line, column: snapshotTime! + 1, message: "snapshot before the impression")
+                throw DataError(
+                    file: path, line: line, column: snapshotTime! + 1, message: "snapshot before the impression")
             }
         }
         rows.elapsedHours[row] = Float(elapsed)
@@ -140,7 +143,8 @@ struct TrainingRowParser {
             let delay = conversionAt - clickAt
             guard delay >= 0 else {
                 throw DataError(
-                    file: path, line: line, column: conversionTime! + 1, message: "conversion time before the click time")
+                    file: path, line: line, column: conversionTime! + 1,
+                    message: "conversion time before the click time")
             }
             if let snapshot, conversionAt > snapshot {
                 converted = 0
@@ -198,14 +202,16 @@ struct TrainingRowParser {
         case "1", "1.0": return 1
         default:
             throw DataError(
-                file: path, line: line, column: column + 1, message: "\(name) label must be 0 or 1, found '\(cells[column])'")
+                file: path, line: line, column: column + 1,
+                message: "\(name) label must be 0 or 1, found '\(cells[column])'")
         }
     }
 
     private func number(_ cells: [String], _ column: Int?, line: Int) throws(DataError) -> Double? {
         guard let column, !cells[column].isEmpty else { return nil }
         guard let value = Double(cells[column]), value.isFinite else {
-            throw DataError(file: path, line: line, column: column + 1, message: "'\(cells[column])' is not a finite number")
+            throw DataError(
+                file: path, line: line, column: column + 1, message: "'\(cells[column])' is not a finite number")
         }
         return value
     }

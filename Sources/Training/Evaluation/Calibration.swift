@@ -1,9 +1,9 @@
 import Ranking
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Post-training calibration (docs/TRAINING.md, "Calibration"): after the epoch one logit offset per task is
@@ -145,11 +145,14 @@ enum OffsetFit {
 
     /// Σ −log P(observed y·z | p_c·σ(s_v + b), F) over the rows (`ProductLikelihood`, p_c from the calibrated CTR
     /// logit s_c + `ctrOffset`) and its derivative in b.
-    static func entireSpace(_ rows: [EntireSpaceRow], ctrOffset: Double, offset b: Double) -> (loss: Double, derivative: Double) {
+    static func entireSpace(_ rows: [EntireSpaceRow], ctrOffset: Double, offset b: Double) -> (
+        loss: Double, derivative: Double
+    ) {
         var loss = 0.0, derivative = 0.0
         for row in rows {
             let term = ProductLikelihood.evaluate(
-                logitCTR: row.ctrLogit + ctrOffset, logitCVR: row.cvrLogit + b, target: row.converted ? 1 : 0, visible: row.visible)
+                logitCTR: row.ctrLogit + ctrOffset, logitCVR: row.cvrLogit + b, target: row.converted ? 1 : 0,
+                visible: row.visible)
             loss += term.loss
             derivative += term.dLogitCVR
         }

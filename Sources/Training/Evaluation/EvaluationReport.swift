@@ -1,6 +1,6 @@
 import FoundationEssentials
 
-/// `funnel-train evaluate`'s result (METHODS.md §8, §10.8): CTR on all rows, CVR on clicked rows with mature
+/// `funnel-train evaluate`'s result (docs/MODELS.md §8): CTR on all rows, CVR on clicked rows with mature
 /// labels, CTCVR on all rows with final labels, and, with a truth file from `simulate`, the entire-space CVR
 /// AUC of p_v against the counterfactual "would buy if clicked" draw of every impression.
 public struct EvaluationReport: Codable, Sendable, Equatable {
@@ -66,14 +66,19 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         if let entireSpaceCVRCalibration {
             lines.append("entire-space Σp_v / Σ true pCVR = " + String.fixed(entireSpaceCVRCalibration, digits: 3))
         }
-        lines.append("(GAUC grouped by \(groupedBy); CVR: clicked rows with mature labels; CVR-ES: all rows vs would_buy)")
+        lines.append(
+            "(GAUC grouped by \(groupedBy); CVR: clicked rows with mature labels; CVR-ES: all rows vs would_buy)")
         return lines.joined(separator: "\n")
     }
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-    func rightPadded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+    func rightPadded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
 
     /// A fixed-point rendering without Foundation's formatter.
     static func fixed(_ value: Double, digits: Int) -> String {

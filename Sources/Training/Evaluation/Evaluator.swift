@@ -13,7 +13,9 @@ public struct Evaluator {
 
     public init(schema: TrainingSchema) { self.schema = schema }
 
-    public func evaluate(_ predictor: any ConversionPredictor, file: String, truthFile: String? = nil) throws -> EvaluationReport {
+    public func evaluate(_ predictor: any ConversionPredictor, file: String, truthFile: String? = nil) throws
+        -> EvaluationReport
+    {
         let reader = try TrainingDataReader(path: file, schema: schema, policy: truthFile == nil ? policy : .fail)
         let data = EncodedRows(layout: reader.layout, capacity: chunkRows)
         var ctr: [Float] = [], cvr: [Float] = [], click: [Float] = [], conversion: [Float] = []
@@ -41,7 +43,8 @@ public struct Evaluator {
             cvr: TaskMetrics(
                 probabilities: clickedMature.map { cvr[$0] }, labels: clickedMature.map { conversion[$0] },
                 groups: clickedMature.map { groups[$0] }),
-            ctcvr: TaskMetrics(probabilities: ctcvr, labels: final.map { conversion[$0] }, groups: final.map { groups[$0] }))
+            ctcvr: TaskMetrics(
+                probabilities: ctcvr, labels: final.map { conversion[$0] }, groups: final.map { groups[$0] }))
         if let truthFile {
             let truth = try SimulationTruth.read(path: truthFile, rows: ctr.count)
             report.entireSpaceCVR = TaskMetrics(probabilities: cvr, labels: truth.wouldBuy)

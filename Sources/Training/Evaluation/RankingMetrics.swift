@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// Offline metrics of METHODS.md §8, exact and deterministic.
+/// Offline metrics of docs/MODELS.md §8.1, exact and deterministic.
 public enum RankingMetrics {
     /// AUC = (Σ_{positives} rank − n⁺(n⁺ + 1)/2) / (n⁺ n⁻) with ranks ascending by score and ties given their
     /// average rank; nil without both classes. Labels are 0/1.

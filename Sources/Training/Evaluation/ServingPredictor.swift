@@ -15,7 +15,9 @@ public final class ServingPredictor: ConversionPredictor {
 
     public func predict(_ data: EncodedRows, rows: [Int], ctr: inout [Float], cvr: inout [Float]) {
         let layout = network.shape.layout
-        precondition(data.layout.shared.slotCount == layout.shared.slotCount && data.layout.item.slotCount == layout.item.slotCount,
+        precondition(
+            data.layout.shared.slotCount == layout.shared.slotCount
+                && data.layout.item.slotCount == layout.item.slotCount,
             "rows were encoded with another feature spec")
         var start = 0
         while start < rows.count {

@@ -1,11 +1,11 @@
 import Ranking
 
 /// Scores rows with the ESDC teacher (no dropout: one CVR base pass), to report the teacher next to the
-/// student (METHODS.md §10.8) and to see what the student is distilled towards.
+/// student (docs/MODELS.md §8.2) and to see what the student is distilled towards.
 public final class TeacherPredictor: ConversionPredictor {
     public enum Output: String, Sendable, CaseIterable {
         /// p_v = σ(s_g + r) on clicked rows (with the privileged post-click features), σ(s_g) elsewhere: the
-        /// soft labels q of §10.4.
+        /// soft labels q of docs/MODELS.md §5.4.
         case softLabels = "soft-labels"
         /// p_v = σ(s_g) on every row: the teacher's entire-space base CVR, which sees only serving features.
         case base

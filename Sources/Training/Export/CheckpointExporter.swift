@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Ranking
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Writes the frozen student as a serving checkpoint into `models/<name>/<version>/model.fckpt` (atomically,
 /// via `CheckpointWriter`), reloads it through the validating loader and checks that the serving network
@@ -27,9 +28,12 @@ public struct CheckpointExporter {
         let features = trainer.schema.servingFeatures
         let price = features.fields.first { $0.name == "price" && $0.group == .item }
         return CheckpointHeader(
-            model: ModelIdentity(name: name, version: version), features: features, network: trainer.configuration.network,
-            score: ScoreFormula(priceField: price?.name), training: TrainingMetadata(
-                producer: "funnel-train export (\(trainer.configuration.losses.model.rawValue))", seed: trainer.configuration.seed,
+            model: ModelIdentity(name: name, version: version), features: features,
+            network: trainer.configuration.network,
+            score: ScoreFormula(priceField: price?.name),
+            training: TrainingMetadata(
+                producer: "funnel-train export (\(trainer.configuration.losses.model.rawValue))",
+                seed: trainer.configuration.seed,
                 rows: trainer.rowsSeen, metrics: metrics))
     }
 
@@ -40,7 +44,8 @@ public struct CheckpointExporter {
         guard trainer.isExportable else {
             throw DataError(
                 file: "\(modelsDirectory)/\(name)/\(version)", line: 0, column: nil,
-                message: "model naive trains two independent networks (the ESMM paper's BASE), which one serving checkpoint "
+                message:
+                    "model naive trains two independent networks (the ESMM paper's BASE), which one serving checkpoint "
                     + "cannot hold; export naive-shared, esmm, escm2-ips or esdc")
         }
         let header = header(name: name, version: version, metrics: metrics)
@@ -54,13 +59,17 @@ public struct CheckpointExporter {
         guard difference <= Self.tolerance else {
             throw DataError(
                 file: path, line: 0, column: nil,
-                message: "serving network differs from the trainer by \(difference) (> \(Self.tolerance)) on the sample")
+                message: "serving network differs from the trainer by \(difference) (> \(Self.tolerance)) on the sample"
+            )
         }
-        return Result(path: path, bytes: checkpoint.byteCount, sampleRows: min(sample.count, 4096), maxDifference: difference)
+        return Result(
+            path: path, bytes: checkpoint.byteCount, sampleRows: min(sample.count, 4096), maxDifference: difference)
     }
 
     /// max over rows of |a − b| for pCTR and pCVR.
-    public static func maxDifference(_ a: any ConversionPredictor, _ b: any ConversionPredictor, _ sample: EncodedRows) -> Float {
+    public static func maxDifference(_ a: any ConversionPredictor, _ b: any ConversionPredictor, _ sample: EncodedRows)
+        -> Float
+    {
         let rows = Array(0..<min(sample.count, 4096))
         var ctrA = [Float](repeating: 0, count: rows.count), cvrA = ctrA, ctrB = ctrA, cvrB = ctrA
         a.predict(sample, rows: rows, ctr: &ctrA, cvr: &cvrA)
@@ -75,7 +84,9 @@ public struct CheckpointExporter {
         for component in path.split(separator: "/") {
             current += "/" + component
             if mkdir(current, 0o755) != 0, errno != EEXIST {
-                throw DataError(file: current, line: 0, column: nil, message: "cannot create directory: \(String(cString: strerror(errno)))")
+                throw DataError(
+                    file: current, line: 0, column: nil,
+                    message: "cannot create directory: \(String(cString: strerror(errno)))")
             }
         }
     }

@@ -38,7 +38,9 @@ final class Bottom {
 
         /// Task t's output of the last level [rows × expertWidth] and its gradient (written by the caller).
         func output(_ task: PredictionTask) -> UnsafeMutablePointer<Float> { outputs.last![task.rawValue]!.pointer }
-        func outputGradient(_ task: PredictionTask) -> UnsafeMutablePointer<Float> { outputGradients.last![task.rawValue]!.pointer }
+        func outputGradient(_ task: PredictionTask) -> UnsafeMutablePointer<Float> {
+            outputGradients.last![task.rawValue]!.pointer
+        }
     }
 
     let shape: NetworkShape
@@ -100,7 +102,8 @@ final class Bottom {
 
     /// The input group `group` reads at `level`: x, or its own output of the level below.
     private func input(_ trace: Trace, level: Int, group: Int) -> (UnsafePointer<Float>, Int) {
-        level == 0 ? (trace.input!, trace.inputStride) : (UnsafePointer(trace.outputs[level - 1][group]!.pointer), expertWidth)
+        level == 0
+            ? (trace.input!, trace.inputStride) : (UnsafePointer(trace.outputs[level - 1][group]!.pointer), expertWidth)
     }
 
     /// Expert outputs a group's mixture reads, in softmax order.
@@ -119,7 +122,9 @@ final class Bottom {
             for (g, group) in ExpertGroup.all.enumerated() {
                 let (input, ld) = input(trace, level: level, group: g)
                 for (e, expert) in experts[level][g].enumerated() {
-                    expert.forward(input, ldInput: ld, rows: rows, trace: trace.experts[level][g][e], training: true, random: &random)
+                    expert.forward(
+                        input, ldInput: ld, rows: rows, trace: trace.experts[level][g][e], training: true,
+                        random: &random)
                 }
                 _ = group
             }
@@ -165,7 +170,9 @@ final class Bottom {
                 guard let dOut = trace.outputGradients[level][g] else { continue }
                 let parts = members(trace, level: level, group: group)
                 if let gate = gates[level][g] {
-                    let sources = parts.map { (UnsafePointer(trace.experts[level][$0.group][$0.expert].output), expertWidth) }
+                    let sources = parts.map {
+                        (UnsafePointer(trace.experts[level][$0.group][$0.expert].output), expertWidth)
+                    }
                     let targets = parts.map { (trace.experts[level][$0.group][$0.expert].outputGradient, expertWidth) }
                     let dLogits = trace.gateLogits[level][g]!.pointer  // logits are no longer needed
                     SoftmaxGate.backward(
@@ -184,7 +191,8 @@ final class Bottom {
             for g in ExpertGroup.all.indices {
                 let (target, ldTarget) = inputGradient(g)
                 for (e, expert) in experts[level][g].enumerated() {
-                    expert.backward(trace: trace.experts[level][g][e], dInput: target, ldDInput: ldTarget, accumulate: true)
+                    expert.backward(
+                        trace: trace.experts[level][g][e], dInput: target, ldDInput: ldTarget, accumulate: true)
                 }
             }
         }

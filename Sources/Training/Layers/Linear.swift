@@ -13,7 +13,8 @@ final class Linear {
     private let packedTranspose: AlignedFloats
     private let scratch: ScratchSpace
 
-    init(name: String, inputs: Int, outputs: Int, hasBias: Bool = true, scratch: ScratchSpace, random: inout SplitMix64) {
+    init(name: String, inputs: Int, outputs: Int, hasBias: Bool = true, scratch: ScratchSpace, random: inout SplitMix64)
+    {
         self.inputs = inputs
         self.outputs = outputs
         self.scratch = scratch
@@ -67,7 +68,8 @@ final class Linear {
         let dyPacked = scratch.buffer(.packed, count: GEMM.packedCount(k: rows, n: outputs))
         GEMM.pack(dy, k: rows, n: outputs, ldb: lddy, into: dyPacked)
         let product = scratch.buffer(.product, count: max(inputs * outputs, rows * inputs))
-        GEMM.multiply(xT, lda: rows, rows: inputs, packed: dyPacked, k: rows, n: outputs, bias: nil, into: product, ldc: outputs)
+        GEMM.multiply(
+            xT, lda: rows, rows: inputs, packed: dyPacked, k: rows, n: outputs, bias: nil, into: product, ldc: outputs)
         let dW = weight.gradient.pointer
         for i in 0..<inputs * outputs { dW[i] += product[i] }
         // gradient into the input: dy [rows × outputs] · Wᵀ [outputs × inputs]

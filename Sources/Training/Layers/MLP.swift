@@ -46,7 +46,8 @@ final class MLP {
 
     /// Layers named `name(l)` for l in widths' indices, e.g. NetworkShape's expert and tower names.
     init(
-        inputs: Int, widths: [Int], names: [String], reluOnLast: Bool, dropout: Double = 0, dropoutLayers: Set<Int> = [],
+        inputs: Int, widths: [Int], names: [String], reluOnLast: Bool, dropout: Double = 0,
+        dropoutLayers: Set<Int> = [],
         scratch: ScratchSpace, random: inout SplitMix64
     ) {
         precondition(widths.count == names.count && !widths.isEmpty)
@@ -107,7 +108,9 @@ final class MLP {
             let layer = layers[l]
             let dy = trace.outputGradients[l].pointer
             if relu(l) {
-                ReLU.backward(trace.outputs[l].pointer, ldy: layer.outputs, dy: dy, lddy: layer.outputs, rows: rows, width: layer.outputs)
+                ReLU.backward(
+                    trace.outputs[l].pointer, ldy: layer.outputs, dy: dy, lddy: layer.outputs, rows: rows,
+                    width: layer.outputs)
             }
             let x: UnsafePointer<Float>, ldx: Int
             if trace.dropped, let dropped = trace.droppedInputs[l] {
@@ -136,7 +139,9 @@ final class MLP {
                 ldTarget = layers[l - 1].outputs
                 accumulateTarget = false
             }
-            layer.backward(x, ldx: ldx, rows: rows, dy: dy, lddy: layer.outputs, dx: target, lddx: ldTarget, accumulate: accumulateTarget)
+            layer.backward(
+                x, ldx: ldx, rows: rows, dy: dy, lddy: layer.outputs, dx: target, lddx: ldTarget,
+                accumulate: accumulateTarget)
             if dropping {
                 let destination: UnsafeMutablePointer<Float>?, ldDestination: Int, accumulateDestination: Bool
                 if l == 0 {

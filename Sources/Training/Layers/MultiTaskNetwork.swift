@@ -52,7 +52,9 @@ final class MultiTaskNetwork {
         towers = PredictionTask.allCases.map { task in
             MLP(
                 inputs: expertWidth, widths: towerLayers + [1],
-                names: towerLayers.indices.map { NetworkShape.tower(task, layer: $0) } + [NetworkShape.towerLogit(task)],
+                names: towerLayers.indices.map { NetworkShape.tower(task, layer: $0) } + [
+                    NetworkShape.towerLogit(task)
+                ],
                 reluOnLast: false, scratch: scratch, random: &random)
         }
         delayHead = delayBuckets.map { buckets in
@@ -62,7 +64,8 @@ final class MultiTaskNetwork {
         }
         // Drawn last, so a network without cross layers gets the same initial weights as before they existed.
         let crossLayers = shape.network.crossLayers
-        cross = crossLayers == 0
+        cross =
+            crossLayers == 0
             ? nil
             : CrossNetwork(
                 width: shape.layout.servingWidth, layers: crossLayers, capacity: capacity, scratch: scratch,
@@ -117,7 +120,8 @@ final class MultiTaskNetwork {
                 let logits = self.logits(task)
                 for r in 0..<rows {
                     let row = wide.rows.pointer + r * width
-                    logits[r] += wide.part.sum(row, columns: wide.part.sharedColumns, task: task)
+                    logits[r] +=
+                        wide.part.sum(row, columns: wide.part.sharedColumns, task: task)
                         + wide.part.sum(row + shared, columns: wide.part.itemColumns, task: task)
                 }
             }
@@ -131,18 +135,22 @@ final class MultiTaskNetwork {
 
     // backward: from ∂L/∂logits (written into `logitGradient(_:)`, `delayLogitGradient`) to every parameter.
 
-    func logitGradient(_ task: PredictionTask) -> UnsafeMutablePointer<Float> { towerTraces[task.rawValue].outputGradient }
+    func logitGradient(_ task: PredictionTask) -> UnsafeMutablePointer<Float> {
+        towerTraces[task.rawValue].outputGradient
+    }
     var delayLogitGradient: UnsafeMutablePointer<Float>? { delayTrace?.outputGradient }
 
     func backward(_ data: EncodedRows) {
         for task in PredictionTask.allCases {
             towers[task.rawValue].backward(
-                trace: towerTraces[task.rawValue], dInput: bottomTrace.outputGradient(task), ldDInput: bottom.expertWidth,
+                trace: towerTraces[task.rawValue], dInput: bottomTrace.outputGradient(task),
+                ldDInput: bottom.expertWidth,
                 accumulate: false)
         }
         if let delayHead, let delayTrace {
             delayHead.backward(
-                trace: delayTrace, dInput: bottomTrace.outputGradient(.cvr), ldDInput: bottom.expertWidth, accumulate: true)
+                trace: delayTrace, dInput: bottomTrace.outputGradient(.cvr), ldDInput: bottom.expertWidth,
+                accumulate: true)
         }
         let width = shape.layout.servingWidth
         inputGradient.pointer.update(repeating: 0, count: rows * width)
@@ -181,7 +189,9 @@ final class MultiTaskNetwork {
         for table in tables { byName[table.name] = table.values }
         for parameter in denseParameters { byName[parameter.name] = parameter.values }
         return shape.tensors.map { tensor in
-            guard let values = byName[tensor.name] else { preconditionFailure("the trainer has no tensor \(tensor.name)") }
+            guard let values = byName[tensor.name] else {
+                preconditionFailure("the trainer has no tensor \(tensor.name)")
+            }
             return CheckpointWriter.Tensor(name: tensor.name, shape: tensor.shape, values: values)
         }
     }
@@ -193,7 +203,9 @@ final class MultiTaskNetwork {
 
     func load(_ values: [String: [Float]]) throws(SpecError) {
         for table in tables {
-            guard let v = values[table.name], v.count == table.count else { throw SpecError("state lacks \(table.name)") }
+            guard let v = values[table.name], v.count == table.count else {
+                throw SpecError("state lacks \(table.name)")
+            }
             table.load(v)
         }
         for parameter in denseParameters {

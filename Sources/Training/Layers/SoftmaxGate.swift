@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// A gate's mixture of experts: g = softmax(logits) per row, out = Σ_i g_i · E_i (METHODS.md §5).
+/// A gate's mixture of experts: g = softmax(logits) per row, out = Σ_i g_i · E_i (docs/MODELS.md §2.2).
 /// Shapes: logits and gates [rows × E]; each expert output E_i [rows × width] (row stride ldE_i);
 /// out [rows × width].
 enum SoftmaxGate {

@@ -1,14 +1,14 @@
 import Ranking
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Adam (Kingma & Ba) for dense parameters and *lazy* Adam for embedding rows: only rows touched by the
 /// batch are updated (their moments too), with the global step's bias correction, plus L2 on those rows
-/// (METHODS.md §10.7). m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − lr_t · m̂ / (√v̂ + ε).
+/// (docs/MODELS.md §7). m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − lr_t · m̂ / (√v̂ + ε).
 ///
 /// lr_t follows `schedule` over the steps the trainer plans for the run (`plan(totalSteps:)`): constant, or
 /// decaying linearly or by a half cosine from `learningRate` to `finalLearningRateFraction · learningRate` at
@@ -50,7 +50,8 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
     public private(set) var plannedSteps: Int?
 
     public init(
-        learningRate: Double = 3e-3, schedule: Schedule = .cosine, finalLearningRateFraction: Double = 0.1, beta1: Double = 0.9,
+        learningRate: Double = 3e-3, schedule: Schedule = .cosine, finalLearningRateFraction: Double = 0.1,
+        beta1: Double = 0.9,
         beta2: Double = 0.999, epsilon: Double = 1e-8, embeddingL2: Double = 1e-6,
         embeddingRule: EmbeddingRule = .lazyAdam, embeddingLearningRate: Double? = nil
     ) {

@@ -143,7 +143,8 @@ public final class Trainer {
         let total = min(records, validationStart) * configuration.epochs
         let calibration = configuration.calibration
         // ≈: the held-out rows are known only while reading.
-        let trained = calibration.isEnabled ? Int((Double(total) * (1 - calibration.holdoutFraction)).rounded(.up)) : total
+        let trained =
+            calibration.isEnabled ? Int((Double(total) * (1 - calibration.holdoutFraction)).rounded(.up)) : total
         let plannedSteps = (trained + configuration.batchSize - 1) / configuration.batchSize
         warmUpSteps = max(configuration.losses.warmUpSteps, plannedSteps / 10)
         if configuration.losses.model == .esdc { warmUpSteps = min(warmUpSteps, plannedSteps / 2) }
@@ -165,7 +166,9 @@ public final class Trainer {
                 var order = Array(0..<data.count)
                 if validationStart < Int.max { order.removeAll { ordinal + $0 >= validationStart } }
                 if calibration.isEnabled, calibration.holdoutFraction > 0 {
-                    order.removeAll { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
+                    order.removeAll {
+                        calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed)
+                    }
                     summary.heldOutRows += data.count - order.count
                 }
                 ordinal += data.count
@@ -251,7 +254,9 @@ public final class Trainer {
         while try reader.read(into: data) {
             let held =
                 calibration.holdoutFraction > 0
-                ? (0..<data.count).filter { calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed) }
+                ? (0..<data.count).filter {
+                    calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed)
+                }
                 : Array(0..<data.count)
             ordinal += data.count
             var start = 0
@@ -279,8 +284,10 @@ public final class Trainer {
                 }
                 for (r, row) in scored.enumerated() {
                     let cvrLogit = Double(cvrSource.logits(.cvr)[r])
-                    if entireSpace, let entry = entireSpaceRow(
-                        data, row: row, ctrLogit: ctrLogits[firstLogit + r], cvrLogit: cvrLogit, visible: visible?[r])
+                    if entireSpace,
+                        let entry = entireSpaceRow(
+                            data, row: row, ctrLogit: ctrLogits[firstLogit + r], cvrLogit: cvrLogit,
+                            visible: visible?[r])
                     {
                         entireSpaceRows.append(entry)
                     }
@@ -338,7 +345,9 @@ public final class Trainer {
 
     /// Row `row`'s entry in the entire-space CTCVR fit, with the delay handling of `StudentObjective.entireSpaceTerm`:
     /// nil when that term leaves the row out (mature-only: window open; an immature unconverted click with no F(e)).
-    func entireSpaceRow(_ data: EncodedRows, row: Int, ctrLogit: Double, cvrLogit: Double, visible: Double?) -> OffsetFit.EntireSpaceRow? {
+    func entireSpaceRow(_ data: EncodedRows, row: Int, ctrLogit: Double, cvrLogit: Double, visible: Double?)
+        -> OffsetFit.EntireSpaceRow?
+    {
         let delay = configuration.losses.delay, window = schema.delay.attributionWindowHours
         let converted = data.conversion[row] == 1, clicked = data.click[row] == 1
         if delay == .matureOnly, !data.windowElapsed(row, window: window) { return nil }
@@ -370,7 +379,8 @@ public final class Trainer {
         started: ContinuousClock.Instant, loss: Double, breakdown: LossBreakdown, _ ctr: RunningAUC, _ ctcvr: RunningAUC
     ) -> TrainingProgress {
         TrainingProgress(
-            step: steps, rows: rowsSeen, rowsPerSecond: Double(rowsSeen) / max(Self.seconds(since: started), 1e-9), loss: loss,
+            step: steps, rows: rowsSeen, rowsPerSecond: Double(rowsSeen) / max(Self.seconds(since: started), 1e-9),
+            loss: loss,
             runningCTRAUC: ctr.value, runningCTCVRAUC: ctcvr.value, terms: breakdown.terms)
     }
 
@@ -380,7 +390,8 @@ public final class Trainer {
 
     /// Continues from a saved state (after its tensors were loaded).
     func restore(
-        steps: Int, rowsSeen: Int, optimizer: AdamOptimizer, teacherOptimizer: AdamOptimizer, cvrOptimizer: AdamOptimizer?
+        steps: Int, rowsSeen: Int, optimizer: AdamOptimizer, teacherOptimizer: AdamOptimizer,
+        cvrOptimizer: AdamOptimizer?
     ) {
         self.steps = steps
         self.rowsSeen = rowsSeen
@@ -395,6 +406,8 @@ public final class Trainer {
     /// The student's serving tensors in `NetworkShape` order.
     public func servingTensors() -> [CheckpointWriter.Tensor] {
         let tensors = student.servingTensors()
-        return zip(tensors, shape.tensors).map { CheckpointWriter.Tensor(name: $1.name, shape: $1.shape, values: $0.values) }
+        return zip(tensors, shape.tensors).map {
+            CheckpointWriter.Tensor(name: $1.name, shape: $1.shape, values: $0.values)
+        }
     }
 }

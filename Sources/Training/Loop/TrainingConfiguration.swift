@@ -10,7 +10,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var batchSize: Int
     /// Rows read (and shuffled) together: the "shuffle within a day" window of a time-ordered log.
     public var shuffleWindow: Int
-    /// Passes over the file; 1 by default (the one-epoch finding, METHODS.md §7).
+    /// Passes over the file; 1 by default (the one-epoch finding, docs/MODELS.md §7).
     public var epochs: Int
     public var seed: UInt64
     /// Hidden width of the training-only delay tower.
@@ -23,8 +23,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var earlyStoppingPatience: Int
 
     public init(
-        network: NetworkSpec = .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [64, 32], towerLayers: [16]),
-        losses: LossConfiguration = LossConfiguration(), optimizer: AdamOptimizer = AdamOptimizer(), batchSize: Int = 1024,
+        network: NetworkSpec = .ple(
+            levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [64, 32], towerLayers: [16]),
+        losses: LossConfiguration = LossConfiguration(), optimizer: AdamOptimizer = AdamOptimizer(),
+        batchSize: Int = 1024,
         shuffleWindow: Int = 65_536, epochs: Int = 1, seed: UInt64 = 1, delayHidden: Int = 32,
         calibration: CalibrationConfiguration = CalibrationConfiguration(), validationFraction: Double = 0,
         earlyStoppingPatience: Int = 1
@@ -47,7 +49,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard batchSize >= 1, shuffleWindow >= batchSize, epochs >= 1 else {
             throw SpecError("batch_size ≥ 1, shuffle_window ≥ batch_size and epochs ≥ 1 are required")
         }
-        guard (0..<1).contains(losses.dropout), losses.ipsClip >= 1 else { throw SpecError("dropout in [0, 1), ips_clip ≥ 1") }
+        guard (0..<1).contains(losses.dropout), losses.ipsClip >= 1 else {
+            throw SpecError("dropout in [0, 1), ips_clip ≥ 1")
+        }
         guard optimizer.learningRate > 0, (0...1).contains(optimizer.finalLearningRateFraction) else {
             throw SpecError("learning_rate > 0 and final_learning_rate_fraction in [0, 1] are required")
         }
@@ -57,7 +61,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard (optimizer.embeddingLearningRate ?? 1) > 0 else {
             throw SpecError("embedding_learning_rate > 0 is required")
         }
-        guard (0..<1).contains(calibration.holdoutFraction) else { throw SpecError("calibration.holdout_fraction in [0, 1)") }
+        guard (0..<1).contains(calibration.holdoutFraction) else {
+            throw SpecError("calibration.holdout_fraction in [0, 1)")
+        }
     }
 
     public static func load(path: String) throws -> TrainingConfiguration {

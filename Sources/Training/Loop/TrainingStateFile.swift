@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import FoundationEssentials
 import Ranking
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A resumable training state: schema, configuration, counters, and every tensor with its Adam moments.
 /// Layout: magic `FNLTRAIN`, u64 little-endian JSON length, the JSON `Manifest`, then each listed tensor's
@@ -44,12 +45,18 @@ public enum TrainingStateFile {
         var all: [(String, UnsafeMutablePointer<Float>, Int)] = []
         func add(_ prefix: String, _ tables: [EmbeddingTable], _ dense: [Parameter]) {
             for t in tables {
-                all += [(prefix + t.name, t.value.pointer, t.count), (prefix + t.name + "#m", t.firstMoment.pointer, t.count),
-                    (prefix + t.name + "#v", t.secondMoment.pointer, t.count)]
+                all += [
+                    (prefix + t.name, t.value.pointer, t.count),
+                    (prefix + t.name + "#m", t.firstMoment.pointer, t.count),
+                    (prefix + t.name + "#v", t.secondMoment.pointer, t.count),
+                ]
             }
             for p in dense {
-                all += [(prefix + p.name, p.value.pointer, p.count), (prefix + p.name + "#m", p.firstMoment.pointer, p.count),
-                    (prefix + p.name + "#v", p.secondMoment.pointer, p.count)]
+                all += [
+                    (prefix + p.name, p.value.pointer, p.count),
+                    (prefix + p.name + "#m", p.firstMoment.pointer, p.count),
+                    (prefix + p.name + "#v", p.secondMoment.pointer, p.count),
+                ]
             }
         }
         add("student.", trainer.student.tables, trainer.student.denseParameters)
@@ -61,7 +68,8 @@ public enum TrainingStateFile {
     public static func write(_ trainer: Trainer, path: String) throws {
         let buffers = buffers(trainer)
         let manifest = Manifest(
-            schema: trainer.schema, configuration: trainer.configuration, steps: trainer.steps, rowsSeen: trainer.rowsSeen,
+            schema: trainer.schema, configuration: trainer.configuration, steps: trainer.steps,
+            rowsSeen: trainer.rowsSeen,
             optimizer: trainer.optimizer, teacherOptimizer: trainer.teacherOptimizer,
             cvrOptimizer: trainer.cvrNetwork == nil ? nil : trainer.cvrOptimizer, calibration: trainer.calibration,
             tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
@@ -77,7 +85,8 @@ public enum TrainingStateFile {
                 }
             }
         } catch let error as AtomicFile.WriteError {
-            throw DataError(file: error.path, line: 0, column: nil, message: "cannot write training state: \(error.message)")
+            throw DataError(
+                file: error.path, line: 0, column: nil, message: "cannot write training state: \(error.message)")
         }
     }
 
@@ -90,7 +99,9 @@ public enum TrainingStateFile {
             throw DataError(file: path, line: 0, column: nil, message: "cannot read training state: \(error)")
         }
         func fail(_ message: String) -> DataError { DataError(file: path, line: 0, column: nil, message: message) }
-        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw fail("not a funnel training state (bad magic)") }
+        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
+            throw fail("not a funnel training state (bad magic)")
+        }
         let length = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         guard 16 + length <= bytes.count else { throw fail("truncated manifest") }
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes[16..<16 + length]))
@@ -107,7 +118,9 @@ public enum TrainingStateFile {
             }
             offset += 4 * count
         }
-        guard manifest.tensors.count == buffers.count, offset == bytes.count else { throw fail("tensor list does not match") }
+        guard manifest.tensors.count == buffers.count, offset == bytes.count else {
+            throw fail("tensor list does not match")
+        }
         trainer.restore(
             steps: manifest.steps, rowsSeen: manifest.rowsSeen, optimizer: manifest.optimizer,
             teacherOptimizer: manifest.teacherOptimizer, cvrOptimizer: manifest.cvrOptimizer)

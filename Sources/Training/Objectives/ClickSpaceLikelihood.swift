@@ -1,12 +1,12 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The click-space conversion term of one clicked row (naive CVR, IPS, the teacher's base-CVR-on-clicks):
-/// which rows get a label, and, with delay modelling, the delayed-feedback likelihood of DFM (METHODS.md §3.1,
-/// discrete delays of §3.4) instead of dropping the newest clicks:
+/// which rows get a label, and, with delay modelling, the delayed-feedback likelihood of DFM (docs/MODELS.md §4.1,
+/// with the discrete delays of §4.2) instead of dropping the newest clicks:
 ///   label final (delays ignored, converted, or window elapsed): w·BCE(z, σ(s));
 ///   unconverted click whose window has not elapsed, delay modelled: −w·log(1 − σ(s)·F(e));
 ///   otherwise (mature-only, or no delay model at hand): no term.
@@ -30,7 +30,8 @@ enum ClickSpaceLikelihood {
 
     /// `weight` already includes the reduction (1/N, 1/|clicks|, IPS weight …).
     static func evaluate(
-        logit s: Double, converted: Bool, delayBucket: Int, elapsedHours: Double, delay handling: LossConfiguration.DelayHandling,
+        logit s: Double, converted: Bool, delayBucket: Int, elapsedHours: Double,
+        delay handling: LossConfiguration.DelayHandling,
         buckets: DelayBuckets, weight w: Double, visible: Visible
     ) -> Result? {
         let final = handling == .ignore || elapsedHours >= buckets.attributionWindowHours
@@ -49,18 +50,20 @@ enum ClickSpaceLikelihood {
         guard handling == .model, !converted else { return nil }
         let (full, fraction) = buckets.elapsedBuckets(elapsedHours)
         let count = buckets.count
-        let F: Double
+        let cdf: Double  // F(e)
         switch visible {
-        case .hazards(let a, _): F = DelayHazards.visible(a, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
-        case .fixed(let value): F = value
+        case .hazards(let a, _):
+            cdf = DelayHazards.visible(a, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
+        case .fixed(let value): cdf = value
         case .none: return nil
         }
         let p = LogisticMath.sigmoid(s)
-        let g = min(p * F, 1 - LogisticMath.epsilon)
+        let g = min(p * cdf, 1 - LogisticMath.epsilon)
         // ∂/∂s = w F p(1 − p)/(1 − pF); ∂/∂F = w p/(1 − pF), pushed into the hazards.
         if case .hazards(let a, let gradient?) = visible {
-            _ = DelayHazards.visible(a, count: count, full: full, fraction: fraction, scale: w * p / (1 - g), gradient: gradient)
+            _ = DelayHazards.visible(
+                a, count: count, full: full, fraction: fraction, scale: w * p / (1 - g), gradient: gradient)
         }
-        return Result(loss: -w * log1p(-g), dLogit: w * F * p * (1 - p) / (1 - g))
+        return Result(loss: -w * log1p(-g), dLogit: w * cdf * p * (1 - p) / (1 - g))
     }
 }

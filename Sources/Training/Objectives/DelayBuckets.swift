@@ -1,13 +1,13 @@
 import Ranking
 
-/// Discretised click → conversion delay (METHODS.md §3.4, §3.6): K buckets with upper bounds in hours; the
+/// Discretised click → conversion delay (docs/MODELS.md §4.2): K buckets with upper bounds in hours; the
 /// last bound is the attribution window W. A click is *mature* once W hours have elapsed since it.
 public struct DelayBuckets: Codable, Sendable, Equatable {
     public var attributionWindowHours: Double
     /// Increasing upper bounds; bucket k covers [bound_{k−1}, bound_k) with bound_{−1} = 0.
     public var boundsHours: [Double]
 
-    /// The §3.6 default for W = 7 days: [0,1h), [1h,6h), [6h,24h), [1d,2d), [2d,3d), [3d,5d), [5d,7d].
+    /// The default for W = 7 days (finer in the first day, docs/MODELS.md §4.2): [0,1h), [1h,6h), [6h,24h), [1d,2d), [2d,3d), [3d,5d), [5d,7d].
     public init(attributionWindowHours: Double = 168, boundsHours: [Double] = [1, 6, 24, 48, 72, 120, 168]) {
         self.attributionWindowHours = attributionWindowHours
         self.boundsHours = boundsHours

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// The discrete-time delay model of METHODS.md §3.4/§3.6: K buckets with hazards h_k = σ(a_k) for k < K − 1
+/// The discrete-time delay model of docs/MODELS.md §4.2: K buckets with hazards h_k = σ(a_k) for k < K − 1
 /// and h_{K−1} := 1; P(D ∈ k) = h_k Π_{j<k}(1 − h_j); S_b = Π_{j<b}(1 − h_j). The visible fraction after
 /// b full buckets and a fraction f of bucket b is the CDF linearly interpolated inside bucket b:
 /// F = 1 − S_b (1 − f h_b) (F = 1 once mature, b = K).
@@ -14,7 +14,9 @@ enum DelayHazards {
     }
 
     // forward of −log P(D ∈ k); backward: ∂/∂a_k = −(1 − h_k) (k < K − 1), ∂/∂a_j = h_j (j < k).
-    static func bucketLoss(_ a: UnsafePointer<Float>, count: Int, bucket k: Int, gradient: UnsafeMutablePointer<Float>?) -> Double {
+    static func bucketLoss(_ a: UnsafePointer<Float>, count: Int, bucket k: Int, gradient: UnsafeMutablePointer<Float>?)
+        -> Double
+    {
         var loss = 0.0
         for j in 0..<k {
             loss += LogisticMath.softplus(Double(a[j]))  // −log(1 − h_j)
@@ -29,7 +31,10 @@ enum DelayHazards {
 
     // forward of F(b, f); backward: ∂F/∂a_j = S_b (1 − f h_b) h_j for j < b,
     // ∂F/∂a_b = S_b f h_b (1 − h_b) for b < K − 1. `gradient` receives scale · ∂F/∂a.
-    static func visible(_ a: UnsafePointer<Float>, count: Int, full b: Int, fraction f: Double, scale: Double, gradient: UnsafeMutablePointer<Float>?) -> Double {
+    static func visible(
+        _ a: UnsafePointer<Float>, count: Int, full b: Int, fraction f: Double, scale: Double,
+        gradient: UnsafeMutablePointer<Float>?
+    ) -> Double {
         if b >= count { return 1 }
         var survival = 1.0
         for j in 0..<b { survival *= 1 - hazard(a, j, count) }
@@ -51,7 +56,8 @@ extension DelayBuckets {
             let elapsed = Double(data.elapsedHours[row])
             guard data.conversion[row] == 0, elapsed < attributionWindowHours else { return 1 }
             let (full, fraction) = elapsedBuckets(elapsed)
-            return DelayHazards.visible(hazards + r * count, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
+            return DelayHazards.visible(
+                hazards + r * count, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
         }
     }
 }

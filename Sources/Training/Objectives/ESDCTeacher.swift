@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Ranking
 
-/// The ESDC teacher (METHODS.md §10.2–10.4): serving-field embeddings → PLE bottom → CTR tower; a CVR base
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The ESDC teacher (docs/MODELS.md §5): serving-field embeddings → PLE bottom → CTR tower; a CVR base
 /// tower g run twice with independent dropout masks (s_g = (s_A + s_B)/2); a privileged residual r over
 /// [h_cvr | privileged embeddings] giving the click-space logit s_v⁺ = s_g + r (never used on unclicked rows,
-/// so post-click features cannot leak into entire-space terms, §4.2); and, with delay modelling, a hazard
+/// so post-click features cannot leak into entire-space terms, §5.1); and, with delay modelling, a hazard
 /// tower on h_cvr. Its losses never see the student; the student gets only detached `TeacherSignals`.
 final class ESDCTeacher {
     let schema: TrainingSchema
@@ -33,13 +34,16 @@ final class ESDCTeacher {
     let residualInput: AlignedFloats?, residualInputGradient: AlignedFloats?
     private(set) var batch: [Int] = []
     var random: SplitMix64
-    /// EMA of the batch-mean twin disagreement u (§10.4).
+    /// EMA of the batch-mean twin disagreement u (§5.4).
     private(set) var meanUncertainty: Double?
     /// Logits of the last forward pass: s_c, s_A, s_B, s_g, s_v⁺.
     private(set) var logitCTR: [Double] = [], logitA: [Double] = [], logitB: [Double] = []
     private(set) var logitBase: [Double] = [], logitClick: [Double] = []
 
-    init(schema: TrainingSchema, network: NetworkSpec, losses: LossConfiguration, capacity: Int, delayHidden: Int, seed: UInt64) {
+    init(
+        schema: TrainingSchema, network: NetworkSpec, losses: LossConfiguration, capacity: Int, delayHidden: Int,
+        seed: UInt64
+    ) {
         self.schema = schema
         self.losses = losses
         self.capacity = capacity
@@ -54,18 +58,25 @@ final class ESDCTeacher {
         let width = bottom.expertWidth
         let towers = network.towerLayers
         ctrTower = MLP(
-            inputs: width, widths: towers + [1], names: towers.indices.map { "teacher.ctr.layer\($0)" } + ["teacher.ctr.logit"],
+            inputs: width, widths: towers + [1],
+            names: towers.indices.map { "teacher.ctr.layer\($0)" } + ["teacher.ctr.logit"],
             reluOnLast: false, scratch: scratch, random: &random)
         cvrTower = MLP(
-            inputs: width, widths: towers + [1], names: towers.indices.map { "teacher.cvr.layer\($0)" } + ["teacher.cvr.logit"],
-            reluOnLast: false, dropout: losses.dropout, dropoutLayers: [0, towers.count], scratch: scratch, random: &random)
-        residual = usesPrivileged
+            inputs: width, widths: towers + [1],
+            names: towers.indices.map { "teacher.cvr.layer\($0)" } + ["teacher.cvr.logit"],
+            reluOnLast: false, dropout: losses.dropout, dropoutLayers: [0, towers.count], scratch: scratch,
+            random: &random)
+        residual =
+            usesPrivileged
             ? MLP(
-                inputs: width + layout.privileged.width, widths: [32, 1], names: ["teacher.residual.layer0", "teacher.residual.logit"],
+                inputs: width + layout.privileged.width, widths: [32, 1],
+                names: ["teacher.residual.layer0", "teacher.residual.logit"],
                 reluOnLast: false, scratch: scratch, random: &random) : nil
-        delayHead = losses.delay == .model
+        delayHead =
+            losses.delay == .model
             ? MLP(
-                inputs: width, widths: [delayHidden, schema.delay.count], names: ["teacher.delay.layer0", "teacher.delay.logit"],
+                inputs: width, widths: [delayHidden, schema.delay.count],
+                names: ["teacher.delay.layer0", "teacher.delay.logit"],
                 reluOnLast: false, scratch: scratch, random: &random) : nil
         bottomTrace = bottom.makeTrace(capacity: capacity)
         ctrTrace = ctrTower.makeTrace(capacity: capacity)
@@ -80,7 +91,8 @@ final class ESDCTeacher {
     }
 
     var denseParameters: [Parameter] {
-        bottom.parameters + ctrTower.parameters + cvrTower.parameters + (residual?.parameters ?? []) + (delayHead?.parameters ?? [])
+        bottom.parameters + ctrTower.parameters + cvrTower.parameters + (residual?.parameters ?? [])
+            + (delayHead?.parameters ?? [])
     }
     var tables: [EmbeddingTable] { embeddings.tables + (privileged?.tables ?? []) }
 
@@ -127,12 +139,15 @@ final class ESDCTeacher {
                 target.update(from: hCVR + r * width, count: width)
                 // Unclicked rows have no post-click signals: zeros, and their residual is never used.
                 if data.click[batch[r]] == 1 {
-                    (target + width).update(from: privilegedColumns.pointer + r * privileged.width, count: privileged.width)
+                    (target + width).update(
+                        from: privilegedColumns.pointer + r * privileged.width, count: privileged.width)
                 } else {
                     (target + width).update(repeating: 0, count: privileged.width)
                 }
             }
-            residual.forward(residualInput.pointer, ldInput: inputWidth, rows: rows, trace: residualTrace, training: training, random: &random)
+            residual.forward(
+                residualInput.pointer, ldInput: inputWidth, rows: rows, trace: residualTrace, training: training,
+                random: &random)
             for r in 0..<rows where data.click[batch[r]] == 1 { logitClick[r] += Double(residualTrace.output[r]) }
         }
         if let delayHead, let delayTrace {
@@ -140,11 +155,13 @@ final class ESDCTeacher {
         }
     }
 
-    /// The teacher loss L_T of §10.3 for the last forward pass; writes ∂L_T/∂(every head's output).
+    /// The teacher loss L_T of docs/MODELS.md §5.3 for the last forward pass; writes ∂L_T/∂(every head's output).
     /// `propensities` overrides the detached IPS propensity p_c (tests hold it fixed for finite differences).
     /// `detachedBase` overrides s_g inside s_v⁺ = sg(s_g) + r (tests hold it at the unperturbed value, as the
     /// analytic gradient, which stops there, does).
-    func applyLoss(_ data: EncodedRows, rows batch: [Int], propensities: [Double]? = nil, detachedBase: [Double]? = nil) -> LossBreakdown {
+    func applyLoss(_ data: EncodedRows, rows batch: [Int], propensities: [Double]? = nil, detachedBase: [Double]? = nil)
+        -> LossBreakdown
+    {
         if let detachedBase, residual != nil {
             for r in batch.indices where data.click[batch[r]] == 1 { logitClick[r] += detachedBase[r] - logitBase[r] }
         }
@@ -174,15 +191,19 @@ final class ESDCTeacher {
                     if let delayTrace, let dHazards {
                         let (full, fraction) = schema.delay.elapsedBuckets(Double(data.elapsedHours[row]))
                         let a = UnsafePointer(delayTrace.output + r * buckets)
-                        visible = DelayHazards.visible(a, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
+                        visible = DelayHazards.visible(
+                            a, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
                         let pi = LogisticMath.sigmoid(logitCTR[r]) * LogisticMath.sigmoid(logitBase[r])
                         let scale = losses.ctcvrWeight / n * pi / max(1 - pi * visible, LogisticMath.epsilon)
-                        _ = DelayHazards.visible(a, count: buckets, full: full, fraction: fraction, scale: scale, gradient: dHazards + r * buckets)
+                        _ = DelayHazards.visible(
+                            a, count: buckets, full: full, fraction: fraction, scale: scale,
+                            gradient: dHazards + r * buckets)
                     }
                 }
             }
             if !skip {
-                let result = ProductLikelihood.evaluate(logitCTR: logitCTR[r], logitCVR: logitBase[r], target: z, visible: visible)
+                let result = ProductLikelihood.evaluate(
+                    logitCTR: logitCTR[r], logitCVR: logitBase[r], target: z, visible: visible)
                 let w = losses.ctcvrWeight / n
                 ctcvr += w * result.loss
                 dCTR[r] += w * result.dLogitCTR
@@ -191,7 +212,8 @@ final class ESDCTeacher {
                     let a = UnsafePointer(delayTrace.output + r * buckets)
                     let g = UnsafeMutablePointer<Float>.allocate(capacity: buckets)
                     g.initialize(repeating: 0, count: buckets)
-                    ctcvr += w * DelayHazards.bucketLoss(a, count: buckets, bucket: Int(data.delayBucket[row]), gradient: g)
+                    ctcvr +=
+                        w * DelayHazards.bucketLoss(a, count: buckets, bucket: Int(data.delayBucket[row]), gradient: g)
                     for k in 0..<buckets { dHazards[r * buckets + k] += Float(w) * g[k] }
                     g.deallocate()
                 }
@@ -201,29 +223,32 @@ final class ESDCTeacher {
             // where final, the DFM likelihood with this teacher's F(e) on the newest unconverted clicks).
             var clickVisible = ClickSpaceLikelihood.Visible.none
             if let delayTrace, let dHazards {
-                clickVisible = .hazards(UnsafePointer(delayTrace.output + r * buckets), gradient: dHazards + r * buckets)
+                clickVisible = .hazards(
+                    UnsafePointer(delayTrace.output + r * buckets), gradient: dHazards + r * buckets)
             }
             let elapsed = Double(data.elapsedHours[row])
             let propensity = propensities?[r] ?? LogisticMath.sigmoid(logitCTR[r])
             let weight = min(1 / max(propensity, LogisticMath.epsilon), losses.ipsClip)
             if let term = ClickSpaceLikelihood.evaluate(
-                logit: logitClick[r], converted: z == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: elapsed, delay: losses.delay, buckets: schema.delay,
+                logit: logitClick[r], converted: z == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: elapsed,
+                delay: losses.delay, buckets: schema.delay,
                 weight: losses.ipsWeight * weight / n, visible: clickVisible)
             {
                 ips += term.loss
                 dClick[r] += term.dLogit
             }
             if let term = ClickSpaceLikelihood.evaluate(
-                logit: logitBase[r], converted: z == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: elapsed, delay: losses.delay, buckets: schema.delay,
+                logit: logitBase[r], converted: z == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: elapsed,
+                delay: losses.delay, buckets: schema.delay,
                 weight: losses.baseClickWeight / n, visible: clickVisible)
             {
                 baseClick += term.loss
                 dBase[r] += term.dLogit
             }
             do {
-                // L_RD summed over clicked rows / N like every other click-space term. §10.3 proposes a mean
-                // over the clicks (1/|Y|), which makes it ≈ N/|Y| ≈ 25× heavier per click than L_BASE-CLK; it
-                // then dominated the base tower (whose symmetric KL is smallest at saturated logits) and s_g on
+                // L_RD summed over clicked rows / N like every other click-space term. A mean over the clicks
+                // (1/|Y|) makes it ≈ N/|Y| ≈ 25× heavier per click than L_BASE-CLK; tried, it dominated the base
+                // tower (whose symmetric KL is smallest at saturated logits) and s_g on
                 // unclicked rows drifted to ≈ 2× the true pCVR.
                 let wt = losses.twinWeight / n
                 twin += wt * TwinConsistency.loss(logitA[r], logitB[r])
@@ -233,7 +258,7 @@ final class ESDCTeacher {
             }
         }
         // s_v⁺ = sg(s_g) + r: with a residual, the click-space (IPS) gradient trains only r. Letting it reach s_g
-        // too (§10.2 as proposed) leaves the split of s_v⁺ between s_g and r unidentified, and the IPS term
+        // too leaves the split of s_v⁺ between s_g and r unidentified, and the IPS term
         // (weights up to w_max) outweighs L_BASE-CLK: s_g drifted to ≈ 2× the true pCVR on unclicked rows
         // (q_unclicked 0.28 vs 0.14), and the distilled student with it (CVR PCOC 2.3). With the stop-gradient,
         // s_g is an entire-space base CVR (CTCVR-DF + base-click) and r the privileged correction on clicks.
@@ -264,7 +289,8 @@ final class ESDCTeacher {
         for trace in twinTraces { cvrTower.backward(trace: trace, dInput: dCVR, ldDInput: width, accumulate: true) }
         if let residual, let residualTrace, let residualInputGradient, let privileged {
             let inputWidth = residual.inputWidth
-            residual.backward(trace: residualTrace, dInput: residualInputGradient.pointer, ldDInput: inputWidth, accumulate: false)
+            residual.backward(
+                trace: residualTrace, dInput: residualInputGradient.pointer, ldDInput: inputWidth, accumulate: false)
             let dPrivileged = AlignedFloats(count: rows * privileged.width)
             for r in 0..<rows {
                 let source = residualInputGradient.pointer + r * inputWidth
@@ -284,8 +310,10 @@ final class ESDCTeacher {
         embeddings.backward(data, rows: batch, dx: inputGradient.pointer)
     }
 
-    /// Detached soft labels and distillation weights of the last forward pass (§10.4).
-    func signals(_ data: EncodedRows, rows batch: [Int], distillationWeight: Double, ctrDistillationWeight: Double) -> TeacherSignals {
+    /// Detached soft labels and distillation weights of the last forward pass (docs/MODELS.md §5.4).
+    func signals(_ data: EncodedRows, rows batch: [Int], distillationWeight: Double, ctrDistillationWeight: Double)
+        -> TeacherSignals
+    {
         let rows = batch.count
         let window = schema.delay.attributionWindowHours
         var cvr = [Double](repeating: 0, count: rows), weight = [Double](repeating: 1, count: rows)

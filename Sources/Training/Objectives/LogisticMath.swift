@@ -1,12 +1,12 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// Numerically stable scalar helpers for the losses, in Double (METHODS.md notation: σ, softplus).
+/// Numerically stable scalar helpers for the losses, in Double (docs/MODELS.md notation: σ, softplus).
 enum LogisticMath {
-    /// Probabilities are clamped to [ε, 1 − ε] wherever a log of them is taken (METHODS.md §10.7).
+    /// Probabilities are clamped to [ε, 1 − ε] wherever a log of them is taken (docs/MODELS.md §9).
     static let epsilon = 1e-7
 
     @inline(__always) static func softplus(_ x: Double) -> Double { max(x, 0) + log1p(exp(-abs(x))) }

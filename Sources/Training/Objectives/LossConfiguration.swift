@@ -1,7 +1,7 @@
 /// Which model and losses to train; every switch exists for the ablations of docs/TRAINING.md.
 public struct LossConfiguration: Codable, Sendable, Equatable {
     public enum Model: String, Codable, Sendable, CaseIterable {
-        /// The ESMM paper's BASE (METHODS.md §1.1, §1.5): two independent networks of the configured
+        /// The ESMM paper's BASE (docs/MODELS.md §3.1): two independent networks of the configured
         /// architecture, no shared parameters — a CTR network trained on all impressions and a CVR network
         /// with its own embeddings trained on clicked impressions only (so it suffers both the sample selection
         /// bias and the data sparsity ESMM addresses). p_c from the first, p_v from the second. Not exportable
@@ -11,12 +11,12 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         /// impressions only, one network. It already has ESMM's feature-representation transfer; only the
         /// loss differs from ESMM.
         case naiveShared = "naive-shared"
-        /// CTR + CTCVR (p_c·p_v) over all impressions (§1.3).
+        /// CTR + CTCVR (p_c·p_v) over all impressions (docs/MODELS.md §3.2).
         case esmm
-        /// ESMM + the counterfactual IPS CVR risk with the detached, clipped p_c as propensity (§2.2).
+        /// ESMM + the counterfactual IPS CVR risk with the detached, clipped p_c as propensity (§3.3).
         case escm2IPS = "escm2-ips"
         /// PLE teacher with privileged features, twin dropout CVR, delay tower and IPS; student distilled
-        /// from it with purchase-weighted CTR (§10).
+        /// from it with purchase-weighted CTR (§5, §6).
         case esdc
 
         /// Whether p_c·p_v is trained over all impressions (the CTCVR term).
@@ -25,7 +25,7 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
 
     /// Which rows the student's CVR is distilled on.
     public enum DistillationSpace: String, Codable, Sendable, CaseIterable {
-        /// Every impression: q = σ(s_g + r) on clicks, the teacher's base σ(s_g) elsewhere (§10.6 as proposed).
+        /// Every impression: q = σ(s_g + r) on clicks, the teacher's base σ(s_g) elsewhere (§6).
         case all
         /// Clicked rows only, where q carries the privileged post-click features (PFD's setting; the default).
         /// Off the clicks the teacher sees the student's own features, and its base CVR there was no better
@@ -39,7 +39,7 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         case ignore
         /// Left out of every conversion term.
         case matureOnly = "mature-only"
-        /// The delayed-feedback likelihood with a delay-bucket hazard tower (§3.4).
+        /// The delayed-feedback likelihood with a delay-bucket hazard tower (docs/MODELS.md §4.2).
         case model
     }
 
@@ -117,15 +117,20 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         ctcvrWeight = try c.decodeIfPresent(Double.self, forKey: .ctcvrWeight) ?? defaults.ctcvrWeight
         ipsWeight = try c.decodeIfPresent(Double.self, forKey: .ipsWeight) ?? defaults.ipsWeight
         ipsClip = try c.decodeIfPresent(Double.self, forKey: .ipsClip) ?? defaults.ipsClip
-        distillationWeight = try c.decodeIfPresent(Double.self, forKey: .distillationWeight) ?? defaults.distillationWeight
-        ctrDistillationWeight = try c.decodeIfPresent(Double.self, forKey: .ctrDistillationWeight) ?? defaults.ctrDistillationWeight
-        distillationSpace = try c.decodeIfPresent(DistillationSpace.self, forKey: .distillationSpace) ?? defaults.distillationSpace
+        distillationWeight =
+            try c.decodeIfPresent(Double.self, forKey: .distillationWeight) ?? defaults.distillationWeight
+        ctrDistillationWeight =
+            try c.decodeIfPresent(Double.self, forKey: .ctrDistillationWeight) ?? defaults.ctrDistillationWeight
+        distillationSpace =
+            try c.decodeIfPresent(DistillationSpace.self, forKey: .distillationSpace) ?? defaults.distillationSpace
         warmUpSteps = try c.decodeIfPresent(Int.self, forKey: .warmUpSteps) ?? defaults.warmUpSteps
         purchaseWeight = try c.decodeIfPresent(Double.self, forKey: .purchaseWeight) ?? defaults.purchaseWeight
         twinWeight = try c.decodeIfPresent(Double.self, forKey: .twinWeight) ?? defaults.twinWeight
         baseClickWeight = try c.decodeIfPresent(Double.self, forKey: .baseClickWeight) ?? defaults.baseClickWeight
         dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? defaults.dropout
-        uncertaintyWeighting = try c.decodeIfPresent(Bool.self, forKey: .uncertaintyWeighting) ?? defaults.uncertaintyWeighting
-        privilegedFeatures = try c.decodeIfPresent(Bool.self, forKey: .privilegedFeatures) ?? defaults.privilegedFeatures
+        uncertaintyWeighting =
+            try c.decodeIfPresent(Bool.self, forKey: .uncertaintyWeighting) ?? defaults.uncertaintyWeighting
+        privilegedFeatures =
+            try c.decodeIfPresent(Bool.self, forKey: .privilegedFeatures) ?? defaults.privilegedFeatures
     }
 }

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// The entire-space CTCVR term of ESMM (METHODS.md §1.3) and its delayed-feedback generalisation (§3.4).
+/// The entire-space CTCVR term of ESMM (docs/MODELS.md §3.2) and its delayed-feedback generalisation (§4.2).
 /// With π = σ(s_c)·σ(s_v) and F ∈ (0, 1] the probability that a conversion would already be visible:
 ///   observed conversion (t = 1): −log π [− log P(D ∈ k) with hazards];
 ///   otherwise (t = 0):           −log(1 − π F)         (F = 1 for mature rows: exactly ESMM).
@@ -17,14 +17,16 @@ enum ProductLikelihood {
 
     // forward and backward of BCE(t, π) for t ∈ {0, 1}:
     //   ∂/∂s_c = −t(1 − p_c) + (1 − t)·F π (1 − p_c)/(1 − F π), likewise for s_v.
-    static func evaluate(logitCTR sc: Double, logitCVR sv: Double, target t: Double, visible F: Double = 1) -> Result {
+    static func evaluate(logitCTR sc: Double, logitCVR sv: Double, target t: Double, visible cdf: Double = 1) -> Result
+    {
         let pc = LogisticMath.sigmoid(sc), pv = LogisticMath.sigmoid(sv)
         if t == 1 {
             return Result(
-                loss: -(LogisticMath.logSigmoid(sc) + LogisticMath.logSigmoid(sv)), dLogitCTR: -(1 - pc), dLogitCVR: -(1 - pv))
+                loss: -(LogisticMath.logSigmoid(sc) + LogisticMath.logSigmoid(sv)), dLogitCTR: -(1 - pc),
+                dLogitCVR: -(1 - pv))
         }
         let logPi = LogisticMath.logSigmoid(sc) + LogisticMath.logSigmoid(sv)
-        let g = min(exp(logPi) * F, 1 - LogisticMath.epsilon)
+        let g = min(exp(logPi) * cdf, 1 - LogisticMath.epsilon)
         let scale = g / (1 - g)
         return Result(loss: -log1p(-g), dLogitCTR: scale * (1 - pc), dLogitCVR: scale * (1 - pv))
     }

@@ -1,8 +1,8 @@
 import Ranking
 
 /// The student's losses for one batch: forward values and ∂L/∂logits written into the network's logit
-/// gradients. Reductions are means over the batch's N impressions unless stated (METHODS.md §1.3, §2.2,
-/// §3.4, §10.6).
+/// gradients. Reductions are means over the batch's N impressions unless stated (docs/MODELS.md §3,
+/// §4.2, §6).
 struct StudentObjective {
     let configuration: LossConfiguration
     let delay: DelayBuckets
@@ -25,7 +25,7 @@ struct StudentObjective {
 
         // CTR: BCE(y, p_c) over all rows; ESDC weights purchases by 1 + α z, renormalised over the batch's clicks
         // so that the clicks' total weight is unchanged: (1 + α z)/(1 + α z̄), z̄ = the batch's conversions per
-        // click. Plain 1 + α z (§10.6) adds α·z̄ ≈ 12% of click mass and inflates pCTR by as much (observed CTR
+        // click. Plain 1 + α z (docs/MODELS.md §6) adds α·z̄ ≈ 12% of click mass and inflates pCTR by as much (observed CTR
         // PCOC 1.15); renormalised, converting items still get a higher pCTR than non-converting ones but the
         // average is calibrated.
         let alpha = configuration.model == .esdc ? configuration.purchaseWeight : 0
@@ -58,7 +58,8 @@ struct StudentObjective {
             let clicked = batch.indices.filter { selectedForClickedCVR(data, batch[$0]) }
             breakdown.add("cvr_clicked", clickedCVRTerm(network, data, batch, positions: clicked))
         case .esmm, .escm2IPS, .esdc:
-            breakdown.add("ctcvr", entireSpaceTerm(network, data, batch, weight: configuration.ctcvrWeight / n, teacher: teacher))
+            breakdown.add(
+                "ctcvr", entireSpaceTerm(network, data, batch, weight: configuration.ctcvrWeight / n, teacher: teacher))
         }
 
         if configuration.model == .escm2IPS || configuration.model == .esdc {
@@ -69,7 +70,10 @@ struct StudentObjective {
             for (r, row) in batch.enumerated() where data.click[row] == 1 {
                 let propensity = propensities?[r] ?? teacher.map { $0.ctr[r] } ?? LogisticMath.sigmoid(Double(sc[r]))
                 let w = min(1 / max(propensity, LogisticMath.epsilon), configuration.ipsClip) * lambda / n
-                guard let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: teacher) else {
+                guard
+                    let term = clickSpaceTerm(
+                        network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: teacher)
+                else {
                     continue
                 }
                 loss += term.loss
@@ -81,7 +85,9 @@ struct StudentObjective {
         if let teacher {
             // KD-CVR: λ Σ w BCE(q, p_v) / Σ w over the distilled rows (all, or the clicks); KD-CTR: λ_ctr mean
             // BCE(q_ctr, p_c).
-            let distilled = configuration.distillationSpace == .all ? Array(batch.indices) : batch.indices.filter { data.click[batch[$0]] == 1 }
+            let distilled =
+                configuration.distillationSpace == .all
+                ? Array(batch.indices) : batch.indices.filter { data.click[batch[$0]] == 1 }
             let total = distilled.reduce(0.0) { $0 + teacher.weight[$1] }
             var cvrLoss = 0.0, ctrLoss = 0.0
             if teacher.distillationWeight > 0, total > 0 {
@@ -119,7 +125,9 @@ struct StudentObjective {
         for r in positions {
             let row = batch[r]
             let w = 1 / Double(positions.count)
-            guard let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: nil) else { continue }
+            guard
+                let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: nil)
+            else { continue }
             loss += term.loss
             dv[r] += Float(term.dLogit)
         }
@@ -141,16 +149,20 @@ struct StudentObjective {
     /// The click-space conversion term of clicked row `row` (batch position `r`), see `ClickSpaceLikelihood`:
     /// F(e) from the network's own delay tower, else the teacher's.
     func clickSpaceTerm(
-        _ network: MultiTaskNetwork, _ data: EncodedRows, r: Int, row: Int, logit: Double, weight: Double, teacher: TeacherSignals?
+        _ network: MultiTaskNetwork, _ data: EncodedRows, r: Int, row: Int, logit: Double, weight: Double,
+        teacher: TeacherSignals?
     ) -> ClickSpaceLikelihood.Result? {
         var visible = ClickSpaceLikelihood.Visible.none
         if let hazards = network.delayLogits {
-            visible = .hazards(UnsafePointer(hazards + r * delay.count), gradient: network.delayLogitGradient.map { $0 + r * delay.count })
+            visible = .hazards(
+                UnsafePointer(hazards + r * delay.count),
+                gradient: network.delayLogitGradient.map { $0 + r * delay.count })
         } else if let teacherVisible = teacher?.visible {
             visible = .fixed(teacherVisible[r])
         }
         return ClickSpaceLikelihood.evaluate(
-            logit: logit, converted: data.conversion[row] == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: Double(data.elapsedHours[row]), delay: configuration.delay,
+            logit: logit, converted: data.conversion[row] == 1, delayBucket: Int(data.delayBucket[row]),
+            elapsedHours: Double(data.elapsedHours[row]), delay: configuration.delay,
             buckets: delay, weight: weight, visible: visible)
     }
 
@@ -168,7 +180,9 @@ struct StudentObjective {
             let clicked = data.click[row] == 1
             var visible = 1.0
             var hazardRow: UnsafeMutablePointer<Float>?, dHazardRow: UnsafeMutablePointer<Float>?
-            if configuration.delay == .model, let hazards = network.delayLogits, let dHazards = network.delayLogitGradient {
+            if configuration.delay == .model, let hazards = network.delayLogits,
+                let dHazards = network.delayLogitGradient
+            {
                 hazardRow = hazards + r * buckets
                 dHazardRow = dHazards + r * buckets
             }
@@ -183,11 +197,14 @@ struct StudentObjective {
                 if elapsed < delay.attributionWindowHours, configuration.delay == .model {
                     if let hazardRow {
                         let (full, fraction) = delay.elapsedBuckets(elapsed)
-                        visible = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
+                        visible = DelayHazards.visible(
+                            hazardRow, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
                         // ∂L/∂F = π / (1 − πF), pushed into the hazards.
                         let pi = LogisticMath.sigmoid(Double(sc[r])) * LogisticMath.sigmoid(Double(sv[r]))
                         let scale = weight * pi / max(1 - pi * visible, LogisticMath.epsilon)
-                        _ = DelayHazards.visible(hazardRow, count: buckets, full: full, fraction: fraction, scale: scale, gradient: dHazardRow)
+                        _ = DelayHazards.visible(
+                            hazardRow, count: buckets, full: full, fraction: fraction, scale: scale,
+                            gradient: dHazardRow)
                     } else if let teacherVisible = teacher?.visible {
                         // ESDC student (no delay tower): the teacher's detached F(e).
                         visible = teacherVisible[r]
@@ -205,7 +222,10 @@ struct StudentObjective {
                 let scaled = UnsafeMutablePointer<Float>.allocate(capacity: buckets)
                 defer { scaled.deallocate() }
                 scaled.initialize(repeating: 0, count: buckets)
-                loss += weight * DelayHazards.bucketLoss(hazardRow, count: buckets, bucket: Int(data.delayBucket[row]), gradient: scaled)
+                loss +=
+                    weight
+                    * DelayHazards.bucketLoss(
+                        hazardRow, count: buckets, bucket: Int(data.delayBucket[row]), gradient: scaled)
                 for k in 0..<buckets { dHazardRow![k] += Float(weight) * scaled[k] }
             }
         }

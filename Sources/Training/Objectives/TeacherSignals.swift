@@ -1,5 +1,5 @@
 /// What the ESDC teacher hands the student for one batch, all detached from the teacher's graph
-/// (METHODS.md §10.4): its pCTR (propensity and CTR soft label), the CVR soft label q and the
+/// (docs/MODELS.md §5.4): its pCTR (propensity and CTR soft label), the CVR soft label q and the
 /// distillation weight of each row.
 struct TeacherSignals {
     var ctr: [Double]
@@ -9,6 +9,6 @@ struct TeacherSignals {
     var distillationWeight: Double
     var ctrDistillationWeight: Double
     /// With delay modelling: the teacher's F(e), the probability that a conversion of this row would already
-    /// be visible at the snapshot (1 once the window elapsed); the student's CTCVR term uses it (§3.4).
+    /// be visible at the snapshot (1 once the window elapsed); the student's CTCVR term uses it (docs/MODELS.md §6).
     var visible: [Double]? = nil
 }

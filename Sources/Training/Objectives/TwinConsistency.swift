@@ -1,4 +1,4 @@
-/// ESDC's twin-pass consistency and uncertainty (METHODS.md §4.2, §10.3–10.4): for two dropout passes of
+/// ESDC's twin-pass consistency and uncertainty (docs/MODELS.md §5.2–5.4): for two dropout passes of
 /// one CVR tower with logits s_A, s_B, ½·symKL(Bern(p_A) ‖ Bern(p_B)) = ½ (p_A − p_B)(s_A − s_B) ≥ 0.
 enum TwinConsistency {
     // forward

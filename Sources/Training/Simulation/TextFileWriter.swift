@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Buffered line output to a file (the simulator's CSVs), flushed in 1 MiB writes.
@@ -12,7 +12,8 @@ final class TextFileWriter {
 
     init(path: String) throws {
         guard let file = fopen(path, "w") else {
-            throw DataError(file: path, line: 0, column: nil, message: "cannot create: \(String(cString: strerror(errno)))")
+            throw DataError(
+                file: path, line: 0, column: nil, message: "cannot create: \(String(cString: strerror(errno)))")
         }
         self.path = path
         self.file = file
@@ -33,7 +34,8 @@ final class TextFileWriter {
     func close() throws {
         flush()
         guard fclose(file) == 0 else {
-            throw DataError(file: path, line: 0, column: nil, message: "write failed: \(String(cString: strerror(errno)))")
+            throw DataError(
+                file: path, line: 0, column: nil, message: "write failed: \(String(cString: strerror(errno)))")
         }
     }
 }

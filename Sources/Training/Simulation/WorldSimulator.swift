@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Ranking
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A synthetic impression → click → purchase world with known ground truth (seeded, deterministic).
 ///
@@ -76,8 +77,10 @@ public struct WorldSimulator {
             // Favourite categories: the three best matches of a few random ones.
             let candidates = (0..<8).map { _ in Int(random.next() % UInt64(configuration.categories)) }
             let favourites = Array(
-                Set(candidates).sorted().sorted { Self.dot(latent, categories[$0].latent) > Self.dot(latent, categories[$1].latent) }
-                    .prefix(3))
+                Set(candidates).sorted().sorted {
+                    Self.dot(latent, categories[$0].latent) > Self.dot(latent, categories[$1].latent)
+                }
+                .prefix(3))
             users.append(
                 User(
                     segment: Int(random.next() % 12), gender: Int(random.next() % 3), age: 18 + Int(random.next() % 52),
@@ -120,20 +123,31 @@ public struct WorldSimulator {
     /// hour_of_day, item_id, item_category, price …), so one example request scores against both models.
     public static func schema(configuration: SimulationConfiguration) -> TrainingSchema {
         let fields: [FieldSpec] = [
-            FieldSpec(name: "user_id", group: .user, kind: .categorical(buckets: 1 + configuration.users * 3 / 2), dimension: 8),
+            FieldSpec(
+                name: "user_id", group: .user, kind: .categorical(buckets: 1 + configuration.users * 3 / 2),
+                dimension: 8),
             FieldSpec(name: "user_segment", group: .user, kind: .categorical(buckets: 16), dimension: 4),
             FieldSpec(name: "user_gender", group: .user, kind: .categorical(buckets: 4), dimension: 2),
-            FieldSpec(name: "user_age", group: .user, kind: .numeric(.bucketize(boundaries: [18, 25, 35, 45, 60])), dimension: 4),
+            FieldSpec(
+                name: "user_age", group: .user, kind: .numeric(.bucketize(boundaries: [18, 25, 35, 45, 60])),
+                dimension: 4),
             FieldSpec(
                 name: "user_recent_categories", group: .user,
-                kind: .multiCategorical(buckets: 1 + configuration.categories * 2, pooling: .mean, maxValues: 3), dimension: 8,
+                kind: .multiCategorical(buckets: 1 + configuration.categories * 2, pooling: .mean, maxValues: 3),
+                dimension: 8,
                 missing: .zero),
             FieldSpec(name: "hour_of_day", group: .context, kind: .categorical(buckets: 32), dimension: 4),
             FieldSpec(name: "device", group: .context, kind: .categorical(buckets: 4), dimension: 2),
             FieldSpec(name: "page", group: .context, kind: .categorical(buckets: 8), dimension: 2),
-            FieldSpec(name: "item_id", group: .item, kind: .categorical(buckets: 1 + configuration.items * 3 / 2), dimension: 8),
-            FieldSpec(name: "item_category", group: .item, kind: .categorical(buckets: 1 + configuration.categories * 2), dimension: 8),
-            FieldSpec(name: "item_brand", group: .item, kind: .categorical(buckets: 1 + configuration.categories * 24), dimension: 4),
+            FieldSpec(
+                name: "item_id", group: .item, kind: .categorical(buckets: 1 + configuration.items * 3 / 2),
+                dimension: 8),
+            FieldSpec(
+                name: "item_category", group: .item, kind: .categorical(buckets: 1 + configuration.categories * 2),
+                dimension: 8),
+            FieldSpec(
+                name: "item_brand", group: .item, kind: .categorical(buckets: 1 + configuration.categories * 24),
+                dimension: 4),
             FieldSpec(name: "item_shop", group: .item, kind: .categorical(buckets: 601), dimension: 4),
             FieldSpec(name: "price", group: .item, kind: .numeric(.log1p), dimension: 1, missing: .reject),
             FieldSpec(name: "thumbnail_score", group: .item, kind: .numeric(.identity), dimension: 1),
@@ -146,13 +160,15 @@ public struct WorldSimulator {
             features: FeatureSpec(hashSeed: 20_261_122, fields: fields),
             labels: LabelColumns(
                 click: "click", conversion: "conversion", impressionTime: "impression_time", clickTime: "click_time",
-                conversionTime: "conversion_time", snapshotTime: "snapshot_time", price: "price", requestID: "request_id",
+                conversionTime: "conversion_time", snapshotTime: "snapshot_time", price: "price",
+                requestID: "request_id",
                 userID: "user_id"),
             delay: DelayBuckets(attributionWindowHours: attributionWindowHours))
     }
 
     static let header = [
-        "request_id", "user_id", "user_segment", "user_gender", "user_age", "user_recent_categories", "hour_of_day", "device",
+        "request_id", "user_id", "user_segment", "user_gender", "user_age", "user_recent_categories", "hour_of_day",
+        "device",
         "page", "position", "item_id", "item_category", "item_brand", "item_shop", "price", "thumbnail_score",
         "item_rating", "dwell_seconds", "add_to_cart", "reviews_viewed", "click", "conversion", "impression_time",
         "click_time", "conversion_time", "snapshot_time",
@@ -191,22 +207,28 @@ public struct WorldSimulator {
                 let knobs = configuration
                 let affinity = knobs.latentStrength * Self.dot(user.latent, item.latent) / 2
                 let rho = knobs.purchaseTasteCorrelation
-                let purchaseAffinity = rho == 1 ? affinity
+                let purchaseAffinity =
+                    rho == 1
+                    ? affinity
                     : rho * affinity + (1 - rho * rho).squareRoot() * knobs.latentStrength
                         * Self.dot(user.purchaseLatent, item.latent) / 2
                 let clickbait = knobs.selectionBias * item.clickbait
-                let observable = knobs.observableStrength
+                let observable =
+                    knobs.observableStrength
                     * (segmentCategoryEffect[user.segment][item.category] + brandEffect[item.brand])
                 let favourite = user.favourites.contains(item.category) ? 1.0 : 0.0
-                let ctrLogit = -3.4 + 0.6 * affinity + 0.8 * clickbait - 0.1 * Double(position) + 0.3 * user.activity
+                let ctrLogit =
+                    -3.4 + 0.6 * affinity + 0.8 * clickbait - 0.1 * Double(position) + 0.3 * user.activity
                     + 0.2 * (device == 1 ? 1 : 0) + 0.4 * favourite + observable
-                let cvrLogit = -2.4 + configuration.conversionLogitShift + 0.7 * item.quality - 0.9 * clickbait
+                let cvrLogit =
+                    -2.4 + configuration.conversionLogitShift + 0.7 * item.quality - 0.9 * clickbait
                     + 0.5 * purchaseAffinity - 0.6 * user.priceSensitivity * log(item.price / category.medianPrice)
                     + 0.5 * favourite + observable
                 let pCTR = LogisticMath.sigmoid(ctrLogit), pCVR = LogisticMath.sigmoid(cvrLogit)
                 let clickDraw = random.nextUnit() < pCTR
                 let wouldBuy = random.nextUnit() < pCVR
-                let delay = min(configuration.delayScale * category.medianDelayHours * exp(random.normal()), window * 0.999)
+                let delay = min(
+                    configuration.delayScale * category.medianDelayHours * exp(random.normal()), window * 0.999)
                 let clickTime = time + 0.01 + 0.1 * random.nextUnit()
                 let clicked = clickDraw && clickTime <= snapshotHours  // a click after the snapshot is not in the log
                 let converted = clicked && wouldBuy
@@ -226,9 +248,12 @@ public struct WorldSimulator {
                 summary.conversionsObserved += observed ? 1 : 0
                 let cells: [String] = [
                     requestID, "u\(userIndex)", "\(user.segment)", "\(user.gender)", "\(user.age)",
-                    user.favourites.map { "c\($0)" }.joined(separator: "|"), "\(hour)", "\(device)", "\(page)", "\(position)",
-                    "i\(itemIndex)", "c\(item.category)", "b\(item.brand)", "s\(item.shop)", String.fixed(item.price, digits: 2),
-                    String.fixed(item.thumbnailScore, digits: 3), String.fixed(item.rating, digits: 3), dwell, cart, reviews,
+                    user.favourites.map { "c\($0)" }.joined(separator: "|"), "\(hour)", "\(device)", "\(page)",
+                    "\(position)",
+                    "i\(itemIndex)", "c\(item.category)", "b\(item.brand)", "s\(item.shop)",
+                    String.fixed(item.price, digits: 2),
+                    String.fixed(item.thumbnailScore, digits: 3), String.fixed(item.rating, digits: 3), dwell, cart,
+                    reviews,
                     clicked ? "1" : "0", observed ? "1" : "0", String.fixed(time, digits: 3),
                     clicked ? String.fixed(clickTime, digits: 3) : "",
                     observed ? String.fixed(clickTime + delay, digits: 3) : "", String.fixed(snapshotHours, digits: 1),
@@ -262,12 +287,14 @@ public struct WorldSimulator {
         let trainEnd = Double(configuration.trainDays) * 24
         let testEnd = trainEnd + Double(configuration.testDays) * 24
         let train = try write(
-            dataPath: directory + "/train.csv", truthPath: directory + "/train_truth.csv", rows: configuration.trainRows,
+            dataPath: directory + "/train.csv", truthPath: directory + "/train_truth.csv",
+            rows: configuration.trainRows,
             startHours: 0, endHours: trainEnd, snapshotHours: trainEnd, stream: 1)
         // Test labels are read a full window after the last test impression: all mature.
         let test = try write(
             dataPath: directory + "/test.csv", truthPath: directory + "/test_truth.csv", rows: configuration.testRows,
-            startHours: trainEnd, endHours: testEnd, snapshotHours: testEnd + Self.attributionWindowHours + 1, stream: 2)
+            startHours: trainEnd, endHours: testEnd, snapshotHours: testEnd + Self.attributionWindowHours + 1, stream: 2
+        )
         var schema = Self.schema(configuration: configuration)
         schema.crosses = .auto  // what a schema file that does not say gets, as a user's would
         try schema.write(path: directory + "/schema.json")

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// `"crosses": "auto"` crosses the fields that interact and no others; crossed models export with serving parity.

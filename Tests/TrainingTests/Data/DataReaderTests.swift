@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// The CSV reader, the schema and the bad-row policy.
@@ -25,15 +26,20 @@ struct DataReaderTests {
         #expect(rows.elapsedHours[1] == 10 && rows.elapsedHours[2] == 0.5)
         #expect(!rows.isMature(2, window: 48) && rows.isMature(1, window: 48))
         // Hard-label selection looks at the click time only: a recent conversion is not "window elapsed".
-        #expect(!rows.windowElapsed(1, window: 48) && !rows.windowElapsed(2, window: 48) && rows.windowElapsed(1, window: 10))
+        #expect(
+            !rows.windowElapsed(1, window: 48) && !rows.windowElapsed(2, window: 48)
+                && rows.windowElapsed(1, window: 10))
         #expect(rows.userKey[0] == rows.userKey[1] && rows.userKey[0] != rows.userKey[2])
         // The slots are exactly what FeatureEncoder writes for the same values.
         let encoder = FeatureEncoder(spec: TestSupport.schema.features)
         var indices = [Int32](repeating: 0, count: encoder.layout.shared.slotCount)
         var weights = [Float](repeating: 0, count: encoder.layout.shared.slotCount)
         try encoder.encode(
-            ["user": .string("u1"), "tags": .weighted([WeightedID(id: .string("a"), weight: 1), WeightedID(id: .string("b"), weight: 3)]),
-             "hour": .string("7")], block: .shared, indices: &indices, weights: &weights)
+            [
+                "user": .string("u1"),
+                "tags": .weighted([WeightedID(id: .string("a"), weight: 1), WeightedID(id: .string("b"), weight: 3)]),
+                "hour": .string("7"),
+            ], block: .shared, indices: &indices, weights: &weights)
         let (rowIndices, rowWeights) = rows.slots(.shared, row: 0)
         #expect(Array(UnsafeBufferPointer(start: rowIndices, count: indices.count)) == indices)
         #expect(Array(UnsafeBufferPointer(start: rowWeights, count: weights.count)) == weights)
@@ -75,11 +81,17 @@ struct DataReaderTests {
     @Test func missingColumnAndUnterminatedQuoteAreReported() throws {
         let path = TestSupport.temporaryDirectory("csv") + "/short.csv"
         try TestSupport.write("req,user\nr1,u1\n", to: path)
-        #expect(throws: DataError(file: path, line: 1, column: nil, message: "no column 'tags' (feature tags) in the header")) {
+        #expect(
+            throws: DataError(
+                file: path, line: 1, column: nil, message: "no column 'tags' (feature tags) in the header")
+        ) {
             _ = try TrainingDataReader(path: path, schema: TestSupport.schema)
         }
         let quoted = try file(["\"r1,u1,a,7,i9,10,,0,0,,,100"])
-        #expect(throws: DataError(file: quoted, line: 2, column: 1, message: "unterminated quote (records may not span lines)")) {
+        #expect(
+            throws: DataError(
+                file: quoted, line: 2, column: 1, message: "unterminated quote (records may not span lines)")
+        ) {
             _ = try TrainingDataReader.readAll(path: quoted, schema: TestSupport.schema)
         }
     }
@@ -167,7 +179,8 @@ struct DataReaderTests {
         let directory = TestSupport.temporaryDirectory("strict")
         let path = directory + "/schema.json"
         try TestSupport.schema.write(path: path)
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         json["time_units"] = "seconds"
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
         #expect { try TrainingSchema.load(path: path) } throws: { "\($0)".contains("unknown key \"time_units\"") }
@@ -176,7 +189,9 @@ struct DataReaderTests {
         labels["snapshot_tme"] = "t_snap"
         json["labels"] = labels
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
-        #expect { try TrainingSchema.load(path: path) } throws: { "\($0)".contains("unknown key \"labels.snapshot_tme\"") }
+        #expect { try TrainingSchema.load(path: path) } throws: {
+            "\($0)".contains("unknown key \"labels.snapshot_tme\"")
+        }
 
         let configuration = directory + "/training.json"
         try TestSupport.write(#"{"epochs": 1, "losses": {"model": "esmm", "ctcvr_wieght": 2}}"#, to: configuration)

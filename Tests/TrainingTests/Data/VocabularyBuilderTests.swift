@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// `resolvingVocabularies` builds exact vocabularies from the training file, and vocabulary models export with parity.

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// Post-training calibration: the one-dimensional likelihoods and their derivatives (central differences),
@@ -14,7 +15,8 @@ struct CalibrationTests {
             // Half the rows inside the 48 h window of TestSupport's buckets, with a fractional F(e).
             let elapsed = random.nextUnit() < 0.5 ? random.uniform(0, 47) : 60
             return OffsetFit.ClickRow(
-                logit: logit, converted: converted, elapsedHours: elapsed, visible: elapsed < 48 ? random.uniform(0.2, 0.95) : 1)
+                logit: logit, converted: converted, elapsedHours: elapsed,
+                visible: elapsed < 48 ? random.uniform(0.2, 0.95) : 1)
         }
     }
 
@@ -24,11 +26,15 @@ struct CalibrationTests {
     func cvrOffsetDerivativeAndFit(delay: LossConfiguration.DelayHandling) throws {
         let rows = Self.clickRows(seed: 3, count: 400)
         let buckets = TestSupport.schema.delay
-        func f(_ b: Double) -> (loss: Double, derivative: Double) { OffsetFit.cvr(rows, offset: b, delay: delay, buckets: buckets) }
+        func f(_ b: Double) -> (loss: Double, derivative: Double) {
+            OffsetFit.cvr(rows, offset: b, delay: delay, buckets: buckets)
+        }
         let h = 1e-5
         for b in [-1.3, -0.2, 0.0, 0.7] {
             let numeric = (f(b + h).loss - f(b - h).loss) / (2 * h)
-            #expect(abs(numeric - f(b).derivative) < 1e-5 * max(1, abs(numeric)), "\(delay) at \(b): \(numeric) vs \(f(b).derivative)")
+            #expect(
+                abs(numeric - f(b).derivative) < 1e-5 * max(1, abs(numeric)),
+                "\(delay) at \(b): \(numeric) vs \(f(b).derivative)")
         }
         let fitted = try #require(OffsetFit.minimise(f))
         #expect(abs(f(fitted).derivative) < 1e-6)
@@ -45,13 +51,18 @@ struct CalibrationTests {
             let ctr = random.uniform(-4, -1), cvr = random.uniform(-3, 0)
             let converted = random.nextUnit() < LogisticMath.sigmoid(ctr) * LogisticMath.sigmoid(cvr + 0.5)
             let open = !converted && random.nextUnit() < 0.3
-            return OffsetFit.EntireSpaceRow(ctrLogit: ctr, cvrLogit: cvr, converted: converted, visible: open ? random.uniform(0.2, 0.9) : 1)
+            return OffsetFit.EntireSpaceRow(
+                ctrLogit: ctr, cvrLogit: cvr, converted: converted, visible: open ? random.uniform(0.2, 0.9) : 1)
         }
-        func f(_ b: Double) -> (loss: Double, derivative: Double) { OffsetFit.entireSpace(rows, ctrOffset: 0.1, offset: b) }
+        func f(_ b: Double) -> (loss: Double, derivative: Double) {
+            OffsetFit.entireSpace(rows, ctrOffset: 0.1, offset: b)
+        }
         let h = 1e-5
         for b in [-1.0, 0.0, 0.6] {
             let numeric = (f(b + h).loss - f(b - h).loss) / (2 * h)
-            #expect(abs(numeric - f(b).derivative) < 1e-5 * max(1, abs(numeric)), "at \(b): \(numeric) vs \(f(b).derivative)")
+            #expect(
+                abs(numeric - f(b).derivative) < 1e-5 * max(1, abs(numeric)),
+                "at \(b): \(numeric) vs \(f(b).derivative)")
         }
         let fitted = try #require(OffsetFit.minimise(f))
         #expect(abs(f(fitted).derivative) < 1e-6)
@@ -63,7 +74,9 @@ struct CalibrationTests {
         var random = SplitMix64(seed: 8)
         let logits = (0..<2000).map { _ in random.uniform(-4, -1) }
         let labels = logits.map { random.nextUnit() < LogisticMath.sigmoid($0 - 0.3) ? 1.0 : 0.0 }
-        func f(_ b: Double) -> (loss: Double, derivative: Double) { OffsetFit.ctr(logits: logits, labels: labels, offset: b) }
+        func f(_ b: Double) -> (loss: Double, derivative: Double) {
+            OffsetFit.ctr(logits: logits, labels: labels, offset: b)
+        }
         let h = 1e-5
         for b in [-0.5, 0.2] {
             let numeric = (f(b + h).loss - f(b - h).loss) / (2 * h)
@@ -128,7 +141,9 @@ struct CalibrationTests {
         let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
         let file = NetworkGradientTests.makeFile()
         let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)
-        let held = (0..<data.count).filter { configuration.calibration.isHeldOut(data, row: $0, ordinal: $0, seed: configuration.seed) }
+        let held = (0..<data.count).filter {
+            configuration.calibration.isHeldOut(data, row: $0, ordinal: $0, seed: configuration.seed)
+        }
         #expect(held.count > 8 && held.count < 56)
         // Whole requests (4 rows each here) are held out together.
         #expect(Set(held.map { data.requestKey[$0] }).count * 4 == held.count)
@@ -144,7 +159,8 @@ struct CalibrationTests {
             modelsDirectory: TestSupport.temporaryDirectory("calibrated"), name: "m", version: 1, sample: data)
         #expect(result.maxDifference <= CheckpointExporter.tolerance)
         var served = ctr, servedCVR = cvr
-        ServingPredictor(checkpoint: try Checkpoint(contentsOfFile: result.path)).predict(data, rows: held, ctr: &served, cvr: &servedCVR)
+        ServingPredictor(checkpoint: try Checkpoint(contentsOfFile: result.path)).predict(
+            data, rows: held, ctr: &served, cvr: &servedCVR)
         #expect(abs(served.reduce(0.0) { $0 + Double($1) } - clicks) < 1e-3)
         // The state keeps the calibrated tensors and the offsets.
         let path = TestSupport.temporaryDirectory("calibrated-state") + "/state.ftrain"
@@ -154,7 +170,8 @@ struct CalibrationTests {
 
     /// `holdout_fraction` 0: every row is trained on, and the offsets are fitted on all of them afterwards.
     @Test func inSampleCalibrationUsesEveryTrainingRow() throws {
-        var configuration = TestSupport.smallConfiguration(.naive, delay: .model, batchSize: 64)  // one batch = the file
+        // One batch is the whole file.
+        var configuration = TestSupport.smallConfiguration(.naive, delay: .model, batchSize: 64)
         configuration.shuffleWindow = 64
         configuration.calibration = CalibrationConfiguration(method: .offset, holdoutFraction: 0)
         let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
@@ -186,7 +203,8 @@ struct CalibrationTests {
     /// A model with an entire-space term: the CVR offset is stationary for the click-space plus the CTCVR
     /// likelihood together (not for either alone), on the calibrated model.
     @Test func entireSpaceModelsFitTheCVROffsetJointly() throws {
-        var configuration = TestSupport.smallConfiguration(.esmm, delay: .ignore, batchSize: 64)  // one batch = the file
+        // One batch is the whole file.
+        var configuration = TestSupport.smallConfiguration(.esmm, delay: .ignore, batchSize: 64)
         configuration.shuffleWindow = 64
         let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
         let file = NetworkGradientTests.makeFile()
@@ -196,15 +214,20 @@ struct CalibrationTests {
         trainer.student.forward(data, rows: all)
         let ctr = trainer.student.logits(.ctr), cvr = trainer.student.logits(.cvr)
         let clickRows = all.filter { data.click[$0] == 1 }.map {
-            OffsetFit.ClickRow(logit: Double(cvr[$0]), converted: data.conversion[$0] == 1, elapsedHours: Double(data.elapsedHours[$0]), visible: 1)
+            OffsetFit.ClickRow(
+                logit: Double(cvr[$0]), converted: data.conversion[$0] == 1,
+                elapsedHours: Double(data.elapsedHours[$0]), visible: 1)
         }
         let entireRows = all.compactMap {
             trainer.entireSpaceRow(data, row: $0, ctrLogit: Double(ctr[$0]), cvrLogit: Double(cvr[$0]), visible: nil)
         }
         #expect(entireRows.count == data.count)
-        let clickSpace = OffsetFit.cvr(clickRows, offset: 0, delay: .ignore, buckets: TestSupport.schema.delay).derivative
+        let clickSpace = OffsetFit.cvr(clickRows, offset: 0, delay: .ignore, buckets: TestSupport.schema.delay)
+            .derivative
         let product = OffsetFit.entireSpace(entireRows, ctrOffset: 0, offset: 0).derivative
         #expect(abs(clickSpace + product) < 1e-3)
-        #expect(abs(clickSpace) > 1e-3 || abs(product) > 1e-3, "the two terms alone would both be stationary: nothing tested")
+        #expect(
+            abs(clickSpace) > 1e-3 || abs(product) > 1e-3,
+            "the two terms alone would both be stationary: nothing tested")
     }
 }

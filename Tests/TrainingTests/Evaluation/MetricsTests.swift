@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Training
 
 /// AUC, GAUC, logloss and PCOC on hand-computed cases.

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// The exported checkpoint, served by `InferenceNetwork`, reproduces the trainer's student.
@@ -31,7 +32,8 @@ struct ExportParityTests {
         let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
         for start in stride(from: 0, to: 64, by: 32) { trainer.step(data, rows: Array(start..<start + 32)) }
         let models = TestSupport.temporaryDirectory("models")
-        let result = try CheckpointExporter(trainer: trainer).export(modelsDirectory: models, name: "student", version: 3, sample: data)
+        let result = try CheckpointExporter(trainer: trainer).export(
+            modelsDirectory: models, name: "student", version: 3, sample: data)
         #expect(result.path == models + "/student/3/model.fckpt")
         #expect(result.maxDifference <= 1e-5)
         let checkpoint = try Checkpoint(contentsOfFile: result.path)

@@ -1,5 +1,6 @@
 import Ranking
 import Testing
+
 @testable import Training
 
 /// The three embedding update rules on one table after one step with a gradient on row 1 only.

@@ -1,5 +1,6 @@
 import Ranking
 import Testing
+
 @testable import Training
 
 /// Every layer's backward against central differences (loss = Σ c ⊙ output with fixed random c).
@@ -25,9 +26,13 @@ struct LayerGradientTests {
         layer.backward(x.pointer, ldx: 7, rows: rows, dy: &dy, lddy: 19, dx: &dx, lddx: 7, accumulate: false)
         var check = GradientCheck()
         for i in stride(from: 0, to: 7 * 19, by: 5) {
-            check.check(layer.weight.value.pointer, i, analytic: Double(layer.weight.gradient.pointer[i]), refresh: layer.refresh, loss: loss)
+            check.check(
+                layer.weight.value.pointer, i, analytic: Double(layer.weight.gradient.pointer[i]),
+                refresh: layer.refresh, loss: loss)
         }
-        for i in 0..<19 { check.check(layer.bias!.value.pointer, i, analytic: Double(layer.bias!.gradient.pointer[i]), loss: loss) }
+        for i in 0..<19 {
+            check.check(layer.bias!.value.pointer, i, analytic: Double(layer.bias!.gradient.pointer[i]), loss: loss)
+        }
         for i in stride(from: 0, to: rows * 7, by: 3) { check.check(x.pointer, i, analytic: Double(dx[i]), loss: loss) }
         #expect(check.isNonTrivial)
         #expect(check.relativeError < 1e-2, "relative error \(check.relativeError)")
@@ -37,7 +42,8 @@ struct LayerGradientTests {
         var random = SplitMix64(seed: 3)
         let scratch = ScratchSpace()
         let mlp = MLP(
-            inputs: 6, widths: [9, 5, 1], names: ["a", "b", "c"], reluOnLast: false, dropout: 0.3, dropoutLayers: [0, 2],
+            inputs: 6, widths: [9, 5, 1], names: ["a", "b", "c"], reluOnLast: false, dropout: 0.3,
+            dropoutLayers: [0, 2],
             scratch: scratch, random: &random)
         let rows = 11
         let trace = mlp.makeTrace(capacity: rows)
@@ -57,7 +63,9 @@ struct LayerGradientTests {
         var check = GradientCheck()
         for parameter in mlp.parameters {
             for i in stride(from: 0, to: parameter.count, by: 4) {
-                check.check(parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]), refresh: mlp.refresh, loss: loss)
+                check.check(
+                    parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]), refresh: mlp.refresh,
+                    loss: loss)
             }
         }
         for i in 0..<rows * 6 { check.check(x.pointer, i, analytic: Double(dx[i] - 1), loss: loss) }
@@ -75,7 +83,9 @@ struct LayerGradientTests {
         var mixed = [Float](repeating: 0, count: rows * width)
         func loss() -> Double {
             let pointers = outputs.map { (UnsafePointer($0.pointer), width) }
-            SoftmaxGate.forward(logits: logits.pointer, ldLogits: experts, rows: rows, experts: pointers, width: width, gates: &gates, into: &mixed)
+            SoftmaxGate.forward(
+                logits: logits.pointer, ldLogits: experts, rows: rows, experts: pointers, width: width, gates: &gates,
+                into: &mixed)
             return zip(mixed, c).reduce(0.0) { $0 + Double($1.0 * $1.1) }
         }
         _ = loss()
@@ -89,21 +99,25 @@ struct LayerGradientTests {
         var check = GradientCheck()
         for i in 0..<rows * experts { check.check(logits.pointer, i, analytic: Double(dLogits[i]), loss: loss) }
         for e in 0..<experts {
-            for i in 0..<rows * width { check.check(outputs[e].pointer, i, analytic: Double(dExperts[e][i]), loss: loss) }
+            for i in 0..<rows * width {
+                check.check(outputs[e].pointer, i, analytic: Double(dExperts[e][i]), loss: loss)
+            }
         }
         #expect(check.relativeError < 1e-2, "relative error \(check.relativeError)")
     }
 
     @Test func embeddingBagsMatchEmbeddingLookupAndSumIntoRows() throws {
         let path = TestSupport.temporaryDirectory("bags") + "/data.csv"
-        try TestSupport.write(TestSupport.header + "\nr,u1,a|b:2|c,3,i1,5,,0,0,,,100\nr,u2,b,,i1,1,,0,0,,,100\n", to: path)
+        try TestSupport.write(
+            TestSupport.header + "\nr,u1,a|b:2|c,3,i1,5,,0,0,,,100\nr,u2,b,,i1,1,,0,0,,,100\n", to: path)
         let data = try TrainingDataReader.readAll(path: path, schema: TestSupport.schema)
         var random = SplitMix64(seed: 6)
         let bags = EmbeddingBags(layout: data.layout, blocks: [.shared, .item], random: &random)
         var x = [Float](repeating: 0, count: 2 * bags.width)
         bags.forward(data, rows: [0, 1], into: &x)
         // The serving lookup over the same tables gives the same columns.
-        let shape = NetworkShape(features: TestSupport.schema.servingFeatures, network: .sharedBottom(layers: [4], towerLayers: []))
+        let shape = NetworkShape(
+            features: TestSupport.schema.servingFeatures, network: .sharedBottom(layers: [4], towerLayers: []))
         var tensors = RandomInitializer.tensors(for: shape, seed: 1)
         let tables = Dictionary(uniqueKeysWithValues: bags.tables.map { ($0.name, $0.values) })
         tensors = tensors.map { tensor in
@@ -111,15 +125,19 @@ struct LayerGradientTests {
             return CheckpointWriter.Tensor(name: tensor.name, shape: tensor.shape, values: values)
         }
         let header = CheckpointHeader(
-            model: ModelIdentity(name: "t", version: 1), features: shape.features, network: shape.network, score: ScoreFormula(),
+            model: ModelIdentity(name: "t", version: 1), features: shape.features, network: shape.network,
+            score: ScoreFormula(),
             training: TrainingMetadata(producer: "test"))
-        let lookup = EmbeddingLookup(checkpoint: try Checkpoint(bytes: try CheckpointWriter(header: header, tensors: tensors).encoded()))
+        let lookup = EmbeddingLookup(
+            checkpoint: try Checkpoint(bytes: try CheckpointWriter(header: header, tensors: tensors).encoded()))
         for row in 0..<2 {
             var served = [Float](repeating: 0, count: bags.width)
             let shared = data.slots(.shared, row: row), item = data.slots(.item, row: row)
             lookup.gather(.shared, indices: shared.indices, weights: shared.weights, into: &served)
             served.withUnsafeMutableBufferPointer { p in
-                lookup.gather(.item, indices: item.indices, weights: item.weights, into: p.baseAddress! + data.layout.shared.width)
+                lookup.gather(
+                    .item, indices: item.indices, weights: item.weights, into: p.baseAddress! + data.layout.shared.width
+                )
             }
             #expect(served == Array(x[row * bags.width..<(row + 1) * bags.width]))
         }
@@ -151,7 +169,8 @@ struct LayerGradientTests {
         var random = SplitMix64(seed: 8)
         let x = [Float](repeating: 1, count: 10_000)
         var mask = [Float](repeating: 0, count: x.count), y = mask
-        Dropout.forward(x, ldx: x.count, rows: 1, width: x.count, probability: 0.2, mask: &mask, into: &y, random: &random)
+        Dropout.forward(
+            x, ldx: x.count, rows: 1, width: x.count, probability: 0.2, mask: &mask, into: &y, random: &random)
         let mean = y.reduce(0, +) / Float(y.count)
         #expect(abs(mean - 1) < 0.03)
         var dx = [Float](repeating: 0, count: x.count)

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// Whole-network backward passes (student with each loss, every bottom; the ESDC teacher) against central
@@ -36,7 +37,10 @@ struct NetworkGradientTests {
         // `naive`'s CTR network (CTR only; its CVR network is checked by `standaloneCVRBackward`).
         (.naive, .ignore, .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [3])),
         (.esmm, .ignore, .mmoe(experts: 3, expertLayers: [6], towerLayers: [3])),
-        (.escm2IPS, .matureOnly, .ple(levels: 1, sharedExperts: 2, specificExperts: 1, expertLayers: [6, 5], towerLayers: [4])),
+        (
+            .escm2IPS, .matureOnly,
+            .ple(levels: 1, sharedExperts: 2, specificExperts: 1, expertLayers: [6, 5], towerLayers: [4])
+        ),
         (.esmm, .model, .ple(levels: 2, sharedExperts: 1, specificExperts: 2, expertLayers: [6, 4], towerLayers: [])),
         // The click-space DFM likelihood (ClickSpaceLikelihood) with the network's own hazards.
         (.naiveShared, .model, .sharedBottom(layers: [6], towerLayers: [3])),
@@ -69,8 +73,11 @@ struct NetworkGradientTests {
         let rows = Array(0..<data.count)
         let schema = TestSupport.schema
         let shape = NetworkShape(features: schema.features, network: network)
-        let student = MultiTaskNetwork(shape: shape, capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 3)
-        let objective = StudentObjective(configuration: LossConfiguration(model: model, delay: delay), delay: schema.delay)
+        let student = MultiTaskNetwork(
+            shape: shape, capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5,
+            seed: 3)
+        let objective = StudentObjective(
+            configuration: LossConfiguration(model: model, delay: delay), delay: schema.delay)
         let loss = Self.backward(student, objective, data, rows: rows)
         TensorChecks(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
             .expectAccurate(within: 2e-2, "\(model) \(delay)")
@@ -156,7 +163,8 @@ struct NetworkGradientTests {
     func standaloneCVRBackward(delay: LossConfiguration.DelayHandling) {
         let data = Self.makeData()
         let schema = TestSupport.schema
-        let objective = StudentObjective(configuration: LossConfiguration(model: .naive, delay: delay), delay: schema.delay)
+        let objective = StudentObjective(
+            configuration: LossConfiguration(model: .naive, delay: delay), delay: schema.delay)
         let rows = (0..<data.count).filter { objective.selectedForClickedCVR(data, $0) }
         #expect(rows.count > 10 && rows.count < data.count)
         let network = MultiTaskNetwork(
@@ -182,22 +190,26 @@ struct NetworkGradientTests {
         #expect(ctrLogit.map { p in (0..<p.count).allSatisfy { p.gradient.pointer[$0] == 0 } } ?? true)
     }
 
-    /// The ESDC student: distillation on clicked or on all rows, with delays handled by maturity or by the
-    /// student's own delay head.
-    @Test(arguments: LossConfiguration.DistillationSpace.allCases, [LossConfiguration.DelayHandling.matureOnly, .model])
-    func studentDistillationBackward(space: LossConfiguration.DistillationSpace, delay: LossConfiguration.DelayHandling) {
+    /// The ESDC student as the trainer builds it (no delay tower): distillation on clicked or on all rows, with
+    /// delays handled by maturity or, under `--delay model`, by the teacher's detached F(e), which then weighs
+    /// every immature unconverted row's CTCVR term, clicked or not.
+    @Test(
+        arguments: LossConfiguration.DistillationSpace.allCases, [LossConfiguration.DelayHandling.matureOnly, .model])
+    func studentDistillationBackward(space: LossConfiguration.DistillationSpace, delay: LossConfiguration.DelayHandling)
+    {
         let data = Self.makeData()
         let rows = Array(0..<data.count)
         let schema = TestSupport.schema
         let student = MultiTaskNetwork(
             shape: NetworkShape(features: schema.features, network: .sharedBottom(layers: [6], towerLayers: [4])),
-            capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5, seed: 5)
+            capacity: 64, seed: 5)
         let objective = StudentObjective(
             configuration: LossConfiguration(model: .esdc, delay: delay, distillationSpace: space), delay: schema.delay)
         var values = SplitMix64(seed: 9)
         var signals = TeacherSignals(
             ctr: rows.map { _ in values.uniform(0.05, 0.9) }, cvr: rows.map { _ in values.uniform(0.01, 0.6) },
             weight: rows.map { _ in values.uniform(0.05, 1) }, distillationWeight: 0.5, ctrDistillationWeight: 0.25)
+        if delay == .model { signals.visible = rows.map { _ in values.uniform(0.1, 1) } }
         func loss() -> Double {
             student.forward(data, rows: rows)
             return objective.apply(student, data, rows: rows, teacher: signals).total
@@ -230,7 +242,8 @@ struct NetworkGradientTests {
         let losses = LossConfiguration(model: .esdc, delay: delay, dropout: 0.2, privilegedFeatures: privileged)
         let teacher = ESDCTeacher(
             schema: TestSupport.schema,
-            network: .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [4]), losses: losses,
+            network: .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [4]),
+            losses: losses,
             capacity: 64, delayHidden: 5, seed: 4)
         #expect((teacher.residual != nil) == privileged)
         teacher.random = SplitMix64(seed: 77)

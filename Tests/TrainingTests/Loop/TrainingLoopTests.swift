@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// The loop on a small simulated world: learning, determinism, resumable state.
@@ -55,7 +56,9 @@ struct TrainingLoopTests {
     @Test func sameSeedSameModel() throws {
         let data = NetworkGradientTests.makeData()
         func trained(seed: UInt64) throws -> [Float] {
-            let trainer = try Trainer(schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32, seed: seed))
+            let trainer = try Trainer(
+                schema: TestSupport.schema,
+                configuration: TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32, seed: seed))
             for start in [0, 32, 0, 32] { trainer.step(data, rows: Array(start..<start + 32)) }
             return trainer.servingTensors().flatMap(\.values)
         }
@@ -69,7 +72,9 @@ struct TrainingLoopTests {
     @Test func teacherPredictorOutputs() throws {
         let data = NetworkGradientTests.makeData()
         let rows = Array(0..<data.count)
-        let trainer = try Trainer(schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32))
+        let trainer = try Trainer(
+            schema: TestSupport.schema,
+            configuration: TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32))
         for start in [0, 32] { trainer.step(data, rows: Array(start..<start + 32)) }
         func scores(_ output: TeacherPredictor.Output) -> (ctr: [Float], cvr: [Float]) {
             var ctr = [Float](repeating: 0, count: rows.count), cvr = ctr
@@ -81,7 +86,8 @@ struct TrainingLoopTests {
         for r in rows {
             if data.click[r] == 1 { #expect(soft.cvr[r] != base.cvr[r]) } else { #expect(soft.cvr[r] == base.cvr[r]) }
         }
-        let esmm = try Trainer(schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.esmm, batchSize: 32))
+        let esmm = try Trainer(
+            schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.esmm, batchSize: 32))
         #expect(esmm.teacherPredictor(.base) == nil)
     }
 
@@ -113,7 +119,8 @@ struct TrainingLoopTests {
     @Test func naiveTrainsTwoIndependentNetworks() throws {
         let data = NetworkGradientTests.makeData()
         let trainer = try Trainer(
-            schema: TestSupport.schema, configuration: TestSupport.smallConfiguration(.naive, delay: .model, batchSize: 32))
+            schema: TestSupport.schema,
+            configuration: TestSupport.smallConfiguration(.naive, delay: .model, batchSize: 32))
         let cvr = try #require(trainer.cvrNetwork)
         #expect(trainer.student.delayHead == nil && cvr.delayHead != nil)
         let studentBuffers = Set(trainer.student.tables.map { UInt(bitPattern: $0.value.pointer) })
@@ -127,7 +134,9 @@ struct TrainingLoopTests {
         }
         let ctrLogit = NetworkShape.towerLogit(.ctr) + ".weight", cvrLogit = NetworkShape.towerLogit(.cvr) + ".weight"
         // Each network learns its own task only.
-        #expect(changed(ctrBefore, trainer.student.namedValues(), ctrLogit) && !changed(ctrBefore, trainer.student.namedValues(), cvrLogit))
+        #expect(
+            changed(ctrBefore, trainer.student.namedValues(), ctrLogit)
+                && !changed(ctrBefore, trainer.student.namedValues(), cvrLogit))
         #expect(changed(cvrBefore, cvr.namedValues(), cvrLogit) && !changed(cvrBefore, cvr.namedValues(), ctrLogit))
         // p_c from the CTR network, p_v from the CVR network.
         var ctr = [Float](repeating: 0, count: 64), pv = ctr, unused = ctr
@@ -163,7 +172,8 @@ struct TrainingLoopTests {
         #expect(adam.learningRate(atStep: 101) == 0.01)
         let decoded = try JSONDecoder().decode(
             TrainingConfiguration.self,
-            from: Data(#"{"optimizer": {"learning_rate_schedule": "linear", "final_learning_rate_fraction": 0.2}}"#.utf8))
+            from: Data(
+                #"{"optimizer": {"learning_rate_schedule": "linear", "final_learning_rate_fraction": 0.2}}"#.utf8))
         #expect(decoded.optimizer.schedule == .linear && decoded.optimizer.finalLearningRateFraction == 0.2)
         var bad = TrainingConfiguration()
         bad.optimizer.finalLearningRateFraction = 1.5
@@ -212,7 +222,8 @@ struct TrainingLoopTests {
         #expect(Float(range.lowerBound) == Float(values.min()!) && Float(range.upperBound) == Float(values.max()!))
 
         let models = TestSupport.temporaryDirectory("models")
-        let exported = try CheckpointExporter(trainer: trainer).export(modelsDirectory: models, name: "student", version: 1, sample: data)
+        let exported = try CheckpointExporter(trainer: trainer).export(
+            modelsDirectory: models, name: "student", version: 1, sample: data)
         let checkpoint = try Checkpoint(contentsOfFile: exported.path)
         let served = try #require(checkpoint.header.features.fields.first { $0.name == "thumbnail_score" })
         #expect(served.clip == range)
@@ -231,7 +242,9 @@ struct TrainingLoopTests {
         var schema = base
         schema.quantileBuckets = ["item_rating": QuantileBuckets(buckets: 8, dimension: 3)]
         try schema.validate()
-        #expect(throws: SpecError.self) { try Trainer(schema: schema, configuration: TestSupport.smallConfiguration(.esmm)) }
+        #expect(throws: SpecError.self) {
+            try Trainer(schema: schema, configuration: TestSupport.smallConfiguration(.esmm))
+        }
         let resolved = try schema.resolvingQuantileBuckets(file: directory + "/train.csv")
         #expect(resolved.quantileBuckets.isEmpty)
         let field = try #require(resolved.features.fields.first { $0.name == "item_rating" })
@@ -244,15 +257,21 @@ struct TrainingLoopTests {
         let data = try TrainingDataReader.readAll(path: directory + "/train.csv", schema: resolved)
         let placement = data.layout.placements[resolved.features.fields.firstIndex { $0.name == "item_rating" }!]
         var counts = [Int](repeating: 0, count: 9)
-        for row in 0..<data.count { counts[Int(data.slots(placement.block, row: row).indices[placement.slotOffset])] += 1 }
-        #expect(counts[0] == 0 && counts[1...].allSatisfy { abs(Double($0) / Double(data.count) - 0.125) < 0.02 }, "\(counts)")
+        for row in 0..<data.count {
+            counts[Int(data.slots(placement.block, row: row).indices[placement.slotOffset])] += 1
+        }
+        #expect(
+            counts[0] == 0 && counts[1...].allSatisfy { abs(Double($0) / Double(data.count) - 0.125) < 0.02 },
+            "\(counts)")
 
         let trainer = try Trainer(schema: resolved, configuration: TestSupport.smallConfiguration(.esmm))
         _ = try trainer.train(file: directory + "/train.csv")
         let exported = try CheckpointExporter(trainer: trainer).export(
             modelsDirectory: TestSupport.temporaryDirectory("models"), name: "student", version: 1, sample: data)
         #expect(exported.maxDifference <= 1e-5)
-        let served = try Checkpoint(contentsOfFile: exported.path).header.features.fields.first { $0.name == "item_rating" }
+        let served = try Checkpoint(contentsOfFile: exported.path).header.features.fields.first {
+            $0.name == "item_rating"
+        }
         #expect(served?.kind == field.kind)
 
         var unknown = base

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// Each loss's closed-form gradient against central differences in Double.
@@ -24,8 +25,12 @@ struct LossGradientTests {
     func productLikelihood(logit: Double) {
         for (other, target, visible) in [(-2.0, 0.0, 1.0), (1.5, 1.0, 1.0), (0.4, 0.0, 0.35), (-4.0, 0.0, 0.9)] {
             let result = ProductLikelihood.evaluate(logitCTR: logit, logitCVR: other, target: target, visible: visible)
-            let dc = derivative({ ProductLikelihood.evaluate(logitCTR: $0, logitCVR: other, target: target, visible: visible).loss }, at: logit)
-            let dv = derivative({ ProductLikelihood.evaluate(logitCTR: logit, logitCVR: $0, target: target, visible: visible).loss }, at: other)
+            let dc = derivative(
+                { ProductLikelihood.evaluate(logitCTR: $0, logitCVR: other, target: target, visible: visible).loss },
+                at: logit)
+            let dv = derivative(
+                { ProductLikelihood.evaluate(logitCTR: logit, logitCVR: $0, target: target, visible: visible).loss },
+                at: other)
             #expect(abs(result.dLogitCTR - dc) < 1e-6 * max(1, abs(dc)))
             #expect(abs(result.dLogitCVR - dv) < 1e-6 * max(1, abs(dv)))
         }
@@ -41,28 +46,34 @@ struct LossGradientTests {
             var gradient = [Float](repeating: 0, count: count)
             _ = DelayHazards.bucketLoss(a, count: count, bucket: bucket, gradient: &gradient)
             for j in 0..<count - 1 {
-                let numeric = derivative({ x in
-                    var b = a
-                    b[j] = Float(x)
-                    return DelayHazards.bucketLoss(b, count: count, bucket: bucket, gradient: nil)
-                }, at: Double(a[j]), step: 1e-3)
+                let numeric = derivative(
+                    { x in
+                        var b = a
+                        b[j] = Float(x)
+                        return DelayHazards.bucketLoss(b, count: count, bucket: bucket, gradient: nil)
+                    }, at: Double(a[j]), step: 1e-3)
                 #expect(abs(Double(gradient[j]) - numeric) < 1e-3)
             }
         }
         // The bucket probabilities sum to 1 (h_{K−1} = 1).
-        let total = (0..<count).reduce(0.0) { $0 + exp(-DelayHazards.bucketLoss(a, count: count, bucket: $1, gradient: nil)) }
+        let total = (0..<count).reduce(0.0) {
+            $0 + exp(-DelayHazards.bucketLoss(a, count: count, bucket: $1, gradient: nil))
+        }
         #expect(abs(total - 1) < 1e-6)
         for (full, fraction) in [(0, 0.3), (2, 0.0), (3, 0.8), (4, 0.5), (5, 0.0)] {
             var gradient = [Float](repeating: 0, count: count)
-            let visible = DelayHazards.visible(a, count: count, full: full, fraction: fraction, scale: 1, gradient: &gradient)
+            let visible = DelayHazards.visible(
+                a, count: count, full: full, fraction: fraction, scale: 1, gradient: &gradient)
             #expect(visible > 0 && visible <= 1)
             for j in 0..<count - 1 {
                 let original = a[j]
-                let numeric = derivative({ x in
-                    a[j] = Float(x)
-                    defer { a[j] = original }
-                    return DelayHazards.visible(a, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
-                }, at: Double(a[j]), step: 1e-3)
+                let numeric = derivative(
+                    { x in
+                        a[j] = Float(x)
+                        defer { a[j] = original }
+                        return DelayHazards.visible(
+                            a, count: count, full: full, fraction: fraction, scale: 0, gradient: nil)
+                    }, at: Double(a[j]), step: 1e-3)
                 #expect(abs(Double(gradient[j]) - numeric) < 1e-3, "full \(full) fraction \(fraction) j \(j)")
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import Testing
+
 @testable import Training
 
 /// The simulated world: deterministic, and with the properties that make the problem hard.
@@ -11,7 +12,9 @@ struct SimulatorTests {
         _ = try WorldSimulator(configuration: configuration).writeFiles(directory: a)
         _ = try WorldSimulator(configuration: configuration).writeFiles(directory: b)
         for name in ["train.csv", "test.csv", "train_truth.csv", "schema.json"] {
-            #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/" + name)) == Data(contentsOf: URL(fileURLWithPath: b + "/" + name)))
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: a + "/" + name))
+                    == Data(contentsOf: URL(fileURLWithPath: b + "/" + name)))
         }
     }
 
@@ -61,13 +64,15 @@ struct SimulatorTests {
             let schema: TrainingSchema
         }
         func world(_ change: (inout SimulationConfiguration) -> Void) throws -> World {
-            var configuration = SimulationConfiguration(trainRows: 30_000, testRows: 100, seed: 6, users: 800, items: 600)
+            var configuration = SimulationConfiguration(
+                trainRows: 30_000, testRows: 100, seed: 6, users: 800, items: 600)
             change(&configuration)
             let directory = TestSupport.temporaryDirectory("sim-knobs")
             _ = try WorldSimulator(configuration: configuration).writeFiles(directory: directory)
             let schema = WorldSimulator.schema(configuration: configuration)
             let data = try TrainingDataReader.readAll(path: directory + "/train.csv", schema: schema)
-            return World(data: data, truth: try SimulationTruth.read(path: directory + "/train_truth.csv"), schema: schema)
+            return World(
+                data: data, truth: try SimulationTruth.read(path: directory + "/train_truth.csv"), schema: schema)
         }
         func correlation(_ a: [Float], _ b: [Float]) -> Double {
             let x = a.map(Double.init), y = b.map(Double.init)
@@ -91,7 +96,9 @@ struct SimulatorTests {
             $0.purchaseTasteCorrelation = 0
             $0.selectionBias = 0
         }
-        #expect(correlation(divergent.truth.trueCTR, divergent.truth.trueCVR) < correlation(unbiased.truth.trueCTR, unbiased.truth.trueCVR) - 0.1)
+        #expect(
+            correlation(divergent.truth.trueCTR, divergent.truth.trueCVR) < correlation(
+                unbiased.truth.trueCTR, unbiased.truth.trueCVR) - 0.1)
         // Observable effects: the same (segment, category) pairs now share a click rate beyond the hidden tastes.
         let observable = try world {
             $0.latentStrength = 0
@@ -106,7 +113,8 @@ struct SimulatorTests {
             let logits = w.truth.trueCTR.map { Double(log($0 / (1 - $0))) }
             var groups: [Int64: [Double]] = [:]
             for row in 0..<w.data.count {
-                groups[Int64(index("user_segment", row)) << 32 | Int64(index("item_category", row)), default: []].append(logits[row])
+                groups[Int64(index("user_segment", row)) << 32 | Int64(index("item_category", row)), default: []]
+                    .append(logits[row])
             }
             let mean = logits.reduce(0, +) / Double(logits.count)
             let total = logits.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }

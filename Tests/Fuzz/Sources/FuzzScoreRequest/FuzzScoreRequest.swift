@@ -11,7 +11,8 @@ import Scoring
 let model: ServableModel = {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let path = ProcessInfo.processInfo.environment["FUNNEL_FUZZ_MODEL"]
+    let path =
+        ProcessInfo.processInfo.environment["FUNNEL_FUZZ_MODEL"]
         ?? root.appendingPathComponent("models/funnel-student/1/model.fckpt").path
     do { return try ScoringFuzzHarness.loadModel(path: path) } catch { fatalError("cannot load \(path): \(error)") }
 }()
