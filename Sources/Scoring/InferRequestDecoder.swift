@@ -196,6 +196,16 @@ struct InferRequestDecoder: Sendable {
         -> (topK: Int?, deadline: Int?)
     {
         let parameters = try Self.members(members, allowed: Self.parameters, in: "\"parameters\"")
+        // Ignored, but still of the type the protocol gives them.
+        switch parameters["binary_data_output"] {
+        case nil, .bool?: break
+        default: throw .invalidRequest("parameter \"binary_data_output\" must be a boolean")
+        }
+        switch parameters["priority"] {
+        case nil: break
+        case .int(let level)? where level >= 0: break
+        default: throw .invalidRequest("parameter \"priority\" must be a non-negative integer")
+        }
         let topK = try parameters["top_k"].map { v throws(ScoringError) in try Self.positiveInteger(v, "top_k") }
         var deadline = deadline
         if let milliseconds = parameters["deadline_ms"] {
@@ -221,7 +231,7 @@ struct InferRequestDecoder: Sendable {
             }
             for (key, value) in parameters {
                 switch (key, value) {
-                case ("binary_data", _): break  // answers are JSON tensors, which every client reads
+                case ("binary_data", .bool): break  // answers are JSON tensors, which every client reads
                 case ("classification", .int(0)): break
                 default: throw .invalidRequest("output '\(name)': parameter '\(key)' is not supported")
                 }
