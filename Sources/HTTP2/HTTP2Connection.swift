@@ -104,7 +104,6 @@ final class HTTP2Connection: @unchecked Sendable, ProtocolDriver {
             connection.reportProtocolError(message)
             connection.closeAfterFlush()
         }
-        recount()
         connection.flush()
     }
 

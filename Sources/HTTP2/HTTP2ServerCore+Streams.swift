@@ -103,7 +103,7 @@ extension HTTP2ServerCore {
         let memory = stream.memory ?? MemoryReservation(budget: configuration.memoryBudget)
         stream.memory = memory
         // A declared length sizes the body once, on its first bytes.
-        let expected = stream.body.isEmpty ? declaredLength(of: stream).map { min($0, limit) } : nil
+        let expected = stream.body.isEmpty ? stream.declaredLength.map { min($0, limit) } : nil
         guard memory.append(UnsafeRawBufferPointer(data), to: &stream.body, expectedTotal: expected) else {
             stream.body = []
             stream.memory = nil
@@ -142,7 +142,7 @@ extension HTTP2ServerCore {
         // drained; a larger or unknown one is stopped with RST_STREAM(NO_ERROR) (RFC 9113 §8.1). Draining matters
         // because curl 7.88 reports such a reset as a failed transfer even after the complete answer, and it
         // costs no more than one allowed request.
-        let remaining = declaredLength(of: stream).map { $0 - stream.receivedBodyBytes }
+        let remaining = stream.declaredLength.map { $0 - stream.receivedBodyBytes }
         if remaining.map({ $0 > drainableRemainder }) ?? true {
             nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, NGHTTP2_NO_ERROR.rawValue)
         }
@@ -151,10 +151,6 @@ extension HTTP2ServerCore {
 
     /// Request body bytes still worth receiving and discarding after an early answer.
     private var drainableRemainder: Int { max(64 * 1024, configuration.maxRequestBodyBytes) }
-
-    func declaredLength(of stream: HTTP2Stream) -> Int? {
-        stream.declaredLength
-    }
 
     /// nghttp2 ends the connection itself on connection errors (no invalid-frame callback for most): log why.
     private func reportGoAway(_ goAway: nghttp2_goaway) {
@@ -213,7 +209,7 @@ extension HTTP2ServerCore {
     private func earlyError(for stream: HTTP2Stream) -> TransportError? {
         if stream.refusal == .headersTooLarge { return .headersTooLarge }
         let limit = configuration.maxRequestBodyBytes
-        if let length = declaredLength(of: stream), length > limit + drainableRemainder {
+        if let length = stream.declaredLength, length > limit + drainableRemainder {
             return .bodyTooLarge(limit: limit)  // too much to drain: answer now, then reset
         }
         return nil

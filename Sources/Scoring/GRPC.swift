@@ -58,7 +58,8 @@ enum GRPC {
         for index in 0..<4 { body[1 + index] = UInt8(truncatingIfNeeded: bytes.count >> (8 * (3 - index))) }
         body.append(contentsOf: bytes)
         return HTTPResponse(
-            status: 200, headers: [("content-type", contentType)], body: body, trailers: [("grpc-status", "0")])
+            status: 200, headers: [("content-type", contentType)], body: body,
+            trailers: [("grpc-status", String(Status.ok.rawValue))])
     }
 
     /// A failed call: trailers-only, with the status the error maps to and its message.

@@ -10,11 +10,10 @@ import Synchronization
 /// through the same decode pool, batcher, limits and drain as `/v1/score` (`ScoringService.score`); the other
 /// methods are answered here, at once.
 extension ScoringService {
-    func answerGRPC(_ request: HTTPRequest) -> HTTPResponse {
+    func answerGRPC(_ request: HTTPRequest, route: Route) -> HTTPResponse {
         guard GRPC.isGRPC(request.header("content-type")) else {
             return ScoringError.unsupportedMediaType(request.header("content-type") ?? "none").response
         }
-        let route = Route(path: request.path)
         let method = request.path.split(separator: "/").last.map(String.init) ?? ""
         do throws(ScoringError) {
             switch (route, method) {

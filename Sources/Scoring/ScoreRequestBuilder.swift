@@ -26,9 +26,6 @@ struct ScoreRequestBuilder {
         if model.priceField != nil { prices.reserveCapacity(candidateCount) }
     }
 
-    /// The fields a candidate's values go to (cleared by `clearItemValues` between candidates).
-    var itemFields: [Int] { model.encoder.layout.item.fields }
-
     mutating func clearItemValues() {
         for field in model.encoder.layout.item.fields { values[field] = nil }
     }

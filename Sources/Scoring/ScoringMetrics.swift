@@ -48,39 +48,30 @@ public final class ScoringMetrics: Sendable {
             descriptor: Self.name(
                 "requests_in_flight",
                 "Requests received and not answered yet (the transport's own /healthz answers aside)."), labels: [])
-        // Every route's series exists from the start (no gaps in rate() after a restart).
-        requestDurations = Dictionary(
-            uniqueKeysWithValues: Route.allCases.map { route in
-                (
-                    route,
-                    registry.makeDurationHistogram(
-                        descriptor: Self.name(
-                            "request_duration", unit: "seconds",
-                            "Time from a complete request to its response, by route."),
-                        labels: [("route", route.label)], buckets: Self.latencyBuckets)
-                )
-            })
-        requestSizes = Dictionary(
-            uniqueKeysWithValues: Route.allCases.map { route in
-                (
-                    route,
-                    registry.makeValueHistogram(
-                        descriptor: Self.name(
-                            "request_size", unit: "bytes",
-                            "Request body bytes as received (before gzip decoding), by route."),
-                        labels: [("route", route.label)], buckets: Self.sizeBuckets)
-                )
-            })
-        responseSizes = Dictionary(
-            uniqueKeysWithValues: Route.allCases.map { route in
-                (
-                    route,
-                    registry.makeValueHistogram(
-                        descriptor: Self.name(
-                            "response_size", unit: "bytes", "Response body bytes before gzip encoding, by route."),
-                        labels: [("route", route.label)], buckets: Self.sizeBuckets)
-                )
-            })
+        requestDurations = Self.byRoute { route in
+            registry.makeDurationHistogram(
+                descriptor: Self.name(
+                    "request_duration", unit: "seconds", "Time from a complete request to its response, by route."),
+                labels: [("route", route.label)], buckets: Self.latencyBuckets)
+        }
+        requestSizes = Self.byRoute { route in
+            registry.makeValueHistogram(
+                descriptor: Self.name(
+                    "request_size", unit: "bytes", "Request body bytes as received (before gzip decoding), by route."),
+                labels: [("route", route.label)], buckets: Self.sizeBuckets)
+        }
+        responseSizes = Self.byRoute { route in
+            registry.makeValueHistogram(
+                descriptor: Self.name(
+                    "response_size", unit: "bytes", "Response body bytes before gzip encoding, by route."),
+                labels: [("route", route.label)], buckets: Self.sizeBuckets)
+        }
+    }
+
+    /// One metric per route, made at start (every route's series exists from the start: no gaps in rate() after a
+    /// restart).
+    private static func byRoute<Metric>(_ make: (Route) -> Metric) -> [Route: Metric] {
+        Dictionary(uniqueKeysWithValues: Route.allCases.map { ($0, make($0)) })
     }
 
     /// The batch and latency metrics of one model version (made once, then looked up).

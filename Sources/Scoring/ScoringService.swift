@@ -100,14 +100,15 @@ public final class ScoringService: HTTPHandler {
             return
         }
         // Everything else is answered on the caller's thread.
-        answer(immediateResponse(to: route, request: request))
+        answer(immediateResponse(to: route, format: format, request: request))
     }
 
     /// The transport answers GET and HEAD /healthz itself, from the same prebuilt response; a request reaches
     /// `handle` for that path only with another method or with a query.
     public var staticRoutes: [StaticRoute] { [liveness] }
 
-    private func immediateResponse(to route: Route, request: HTTPRequest) -> HTTPResponse {
+    /// `format` carries the model address the path names (parsed once, by `ScoringFormat`).
+    private func immediateResponse(to route: Route, format: ScoringFormat, request: HTTPRequest) -> HTTPResponse {
         switch route {
         case .healthz: return liveness.response
         case .readyz: return readiness()
@@ -127,14 +128,15 @@ public final class ScoringService: HTTPHandler {
             let reason = draining.load(ordering: .relaxed) ? "the server is shutting down" : "no model is loaded yet"
             return InferenceProtocol.health("ready", isReady, reason: reason)
         case .modelMetadata, .modelReady:
+            guard case .inferenceProtocol(let address?) = format else { return InferenceProtocol.error(.notFound) }
             let model: ServableModel
-            do { model = try servedModel(at: ModelAddress(path: request.path)!) } catch {
+            do { model = try servedModel(at: address) } catch {
                 return InferenceProtocol.error(error)
             }
             if route == .modelMetadata { return InferenceProtocol.modelMetadata(model) }
             return InferenceProtocol.health(
                 "ready", !draining.load(ordering: .relaxed), reason: "the server is shutting down")
-        case .grpcInferenceService, .grpcHealth: return answerGRPC(request)
+        case .grpcInferenceService, .grpcHealth: return answerGRPC(request, route: route)
         case .score, .modelInfer, .grpcModelInfer, .other:
             return ScoringError.notFound.response  // scoring routes are handled before
         }

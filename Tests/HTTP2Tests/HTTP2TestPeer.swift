@@ -57,14 +57,6 @@ final class HTTP2TestPeer {
         return id
     }
 
-    /// More request body on an open stream.
-    func send(_ body: [UInt8], on id: Int32, endStream: Bool) {
-        pendingBodies[id] = (body, 0, endStream)
-        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readBody)
-        let flags = endStream ? UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) : 0
-        precondition(nghttp2_submit_data(session, flags, id, &provider) == 0)
-    }
-
     func ping() {
         precondition(nghttp2_submit_ping(session, 0, nil) == 0)
     }
