@@ -69,6 +69,21 @@ struct TensorChecks {
     static let coordinatesPerTensor = 256
     private(set) var checks: [(name: String, check: GradientCheck)] = []
 
+    /// No tensors yet: `add` checks buffers that are not parameters (a layer's input, a gate's logits).
+    init() {}
+
+    /// Checks every coordinate of `count` values at `values` against `analytic(i)`, as tensor `name`.
+    mutating func add(
+        _ name: String, _ values: UnsafeMutablePointer<Float>, count: Int, analytic: (Int) -> Float,
+        refresh: () -> Void = {}, loss: () -> Double
+    ) {
+        var check = GradientCheck()
+        for i in 0..<count {
+            check.check(values, i, analytic: Double(analytic(i)), refresh: refresh, loss: loss)
+        }
+        checks.append((name, check))
+    }
+
     init(tables: [EmbeddingTable], dense: [Parameter], refresh: () -> Void, loss: () -> Double) {
         for table in tables {
             var check = GradientCheck()

@@ -24,18 +24,13 @@ struct LayerGradientTests {
         layer.weight.zeroGradient()
         layer.bias!.zeroGradient()
         layer.backward(x.pointer, ldx: 7, rows: rows, dy: &dy, lddy: 19, dx: &dx, lddx: 7, accumulate: false)
-        var check = GradientCheck()
-        for i in stride(from: 0, to: 7 * 19, by: 5) {
-            check.check(
-                layer.weight.value.pointer, i, analytic: Double(layer.weight.gradient.pointer[i]),
-                refresh: layer.refresh, loss: loss)
+        var checks = TensorChecks()
+        checks.add("weight", layer.weight.value.pointer, count: 7 * 19, refresh: layer.refresh, loss: loss) {
+            layer.weight.gradient.pointer[$0]
         }
-        for i in 0..<19 {
-            check.check(layer.bias!.value.pointer, i, analytic: Double(layer.bias!.gradient.pointer[i]), loss: loss)
-        }
-        for i in stride(from: 0, to: rows * 7, by: 3) { check.check(x.pointer, i, analytic: Double(dx[i]), loss: loss) }
-        #expect(check.isNonTrivial)
-        #expect(check.relativeError < 1e-2, "relative error \(check.relativeError)")
+        checks.add("bias", layer.bias!.value.pointer, count: 19, loss: loss) { layer.bias!.gradient.pointer[$0] }
+        checks.add("input", x.pointer, count: rows * 7, loss: loss) { dx[$0] }
+        checks.expectAccurate(within: 1e-2, "linear")
     }
 
     @Test func mlpWithDropoutAccumulatesIntoItsInput() {
@@ -60,17 +55,16 @@ struct LayerGradientTests {
         mlp.parameters.forEach { $0.zeroGradient() }
         var dx = [Float](repeating: 1, count: rows * 6)  // accumulate: starts at 1
         mlp.backward(trace: trace, dInput: &dx, ldDInput: 6, accumulate: true)
-        var check = GradientCheck()
+        var checks = TensorChecks()
         for parameter in mlp.parameters {
-            for i in stride(from: 0, to: parameter.count, by: 4) {
-                check.check(
-                    parameter.value.pointer, i, analytic: Double(parameter.gradient.pointer[i]), refresh: mlp.refresh,
-                    loss: loss)
+            checks.add(
+                parameter.name, parameter.value.pointer, count: parameter.count, refresh: mlp.refresh, loss: loss
+            ) {
+                parameter.gradient.pointer[$0]
             }
         }
-        for i in 0..<rows * 6 { check.check(x.pointer, i, analytic: Double(dx[i] - 1), loss: loss) }
-        #expect(check.isNonTrivial)
-        #expect(check.relativeError < 1e-2, "relative error \(check.relativeError)")
+        checks.add("input", x.pointer, count: rows * 6, loss: loss) { dx[$0] - 1 }
+        checks.expectAccurate(within: 1e-2, "mlp")
     }
 
     @Test func softmaxGateMixture() {
@@ -96,14 +90,12 @@ struct LayerGradientTests {
             dOut: c, rows: rows, experts: outputs.map { (UnsafePointer($0.pointer), width) },
             dExperts: dExpertBuffers.map { ($0.pointer, width) }, width: width, gates: gates, dLogits: &dLogits)
         dExperts = dExpertBuffers.map(\.values)
-        var check = GradientCheck()
-        for i in 0..<rows * experts { check.check(logits.pointer, i, analytic: Double(dLogits[i]), loss: loss) }
+        var checks = TensorChecks()
+        checks.add("logits", logits.pointer, count: rows * experts, loss: loss) { dLogits[$0] }
         for e in 0..<experts {
-            for i in 0..<rows * width {
-                check.check(outputs[e].pointer, i, analytic: Double(dExperts[e][i]), loss: loss)
-            }
+            checks.add("expert \(e)", outputs[e].pointer, count: rows * width, loss: loss) { dExperts[e][$0] }
         }
-        #expect(check.relativeError < 1e-2, "relative error \(check.relativeError)")
+        checks.expectAccurate(within: 1e-2, "softmax gate")
     }
 
     @Test func embeddingBagsMatchEmbeddingLookupAndSumIntoRows() throws {
@@ -149,18 +141,8 @@ struct LayerGradientTests {
             return zip(x, c).reduce(0.0) { $0 + Double($1.0 * $1.1) }
         }
         bags.backward(data, rows: [0, 1], dx: c)
-        var check = GradientCheck()
-        for table in bags.tables {
-            #expect(!table.touchedRows.isEmpty)
-            for row in table.touchedRows {
-                for j in 0..<table.dimension {
-                    let i = Int(row) * table.dimension + j
-                    check.check(table.value.pointer, i, analytic: Double(table.gradient.pointer[i]), loss: loss)
-                }
-            }
-        }
-        #expect(check.isNonTrivial)
-        #expect(check.relativeError < 1e-3, "relative error \(check.relativeError)")
+        #expect(bags.tables.allSatisfy { !$0.touchedRows.isEmpty })
+        TensorChecks(tables: bags.tables, dense: [], refresh: {}, loss: loss).expectAccurate(within: 1e-3, "bags")
         bags.tables.forEach { $0.zeroGradient() }
         #expect(bags.tables.allSatisfy { $0.touchedRows.isEmpty && $0.gradient.pointer[0] == 0 })
     }
