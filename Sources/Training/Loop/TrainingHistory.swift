@@ -28,10 +28,10 @@ public struct TrainingHistory: Codable, Sendable, Equatable {
 
     public private(set) var points: [Point] = []
     public let capacity: Int
-    /// Reports per kept point (a power of two).
+    /// Reports per kept point (a power of two): the points are those of reports spacing, 2·spacing, 3·spacing, …
     public private(set) var spacing = 1
-    /// Reports seen since the last kept point.
-    private var skipped = 0
+    /// Reports recorded so far.
+    private var reports = 0
 
     public init(capacity: Int = 512) {
         precondition(capacity >= 2)
@@ -41,17 +41,18 @@ public struct TrainingHistory: Codable, Sendable, Equatable {
     public var isEmpty: Bool { points.isEmpty }
 
     public mutating func record(_ point: Point) {
-        skipped += 1
-        guard skipped >= spacing else { return }
-        skipped = 0
+        reports += 1
+        guard reports % spacing == 0 else { return }
         if points.count == capacity {
+            // Keep the points of reports 2·spacing, 4·spacing, …: the grid stays even.
             points = points.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
             spacing *= 2
+            guard reports % spacing == 0 else { return }
         }
         points.append(point)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case points, capacity, spacing, skipped
+        case points, capacity, spacing, reports
     }
 }
