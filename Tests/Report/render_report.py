@@ -73,7 +73,7 @@ class DevTools:
     def __init__(self, chromium, profile):
         self.process = subprocess.Popen(
             [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-             "--disable-extensions", "--disable-background-networking", "--remote-debugging-port=0",
+             "--disable-extensions", "--disable-background-networking", "--hide-scrollbars", "--remote-debugging-port=0",
              f"--user-data-dir={profile}", "--window-size=1280,900", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = os.path.join(profile, "DevToolsActivePort")
@@ -127,6 +127,8 @@ def check(page, chromium, screenshot, profile):
     try:
         for domain in ("Page", "Runtime", "Log", "Network"):
             browser.call(f"{domain}.enable")
+        # A viewport as tall as the screenshot's clip: outside the viewport a clip captures nothing.
+        browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=1500, deviceScaleFactor=1, mobile=False)
         url = "file://" + os.path.abspath(page)
         browser.call("Page.navigate", url=url)
         browser.wait_for("Page.loadEventFired")
@@ -166,7 +168,8 @@ def check(page, chromium, screenshot, profile):
             f.write(png)
     drawn = sum(s["drawn"] for s in seen["svgs"])
     print(f"render_report: {len(seen['sections'])} sections, {len(seen['svgs'])} plots with {drawn} drawn marks, "
-          f"{len(errors)} console errors, {len(requests)} requests, page {seen['height']} px high, "
+          f"{len(errors)} console errors, {len(requests)} requests, page {os.path.getsize(page)} bytes and "
+          f"{seen['height']} px high, "
           f"screenshot {screenshot or '(not kept)'} ({len(png)} bytes)")
     return failures
 
