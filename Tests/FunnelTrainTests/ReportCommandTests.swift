@@ -65,6 +65,41 @@ struct ReportCommandTests {
         #expect(svgCount(checkpointHTML) == 3 * 3 + 1)
     }
 
+    /// On a terminal (util-linux `script` gives the binary a pseudo-terminal) the progress is one line rewritten in
+    /// place: carriage returns and "erase to end of line", no newline until training ends.
+    @Test func progressIsOneUpdatingLineOnATerminal() throws {
+        let world = NSTemporaryDirectory() + "funnel-progress-\(UUID())"
+        defer { try? FileManager.default.removeItem(atPath: world) }
+        let simulated = try funnelTrain(
+            "simulate", "-o", world, "--train-rows", "4000", "--test-rows", "100", "--users", "200", "--items", "300")
+        #expect(simulated.status == 0, "\(simulated.error)")
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("funnel-train").path
+        let command = [
+            binary, "train", "--data", world + "/train.csv", "--schema", world + "/schema.json", "--state",
+            world + "/s.ftrain", "--batch-size", "16",
+        ].joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        // Several progress reports, each starting with a carriage return and ending with the erase sequence, on one
+        // line (the terminal's newlines are \r\n; none falls between two reports).
+        let updates = text.components(separatedBy: "\rstep ").count - 1
+        #expect(
+            updates >= 1 && text.components(separatedBy: "\u{1B}[K").count - 1 == updates, "\(text.debugDescription)")
+        let start = try #require(text.range(of: "\rstep "))
+        let line = text[start.lowerBound...].prefix { $0 != "\r\n" && $0 != "\n" }
+        #expect(line.components(separatedBy: "rows/s  ETA").count - 1 == updates, "\(line.debugDescription)")
+        #expect(text.contains("trained 4000 rows"))
+    }
+
     @Test func reportFlagsAreChecked() throws {
         let noTest = try funnelTrain("train", "--data", "x.csv", "--state", "s.ftrain", "--html", "r.html")
         #expect(noTest.status != 0 && noTest.error.contains("--html needs --test"))
