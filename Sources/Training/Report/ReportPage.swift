@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Ranking
 
 /// The training and evaluation report: one self-contained HTML file (inline CSS and SVG; no script, nothing
 /// fetched) rendered from an `EvaluationReport` with its curves, the training history, the model's metadata
@@ -88,9 +88,9 @@ public struct ReportPage {
         Self.sections.map { "<a href=\"#\($0.id)\">\(HTML.escape($0.title))</a>" }.joined(separator: " · ")
     }
 
-    /// Writes the page atomically.
+    /// Writes the page atomically (`AtomicFile`: a reader never sees half a report).
     public func write(path: String) throws {
-        try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try AtomicFile.write(to: path) { try $0.write(Array(html.utf8)) }
     }
 
     static let sections: [(id: String, title: String)] = [
