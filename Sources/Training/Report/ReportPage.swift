@@ -108,14 +108,13 @@ public struct ReportPage {
     static func note(_ text: String) -> String { "<p class=\"note\">\(HTML.escape(text))</p>" }
 
     var metricsSection: String {
-        var rows = tasks.map { task in
+        let rows = tasks.map { task in
             let m = task.metrics
             return [
-                task.name, task.description, "\(m.rows)", "\(m.positives)", HTML.number(m.auc), HTML.number(m.gauc),
-                HTML.number(m.logLoss), HTML.number(m.pcoc, digits: 3),
+                task.name + " — " + task.description, "\(m.rows)", "\(m.positives)", HTML.number(m.auc),
+                HTML.number(m.gauc), HTML.number(m.logLoss), HTML.number(m.pcoc, digits: 3),
             ]
         }
-        rows = rows.map { [$0[0] + " — " + $0[1]] + $0[2...] }
         var body = HTML.table(
             header: ["task", "rows", "positives", "AUC", "GAUC", "log loss", "PCOC"], rows: rows)
         if let calibration = evaluation.entireSpaceCVRCalibration {
