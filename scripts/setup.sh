@@ -15,6 +15,7 @@ packages=(
     valgrind                        # allocation counting of a batch (scripts/check_allocations.sh)
     systemd                         # systemd-analyze verify of deploy/systemd (scripts/validate_deploy.sh)
     python3 python3-pip             # the Python test tools below, and the scripts' clients
+    chromium                        # renders the HTML training report headless (Tests/Report/render_report.py)
 )
 missing=()
 for package in "${packages[@]}"; do

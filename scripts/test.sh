@@ -2,7 +2,8 @@
 # The test command: set up, build everything with warnings as errors and the import-direction check,
 # then run every test (unit, golden fixture, CLI and daemon end to end), the concurrent ones again under
 # ThreadSanitizer, validate the OpenAPI document and deploy/,
-# prove that a batch and GET /healthz allocate nothing, and walk through the operator's guide.
+# prove that a batch and GET /healthz allocate nothing, walk through the operator's guide, and render the training
+# report in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,4 +17,5 @@ bash scripts/check_allocations.sh
 bash scripts/validate_deploy.sh --build        # deploy/: schemas, systemd-analyze, promtool, envoy API, static build + ldd
 FUNNEL_BIN_DIR="$(swift build --show-bin-path)" bash scripts/operate_demo.sh   # the operator guide's walk-through
 python3 Tests/Clients/oip_clients.py --binary "$(swift build --show-bin-path)/funnel-serve"  # tritonclient, kserve
+python3 Tests/Report/render_report.py --binary "$(swift build --show-bin-path)"  # the HTML report in headless Chromium
 bash scripts/reliability.sh                    # fuzzers, HTTP/2 abuse, schemathesis, soak, reload and shutdown under load

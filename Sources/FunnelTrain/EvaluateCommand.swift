@@ -41,8 +41,14 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the report JSON here.")
     var report: String?
 
+    @OptionGroup var reportOptions: ReportOptions
+
     func run() throws {
         let predictor: any ConversionPredictor
+        var delay: (any DelayPredictor)?
+        var metadata: ReportMetadata
+        var history: TrainingHistory?
+        var delayNote = "A serving checkpoint has no delay tower: evaluate the training state (--state) for it."
         var schema: TrainingSchema?
         var served: FeatureSpec?
         if let state {
@@ -55,6 +61,11 @@ struct EvaluateCommand: ParsableCommand {
             } else {
                 predictor = trainer.predictor
             }
+            delay = trainer.delayPredictor
+            metadata = ReportMetadata(trainer: trainer)
+            if let teacher { metadata.title += ", teacher output " + teacher.rawValue }
+            history = trainer.history
+            delayNote = ReportOptions.delayNote(trainer)
             schema = trainer.schema
             served = trainer.schema.features
         } else if teacher != nil {
@@ -62,6 +73,7 @@ struct EvaluateCommand: ParsableCommand {
         } else if let checkpoint {
             let loaded = try Checkpoint(contentsOfFile: checkpoint)
             predictor = ServingPredictor(checkpoint: loaded)
+            metadata = ReportMetadata(checkpoint: loaded.header, path: checkpoint)
             served = loaded.header.features
         } else {
             throw ValidationError("give --checkpoint or --state")
@@ -84,11 +96,14 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--group-by user or request")
         }
         evaluator.grouping = grouping
-        let evaluation = try evaluator.evaluate(predictor, file: data, truthFile: truth)
+        let evaluation = try evaluator.evaluate(predictor, file: data, truthFile: truth, delay: delay)
         print(evaluation.table)
         if let report {
             try evaluation.write(path: report)
             print("wrote \(report)")
         }
+        metadata.data = [("evaluated on", data), ("truth", truth ?? "–")]
+        if let source = self.schema ?? format.map({ "built-in: " + $0 }) { metadata.data.append(("schema", source)) }
+        try reportOptions.write(evaluation: evaluation, metadata: metadata, history: history, delayNote: delayNote)
     }
 }

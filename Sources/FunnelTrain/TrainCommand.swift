@@ -56,6 +56,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the evaluation report JSON here.")
     var report: String?
 
+    @OptionGroup var reportOptions: ReportOptions
+
+    func validate() throws {
+        if reportOptions.html != nil && test == nil {
+            throw ValidationError("--html needs --test (the held-out CSV the report evaluates on)")
+        }
+    }
+
     func run() throws {
         let trainer: Trainer
         if let resume {
@@ -96,7 +104,9 @@ struct TrainCommand: ParsableCommand {
         print(
             "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(Trainer.threads) threads"
         )
-        let summary = try trainer.train(file: data, policy: badRows) { print($0.line) }
+        let display = ProgressDisplay()
+        let summary = try trainer.train(file: data, policy: badRows) { display.show($0) }
+        display.finish()
         print(
             "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
                 + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows"
@@ -121,9 +131,17 @@ struct TrainCommand: ParsableCommand {
         print("wrote training state \(state)")
         if let test {
             let evaluation = try Evaluator(schema: trainer.schema).evaluate(
-                trainer.predictor, file: test, truthFile: truth)
+                trainer.predictor, file: test, truthFile: truth, delay: trainer.delayPredictor)
             print(evaluation.table)
             if let report { try evaluation.write(path: report) }
+            var metadata = ReportMetadata(trainer: trainer)
+            metadata.data = [
+                ("training data", data), ("evaluated on", test), ("truth", truth ?? "–"), ("state", state),
+            ]
+            metadata.data.append(("schema", schema ?? format.map { "built-in: " + $0 } ?? "the resumed state's"))
+            try reportOptions.write(
+                evaluation: evaluation, metadata: metadata, history: trainer.history,
+                delayNote: ReportOptions.delayNote(trainer))
         }
     }
 }

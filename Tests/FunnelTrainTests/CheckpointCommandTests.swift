@@ -7,30 +7,9 @@ struct CheckpointCommandTests {
         .deletingLastPathComponent()
     static let defaultModel = root.appendingPathComponent("models/funnel-student/1/model.fckpt").path
 
-    struct Result {
-        let status: Int32
-        let output: String
-        let error: String
-    }
+    typealias Result = FunnelTrainRun.Result
 
-    func funnelTrain(_ arguments: String...) throws -> Result {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("funnel-train")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = Self.root
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-            error: String(decoding: err, as: UTF8.self))
-    }
+    func funnelTrain(_ arguments: String...) throws -> Result { try FunnelTrainRun.run(arguments) }
 
     func temporaryPath(_ name: String) -> String {
         NSTemporaryDirectory() + "funnel-cli-\(UUID())-\(name)"

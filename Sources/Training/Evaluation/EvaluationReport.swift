@@ -14,9 +14,14 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var entireSpaceCVR: TaskMetrics?
     /// Σ p_v / Σ true pCVR over all impressions (simulated data only): entire-space calibration.
     public var entireSpaceCVRCalibration: Double?
+    /// Reliability diagrams, score deciles and ROC curves of the tasks above, on the same rows.
+    public var curves: EvaluationCurves?
+    /// Observed against predicted delay CDF, when a delay tower was evaluated.
+    public var delayFit: DelayFit?
 
     private enum CodingKeys: String, CodingKey {
-        case file, rows, ctr, cvr, ctcvr
+        case file, rows, ctr, cvr, ctcvr, curves
+        case delayFit = "delay_fit"
         case groupedBy = "gauc_grouped_by"
         case entireSpaceCVR = "entire_space_cvr"
         case entireSpaceCVRCalibration = "entire_space_cvr_calibration"

@@ -21,6 +21,8 @@ public final class Trainer {
     public private(set) var steps = 0
     /// The offsets of the last post-training calibration (already folded into the output biases).
     public internal(set) var calibration: CalibrationResult?
+    /// Loss and running AUCs at each progress report, over every run (kept in the training state).
+    public internal(set) var history = TrainingHistory()
     /// Steps with distillation weights 0 (ESDC); set from the file size at the start of `train`.
     public var warmUpSteps: Int
     private var random: SplitMix64
@@ -85,6 +87,14 @@ public final class Trainer {
         teacher.map { TeacherPredictor(teacher: $0, output: output) }
     }
 
+    /// The delay tower under `--delay model` (the ESDC teacher's, or the student's or `naive`'s CVR network's), for
+    /// the report's delay fit; nil for every other delay handling.
+    public var delayPredictor: (any DelayPredictor)? {
+        guard configuration.losses.delay == .model else { return nil }
+        if let teacher { return TeacherDelayPredictor(teacher: teacher) }
+        return NetworkDelayPredictor(network: cvrNetwork ?? student, delayBuckets: schema.delay)
+    }
+
     /// Whether the trained model is one serving checkpoint (every model but `naive`'s two networks).
     public var isExportable: Bool { cvrNetwork == nil }
 
@@ -130,9 +140,11 @@ public final class Trainer {
         return breakdown
     }
 
-    /// Trains on `file` for `configuration.epochs` passes, calling `progress` every `progressEvery` steps.
+    /// Trains on `file` for `configuration.epochs` passes; every `progressEvery` steps records a history point and
+    /// calls `progress` (by default every 50 steps, more often in runs under 5,000 steps so that even a short run
+    /// has about a hundred points).
     public func train(
-        file: String, policy: BadRowPolicy = .fail, progressEvery: Int = 50,
+        file: String, policy: BadRowPolicy = .fail, progressEvery: Int? = nil,
         progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingSummary {
         let records = try CSVReader.countRecords(path: file)
@@ -146,6 +158,7 @@ public final class Trainer {
         let trained =
             calibration.isEnabled ? Int((Double(total) * (1 - calibration.holdoutFraction)).rounded(.up)) : total
         let plannedSteps = (trained + configuration.batchSize - 1) / configuration.batchSize
+        let reportEvery = progressEvery ?? min(50, max(1, plannedSteps / 100))
         warmUpSteps = max(configuration.losses.warmUpSteps, plannedSteps / 10)
         if configuration.losses.model == .esdc { warmUpSteps = min(warmUpSteps, plannedSteps / 2) }
         // The learning-rate schedule ends with this file (a resumed run continues the decay over its new data).
@@ -154,6 +167,7 @@ public final class Trainer {
         cvrOptimizer.plan(totalSteps: cvrOptimizer.step + plannedSteps)
         var summary = TrainingSummary()
         let started = ContinuousClock.now
+        let rowsBefore = rowsSeen
         var emaLoss: Double?
         var ctrAUC = RunningAUC(window: 20_000), ctcvrAUC = RunningAUC(window: 20_000)
         var observedRanges: [ClosedRange<Double>?] = []
@@ -187,8 +201,15 @@ public final class Trainer {
                     }
                     let loss = breakdown.total
                     emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
-                    if let progress, steps % progressEvery == 0 {
-                        progress(report(started: started, loss: emaLoss!, breakdown: breakdown, ctrAUC, ctcvrAUC))
+                    if steps % reportEvery == 0 {
+                        let figures = TrainingProgress(
+                            step: steps, rows: rowsSeen, rowsThisRun: rowsSeen - rowsBefore,
+                            plannedRowsThisRun: trained,
+                            rowsPerSecond: Double(rowsSeen - rowsBefore) / max(Self.seconds(since: started), 1e-9),
+                            loss: emaLoss!, runningCTRAUC: ctrAUC.value, runningCTCVRAUC: ctcvrAUC.value,
+                            terms: breakdown.terms)
+                        history.record(figures.historyPoint)
+                        progress?(figures)
                     }
                 }
             }
@@ -373,15 +394,6 @@ public final class Trainer {
         }
         bias.value.pointer[0] = Float(slope) * bias.value.pointer[0] + Float(offset)
         network.refresh()
-    }
-
-    private func report(
-        started: ContinuousClock.Instant, loss: Double, breakdown: LossBreakdown, _ ctr: RunningAUC, _ ctcvr: RunningAUC
-    ) -> TrainingProgress {
-        TrainingProgress(
-            step: steps, rows: rowsSeen, rowsPerSecond: Double(rowsSeen) / max(Self.seconds(since: started), 1e-9),
-            loss: loss,
-            runningCTRAUC: ctr.value, runningCTCVRAUC: ctcvr.value, terms: breakdown.terms)
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -24,6 +24,8 @@ public enum TrainingStateFile {
         var cvrOptimizer: AdamOptimizer?
         /// The last post-training calibration (its offsets are in the tensors already).
         var calibration: CalibrationResult?
+        /// Loss and running AUCs over training (absent from states written before it was kept).
+        var history: TrainingHistory?
         var tensors: [TensorEntry]
 
         private enum CodingKeys: String, CodingKey {
@@ -31,7 +33,7 @@ public enum TrainingStateFile {
             case rowsSeen = "rows_seen"
             case teacherOptimizer = "teacher_optimizer"
             case cvrOptimizer = "cvr_optimizer"
-            case calibration
+            case calibration, history
         }
     }
 
@@ -72,7 +74,7 @@ public enum TrainingStateFile {
             rowsSeen: trainer.rowsSeen,
             optimizer: trainer.optimizer, teacherOptimizer: trainer.teacherOptimizer,
             cvrOptimizer: trainer.cvrNetwork == nil ? nil : trainer.cvrOptimizer, calibration: trainer.calibration,
-            tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
+            history: trainer.history, tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
         let json = Array(try JSONEncoder().encode(manifest))
         var prefix = magic
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
@@ -125,6 +127,7 @@ public enum TrainingStateFile {
             steps: manifest.steps, rowsSeen: manifest.rowsSeen, optimizer: manifest.optimizer,
             teacherOptimizer: manifest.teacherOptimizer, cvrOptimizer: manifest.cvrOptimizer)
         trainer.calibration = manifest.calibration
+        trainer.history = manifest.history ?? TrainingHistory()
         return trainer
     }
 }

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A reliability (calibration) diagram: rows binned by predicted probability, each bin's mean prediction against
+/// its observed rate. Bins are equal in width on the logit scale across the scores' range, so the low rates of
+/// CVR and CTCVR get as many bins as CTR's; every row falls in exactly one bin, so the counts sum to the rows.
+public struct ReliabilityDiagram: Codable, Sendable, Equatable {
+    public struct Bin: Codable, Sendable, Equatable {
+        /// Probability range of the bin (the last bin includes its upper bound).
+        public var lower: Double
+        public var upper: Double
+        public var rows: Int
+        public var positives: Int
+        /// Mean predicted probability and observed positive rate of the bin's rows (nil when it has none).
+        public var meanPrediction: Double?
+        public var observedRate: Double?
+
+        private enum CodingKeys: String, CodingKey {
+            case lower, upper, rows, positives
+            case meanPrediction = "mean_prediction"
+            case observedRate = "observed_rate"
+        }
+    }
+
+    public var bins: [Bin]
+
+    public static let defaultBinCount = 20
+
+    public init(probabilities: [Float], labels: [Float], binCount: Int = defaultBinCount) {
+        precondition(probabilities.count == labels.count && binCount > 0)
+        guard let smallest = probabilities.min(), let largest = probabilities.max() else {
+            bins = []
+            return
+        }
+        let low = Self.logit(Double(smallest)), high = Self.logit(Double(largest))
+        // All scores equal: one bin holds them all.
+        let count = high > low ? binCount : 1
+        let width = (high - low) / Double(count)
+        var rows = [Int](repeating: 0, count: count), positives = rows
+        var predictionSums = [Double](repeating: 0, count: count)
+        for (p, y) in zip(probabilities, labels) {
+            let bin = width > 0 ? min(count - 1, Int((Self.logit(Double(p)) - low) / width)) : 0
+            rows[bin] += 1
+            positives[bin] += y == 1 ? 1 : 0
+            predictionSums[bin] += Double(p)
+        }
+        bins = (0..<count).map { b in
+            let n = rows[b]
+            return Bin(
+                lower: LogisticMath.sigmoid(low + Double(b) * width),
+                upper: LogisticMath.sigmoid(b == count - 1 ? high : low + Double(b + 1) * width), rows: n,
+                positives: positives[b], meanPrediction: n > 0 ? predictionSums[b] / Double(n) : nil,
+                observedRate: n > 0 ? Double(positives[b]) / Double(n) : nil)
+        }
+    }
+
+    /// log(p / (1 − p)) with p clamped away from 0 and 1, so certain scores stay finite.
+    private static func logit(_ p: Double) -> Double {
+        let q = LogisticMath.clamp(p)
+        return log(q / (1 - q))
+    }
+}
