@@ -74,8 +74,8 @@ struct TensorChecks {
 
     /// Checks every coordinate of `count` values at `values` against `analytic(i)`, as tensor `name`.
     mutating func add(
-        _ name: String, _ values: UnsafeMutablePointer<Float>, count: Int, analytic: (Int) -> Float,
-        refresh: () -> Void = {}, loss: () -> Double
+        _ name: String, _ values: UnsafeMutablePointer<Float>, count: Int, refresh: () -> Void = {},
+        loss: () -> Double, analytic: (Int) -> Float
     ) {
         var check = GradientCheck()
         for i in 0..<count {
