@@ -369,13 +369,10 @@ public final class Trainer {
     func entireSpaceRow(_ data: EncodedRows, row: Int, ctrLogit: Double, cvrLogit: Double, visible: Double?)
         -> OffsetFit.EntireSpaceRow?
     {
-        let delay = configuration.losses.delay, window = schema.delay.attributionWindowHours
-        let converted = data.conversion[row] == 1, clicked = data.click[row] == 1
-        if delay == .matureOnly, !data.windowElapsed(row, window: window) { return nil }
-        var fraction = 1.0
-        if !converted, delay == .model, Double(data.elapsedHours[row]) < window {
-            if let visible { fraction = visible } else if clicked { return nil }
-        }
+        let label = EntireSpaceLikelihood.Label(
+            data, row: row, delay: configuration.losses.delay, window: schema.delay.attributionWindowHours)
+        let converted = data.conversion[row] == 1
+        guard let fraction = label.visible(known: visible, clicked: data.click[row] == 1) else { return nil }
         return OffsetFit.EntireSpaceRow(ctrLogit: ctrLogit, cvrLogit: cvrLogit, converted: converted, visible: fraction)
     }
 

@@ -180,43 +180,19 @@ final class ESDCTeacher {
             ctr += BinaryCrossEntropy.loss(logit: logitCTR[r], target: y) / n
             dCTR[r] += BinaryCrossEntropy.gradient(logit: logitCTR[r], target: y) / n
             // Entire space, base CVR only (with the delay handling).
-            var visible = 1.0
-            var skip = false
-            if losses.delay == .matureOnly, !data.windowElapsed(row, window: window) {
-                skip = true  // any row whose window has not elapsed, whatever its click and label
-            } else if z == 0, Double(data.elapsedHours[row]) < window {
-                switch losses.delay {
-                case .ignore, .matureOnly: break
-                case .model:
-                    if let delayTrace, let dHazards {
-                        let (full, fraction) = schema.delay.elapsedBuckets(Double(data.elapsedHours[row]))
-                        let a = UnsafePointer(delayTrace.output + r * buckets)
-                        visible = DelayHazards.visible(
-                            a, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
-                        let pi = LogisticMath.sigmoid(logitCTR[r]) * LogisticMath.sigmoid(logitBase[r])
-                        let scale = losses.ctcvrWeight / n * pi / max(1 - pi * visible, LogisticMath.epsilon)
-                        _ = DelayHazards.visible(
-                            a, count: buckets, full: full, fraction: fraction, scale: scale,
-                            gradient: dHazards + r * buckets)
-                    }
-                }
+            var visible = ClickSpaceLikelihood.Visible.none
+            if let delayTrace, let dHazards {
+                visible = .hazards(UnsafePointer(delayTrace.output + r * buckets), gradient: dHazards + r * buckets)
             }
-            if !skip {
-                let result = ProductLikelihood.evaluate(
-                    logitCTR: logitCTR[r], logitCVR: logitBase[r], target: z, visible: visible)
-                let w = losses.ctcvrWeight / n
-                ctcvr += w * result.loss
-                dCTR[r] += w * result.dLogitCTR
-                dBase[r] += w * result.dLogitCVR
-                if z == 1, let delayTrace, let dHazards, data.delayBucket[row] >= 0 {
-                    let a = UnsafePointer(delayTrace.output + r * buckets)
-                    let g = UnsafeMutablePointer<Float>.allocate(capacity: buckets)
-                    g.initialize(repeating: 0, count: buckets)
-                    ctcvr +=
-                        w * DelayHazards.bucketLoss(a, count: buckets, bucket: Int(data.delayBucket[row]), gradient: g)
-                    for k in 0..<buckets { dHazards[r * buckets + k] += Float(w) * g[k] }
-                    g.deallocate()
-                }
+            if let term = EntireSpaceLikelihood.evaluate(
+                logitCTR: logitCTR[r], logitCVR: logitBase[r],
+                label: .init(data, row: row, delay: losses.delay, window: window), clicked: y == 1,
+                converted: z == 1, delayBucket: Int(data.delayBucket[row]), buckets: schema.delay, visible: visible,
+                weight: losses.ctcvrWeight / n)
+            {
+                ctcvr += term.loss
+                dCTR[r] += term.dLogitCTR
+                dBase[r] += term.dLogitCVR
             }
             guard y == 1 else { continue }
             // IPS on the privileged click-space logit; base CVR on clicks (ClickSpaceLikelihood: hard labels
@@ -228,7 +204,7 @@ final class ESDCTeacher {
             }
             let elapsed = Double(data.elapsedHours[row])
             let propensity = propensities?[r] ?? LogisticMath.sigmoid(logitCTR[r])
-            let weight = min(1 / max(propensity, LogisticMath.epsilon), losses.ipsClip)
+            let weight = losses.inversePropensity(propensity)
             if let term = ClickSpaceLikelihood.evaluate(
                 logit: logitClick[r], converted: z == 1, delayBucket: Int(data.delayBucket[row]), elapsedHours: elapsed,
                 delay: losses.delay, buckets: schema.delay,

@@ -69,6 +69,11 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
     /// ESDC: whether the teacher sees the privileged post-click features.
     public var privilegedFeatures: Bool
 
+    /// The IPS weight of a click with propensity p_c (detached): 1/p_c, clipped at `ipsClip` (docs/MODELS.md §5).
+    func inversePropensity(_ propensity: Double) -> Double {
+        min(1 / max(propensity, LogisticMath.epsilon), ipsClip)
+    }
+
     public init(
         model: Model = .esdc, delay: DelayHandling = .model, ctcvrWeight: Double = 1, ipsWeight: Double = 0.5,
         ipsClip: Double = 20, distillationWeight: Double = 0.5, ctrDistillationWeight: Double = 0.25,

@@ -69,7 +69,7 @@ struct StudentObjective {
             var loss = 0.0
             for (r, row) in batch.enumerated() where data.click[row] == 1 {
                 let propensity = propensities?[r] ?? teacher.map { $0.ctr[r] } ?? LogisticMath.sigmoid(Double(sc[r]))
-                let w = min(1 / max(propensity, LogisticMath.epsilon), configuration.ipsClip) * lambda / n
+                let w = configuration.inversePropensity(propensity) * lambda / n
                 guard
                     let term = clickSpaceTerm(
                         network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: teacher)
@@ -166,8 +166,8 @@ struct StudentObjective {
             buckets: delay, weight: weight, visible: visible)
     }
 
-    /// The CTCVR term over all rows, scaled by `weight` (λ_g / N): ESMM's product likelihood, with the
-    /// delay handling applied to unconverted clicks.
+    /// The CTCVR term over all rows, scaled by `weight` (λ_g / N): ESMM's product likelihood with the delay rules of
+    /// `EntireSpaceLikelihood`; F(e) from the network's own delay tower, else the teacher's.
     func entireSpaceTerm(
         _ network: MultiTaskNetwork, _ data: EncodedRows, _ batch: [Int], weight: Double, teacher: TeacherSignals? = nil
     ) -> Double {
@@ -176,58 +176,24 @@ struct StudentObjective {
         let buckets = delay.count
         var loss = 0.0
         for (r, row) in batch.enumerated() {
-            let converted = data.conversion[row] == 1
-            let clicked = data.click[row] == 1
-            var visible = 1.0
-            var hazardRow: UnsafeMutablePointer<Float>?, dHazardRow: UnsafeMutablePointer<Float>?
+            var visible = ClickSpaceLikelihood.Visible.none
             if configuration.delay == .model, let hazards = network.delayLogits,
                 let dHazards = network.delayLogitGradient
             {
-                hazardRow = hazards + r * buckets
-                dHazardRow = dHazards + r * buckets
+                visible = .hazards(UnsafePointer(hazards + r * buckets), gradient: dHazards + r * buckets)
+            } else if let teacherVisible = teacher?.visible {
+                visible = .fixed(teacherVisible[r])
             }
-            if configuration.delay == .matureOnly, !data.windowElapsed(row, window: delay.attributionWindowHours) {
-                // Mature-only: every row whose window has not elapsed is left out, whatever its label: keeping
-                // recent conversions but not recent non-conversions, or recent unclicked rows but not recent
-                // clicks, would select on the outcome (observed: pCVR → 0 in the last days of a time-ordered log).
-                continue
-            }
-            if !converted, clicked || configuration.delay == .model {
-                let elapsed = Double(data.elapsedHours[row])
-                if elapsed < delay.attributionWindowHours, configuration.delay == .model {
-                    if let hazardRow {
-                        let (full, fraction) = delay.elapsedBuckets(elapsed)
-                        visible = DelayHazards.visible(
-                            hazardRow, count: buckets, full: full, fraction: fraction, scale: 0, gradient: nil)
-                        // ∂L/∂F = π / (1 − πF), pushed into the hazards.
-                        let pi = LogisticMath.sigmoid(Double(sc[r])) * LogisticMath.sigmoid(Double(sv[r]))
-                        let scale = weight * pi / max(1 - pi * visible, LogisticMath.epsilon)
-                        _ = DelayHazards.visible(
-                            hazardRow, count: buckets, full: full, fraction: fraction, scale: scale,
-                            gradient: dHazardRow)
-                    } else if let teacherVisible = teacher?.visible {
-                        // ESDC student (no delay tower): the teacher's detached F(e).
-                        visible = teacherVisible[r]
-                    } else if clicked {
-                        continue  // no delay model at hand: treat as mature-only
-                    }
-                }
-            }
-            let result = ProductLikelihood.evaluate(
-                logitCTR: Double(sc[r]), logitCVR: Double(sv[r]), target: converted ? 1 : 0, visible: visible)
-            loss += weight * result.loss
-            dc[r] += Float(weight * result.dLogitCTR)
-            dv[r] += Float(weight * result.dLogitCVR)
-            if converted, let hazardRow, data.delayBucket[row] >= 0 {
-                let scaled = UnsafeMutablePointer<Float>.allocate(capacity: buckets)
-                defer { scaled.deallocate() }
-                scaled.initialize(repeating: 0, count: buckets)
-                loss +=
-                    weight
-                    * DelayHazards.bucketLoss(
-                        hazardRow, count: buckets, bucket: Int(data.delayBucket[row]), gradient: scaled)
-                for k in 0..<buckets { dHazardRow![k] += Float(weight) * scaled[k] }
-            }
+            guard
+                let term = EntireSpaceLikelihood.evaluate(
+                    logitCTR: Double(sc[r]), logitCVR: Double(sv[r]),
+                    label: .init(data, row: row, delay: configuration.delay, window: delay.attributionWindowHours),
+                    clicked: data.click[row] == 1, converted: data.conversion[row] == 1,
+                    delayBucket: Int(data.delayBucket[row]), buckets: delay, visible: visible, weight: weight)
+            else { continue }
+            loss += term.loss
+            dc[r] += Float(term.dLogitCTR)
+            dv[r] += Float(term.dLogitCVR)
         }
         return loss
     }
