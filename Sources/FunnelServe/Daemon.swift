@@ -7,7 +7,7 @@ import Scoring
 /// Wiring only: logging, metrics, model store, scoring service, HTTP server, signals. Runs until SIGTERM or
 /// SIGINT drains it: readiness false → stop accepting → GOAWAY → in-flight requests answered → exit 0.
 struct Daemon {
-    let configuration: ScoringConfiguration
+    let configuration: DaemonConfiguration
 
     func run() throws -> Never {
         MemoryPolicy.apply(cores: configuration.effectiveBatchThreads)
@@ -26,7 +26,8 @@ struct Daemon {
             try AccessLog(destination: destination)
         }
         let service = ScoringService(
-            configuration: configuration, store: store, metrics: metrics, logger: logger, memoryBudget: memoryBudget,
+            limits: configuration.scoringLimits, store: store, metrics: metrics, logger: logger,
+            memoryBudget: memoryBudget,
             serverVersion: FunnelServe.version, accessLog: accessLog, transportStatistics: { statistics.read() })
         let server = HTTPServer(
             configuration: httpConfiguration(memoryBudget: memoryBudget), handler: service, logger: logger)

@@ -45,10 +45,10 @@ struct FunnelServe: ParsableCommand {
     var logFormat: String?
 
     mutating func run() throws {
-        var settings = ScoringConfiguration()
+        var settings = DaemonConfiguration()
         if let config {
             do {
-                settings = try ScoringConfiguration.load(path: config)
+                settings = try DaemonConfiguration.load(path: config)
             } catch {
                 throw ValidationError("cannot use configuration \(config): \(error)")
             }

@@ -23,13 +23,42 @@ public final class ScoringService: HTTPHandler {
     private let memoryBudget: MemoryBudget
     let draining = Atomic<Bool>(false)
     private let decoding: DecodePool
-    /// Bound on a gzip body after inflating; follows the candidate limit (see `ScoringConfiguration`).
+    /// Bound on a gzip body after inflating; follows the candidate limit (the daemon's `max_inflated_body_bytes`).
     private let inflatedBodyLimit: Int
     /// Reads the transport's open connections and streams at scrape time.
     private let transportStatistics: @Sendable () -> (connections: Int, streams: Int)
 
+    /// What the daemon's configuration sets for the service: decoding and request limits, and batching (its keys
+    /// are documented in config/README.md).
+    public struct Limits: Sendable {
+        public var decodeThreads: Int
+        /// Bound on a gzip body after inflating.
+        public var inflatedBodyLimit: Int
+        public var maxCandidatesPerRequest: Int
+        /// Accept and ignore feature names the model does not read, instead of answering 400.
+        public var ignoreUnknownFeatures: Bool
+        public var maxBatchRows: Int
+        public var maxQueueDelay: Duration
+        public var maxQueuedRows: Int
+        public var batchThreads: Int
+
+        public init(
+            decodeThreads: Int, inflatedBodyLimit: Int, maxCandidatesPerRequest: Int, ignoreUnknownFeatures: Bool,
+            maxBatchRows: Int, maxQueueDelay: Duration, maxQueuedRows: Int, batchThreads: Int
+        ) {
+            self.decodeThreads = decodeThreads
+            self.inflatedBodyLimit = inflatedBodyLimit
+            self.maxCandidatesPerRequest = maxCandidatesPerRequest
+            self.ignoreUnknownFeatures = ignoreUnknownFeatures
+            self.maxBatchRows = maxBatchRows
+            self.maxQueueDelay = maxQueueDelay
+            self.maxQueuedRows = maxQueuedRows
+            self.batchThreads = batchThreads
+        }
+    }
+
     public init(
-        configuration: ScoringConfiguration, store: ModelStore, metrics: ScoringMetrics, logger: Logger,
+        limits: Limits, store: ModelStore, metrics: ScoringMetrics, logger: Logger,
         memoryBudget: MemoryBudget, serverVersion: String, accessLog: AccessLog?,
         transportStatistics: @escaping @Sendable () -> (connections: Int, streams: Int)
     ) {
@@ -38,21 +67,18 @@ public final class ScoringService: HTTPHandler {
         self.metrics = metrics
         self.logger = logger
         self.transportStatistics = transportStatistics
-        decoding = DecodePool(threads: configuration.effectiveDecodeThreads)
-        inflatedBodyLimit = configuration.effectiveInflatedBodyLimit
+        decoding = DecodePool(threads: limits.decodeThreads)
+        inflatedBodyLimit = limits.inflatedBodyLimit
         decoder = ScoreRequestDecoder(
-            maxCandidates: configuration.maxCandidatesPerRequest,
-            ignoreUnknownFeatures: configuration.ignoreUnknownFeatures)
+            maxCandidates: limits.maxCandidatesPerRequest, ignoreUnknownFeatures: limits.ignoreUnknownFeatures)
         inferDecoder = InferRequestDecoder(
-            maxCandidates: configuration.maxCandidatesPerRequest,
-            ignoreUnknownFeatures: configuration.ignoreUnknownFeatures)
+            maxCandidates: limits.maxCandidatesPerRequest, ignoreUnknownFeatures: limits.ignoreUnknownFeatures)
         self.serverVersion = serverVersion
         self.accessLog = accessLog
         batcher = MicroBatcher(
             configuration: MicroBatcher.Configuration(
-                maxBatchRows: configuration.maxBatchRows,
-                maxQueueDelay: .microseconds(configuration.batchTimeoutMicros),
-                maxQueuedRows: configuration.maxQueuedRows, workers: configuration.effectiveBatchThreads),
+                maxBatchRows: limits.maxBatchRows, maxQueueDelay: limits.maxQueueDelay,
+                maxQueuedRows: limits.maxQueuedRows, workers: limits.batchThreads),
             metrics: metrics)
     }
 

@@ -57,8 +57,12 @@ enum TestSupport {
             levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [16, 8], towerLayers: [8]),
         batchSize: Int = 256, seed: UInt64 = 1
     ) -> TrainingConfiguration {
-        var configuration = TrainingConfiguration(
-            network: network, batchSize: batchSize, shuffleWindow: 4096, seed: seed, delayHidden: 8)
+        var configuration = TrainingConfiguration()
+        configuration.network = network
+        configuration.batchSize = batchSize
+        configuration.shuffleWindow = 4096
+        configuration.seed = seed
+        configuration.delayHidden = 8
         configuration.losses.model = model
         configuration.losses.delay = delay
         configuration.losses.warmUpSteps = 10
@@ -68,4 +72,11 @@ enum TestSupport {
         configuration.optimizer.schedule = .constant
         return configuration
     }
+}
+
+/// `value` with `change` applied: the defaults of a configuration with a few keys set.
+func with<T>(_ value: T, _ change: (inout T) -> Void) -> T {
+    var changed = value
+    change(&changed)
+    return changed
 }

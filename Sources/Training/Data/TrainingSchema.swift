@@ -9,7 +9,7 @@ import Ranking
 ///      "labels": {"click": "click", "conversion": "purchase", "click_time": "t_click", ...},
 ///      "list_separator": "|", "weight_separator": ":", "time_unit": "seconds",
 ///      "delay": {"attribution_window_hours": 168, "bucket_bounds_hours": [1, 6, 24, 48, 72, 120, 168]}}
-public struct TrainingSchema: Codable, Sendable, Equatable {
+public struct TrainingSchema: EveryKeyOptional, Sendable, Equatable {
     /// Serving fields (user, context, item) and privileged fields; the student's checkpoint gets the former.
     public var features: FeatureSpec
     /// Field name → CSV column name, for fields whose column is not named like the field.
@@ -44,6 +44,12 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         self.crosses = crosses
     }
 
+    /// What a schema file's missing keys mean: no fields and no label columns (both required, which `validate`
+    /// says), crosses chosen from the data.
+    public init() {
+        self.init(features: FeatureSpec(fields: []), labels: LabelColumns(click: "", conversion: ""), crosses: .auto)
+    }
+
     /// Whether the labels carry the times delay modelling needs: when the labels were read, and when each click was.
     public var hasDelayTimes: Bool { labels.snapshotTime != nil && labels.clickTime != nil }
 
@@ -56,6 +62,10 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
     }
 
     public func validate() throws(SpecError) {
+        guard !features.fields.isEmpty else { throw SpecError("features.fields is required and must not be empty") }
+        guard !labels.click.isEmpty, !labels.conversion.isEmpty else {
+            throw SpecError("labels.click and labels.conversion are required")
+        }
         try features.validate()
         let names = Set(features.fields.map(\.name))
         if let stray = columns.keys.sorted().first(where: { !names.contains($0) }) {
@@ -114,18 +124,5 @@ public struct TrainingSchema: Codable, Sendable, Equatable {
         case crosses
         case listSeparator = "list_separator"
         case weightSeparator = "weight_separator"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        features = try c.decode(FeatureSpec.self, forKey: .features)
-        columns = try c.decodeIfPresent([String: String].self, forKey: .columns) ?? [:]
-        labels = try c.decode(LabelColumns.self, forKey: .labels)
-        listSeparator = try c.decodeIfPresent(String.self, forKey: .listSeparator) ?? "|"
-        weightSeparator = try c.decodeIfPresent(String.self, forKey: .weightSeparator) ?? ":"
-        delay = try c.decodeIfPresent(DelayBuckets.self, forKey: .delay) ?? DelayBuckets()
-        timeUnit = try c.decodeIfPresent(TimeUnit.self, forKey: .timeUnit) ?? .hours
-        quantileBuckets = try c.decodeIfPresent([String: QuantileBuckets].self, forKey: .quantileBuckets) ?? [:]
-        crosses = try c.decodeIfPresent(CrossSelection.self, forKey: .crosses) ?? .auto
     }
 }

@@ -20,7 +20,7 @@ import Ranking
 ///        likelihood of σ(s_c + b_c)·σ(s_v + b) with the same delay handling: p_v is checked on the clicks and
 ///        p_c·p_v on every impression, and fitting one level to both splits the gap between them.
 /// A monotone shift per task: AUCs of CTR and CVR are unchanged.
-public struct CalibrationConfiguration: Codable, Sendable, Equatable {
+public struct CalibrationConfiguration: EveryKeyOptional, Sendable, Equatable {
     public enum Method: String, Codable, Sendable, CaseIterable {
         case none
         /// Per-task logit offsets folded into the output biases.
@@ -29,31 +29,21 @@ public struct CalibrationConfiguration: Codable, Sendable, Equatable {
         case platt
     }
 
-    public var method: Method
+    public var method: Method = .offset
     /// Share of the training rows held out of training for the fit (whole requests when the schema has a
     /// request id; ignored when `method` is none). 0: no row is held out and the offsets are fitted on every
     /// training row after the epoch — a full-batch fit of the two output biases, which the one-epoch stochastic
     /// run leaves short of their optimum (docs/TRAINING.md, "Calibration").
-    public var holdoutFraction: Double
-
     /// Defaults (offsets fitted on every training row) chosen on the validation worlds, seeds 97–99.
-    public init(method: Method = .offset, holdoutFraction: Double = 0) {
-        self.method = method
-        self.holdoutFraction = holdoutFraction
-    }
+    public var holdoutFraction: Double = 0
+
+    public init() {}
 
     public var isEnabled: Bool { method != .none }
 
     private enum CodingKeys: String, CodingKey {
         case method
         case holdoutFraction = "holdout_fraction"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let defaults = CalibrationConfiguration()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        method = try c.decodeIfPresent(Method.self, forKey: .method) ?? defaults.method
-        holdoutFraction = try c.decodeIfPresent(Double.self, forKey: .holdoutFraction) ?? defaults.holdoutFraction
     }
 
     /// Whether row `row` of a chunk (`ordinal` = its position among the file's good rows) is held out of

@@ -33,38 +33,23 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         case adagrad
     }
 
-    public var learningRate: Double
-    public var schedule: Schedule
+    public var learningRate: Double = 3e-3
+    public var schedule: Schedule = .cosine
     /// lr at the last planned step as a fraction of `learningRate` (linear and cosine schedules).
-    public var finalLearningRateFraction: Double
-    public var beta1: Double
-    public var beta2: Double
-    public var epsilon: Double
+    public var finalLearningRateFraction: Double = 0.1
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var epsilon: Double = 1e-8
     /// L2 coefficient on touched embedding rows.
-    public var embeddingL2: Double
-    public var embeddingRule: EmbeddingRule
+    public var embeddingL2: Double = 1e-6
+    public var embeddingRule: EmbeddingRule = .lazyAdam
     /// The embedding rows' learning rate (following the same schedule); nil: `learningRate`.
     public var embeddingLearningRate: Double?
     public private(set) var step = 0
     /// Steps the schedule spans (set by `Trainer.train`); nil: `learningRate` throughout.
     public private(set) var plannedSteps: Int?
 
-    public init(
-        learningRate: Double = 3e-3, schedule: Schedule = .cosine, finalLearningRateFraction: Double = 0.1,
-        beta1: Double = 0.9,
-        beta2: Double = 0.999, epsilon: Double = 1e-8, embeddingL2: Double = 1e-6,
-        embeddingRule: EmbeddingRule = .lazyAdam, embeddingLearningRate: Double? = nil
-    ) {
-        self.learningRate = learningRate
-        self.schedule = schedule
-        self.finalLearningRateFraction = finalLearningRateFraction
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.embeddingL2 = embeddingL2
-        self.embeddingRule = embeddingRule
-        self.embeddingLearningRate = embeddingLearningRate
-    }
+    public init() {}
 
     /// Makes the schedule end at step `totalSteps` (counted from the first step of the optimizer's life, so a
     /// resumed run continues the decay towards the end of the data it is given).
@@ -139,23 +124,6 @@ public struct AdamOptimizer: Sendable, Codable, Equatable {
         case embeddingRule = "embedding_optimizer"
         case embeddingLearningRate = "embedding_learning_rate"
         case plannedSteps = "planned_steps"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let defaults = AdamOptimizer()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? defaults.learningRate
-        schedule = try c.decodeIfPresent(Schedule.self, forKey: .schedule) ?? defaults.schedule
-        finalLearningRateFraction =
-            try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFraction) ?? defaults.finalLearningRateFraction
-        beta1 = try c.decodeIfPresent(Double.self, forKey: .beta1) ?? defaults.beta1
-        beta2 = try c.decodeIfPresent(Double.self, forKey: .beta2) ?? defaults.beta2
-        epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? defaults.epsilon
-        embeddingL2 = try c.decodeIfPresent(Double.self, forKey: .embeddingL2) ?? defaults.embeddingL2
-        embeddingRule = try c.decodeIfPresent(EmbeddingRule.self, forKey: .embeddingRule) ?? defaults.embeddingRule
-        embeddingLearningRate = try c.decodeIfPresent(Double.self, forKey: .embeddingLearningRate)
-        step = try c.decodeIfPresent(Int.self, forKey: .step) ?? 0
-        plannedSteps = try c.decodeIfPresent(Int.self, forKey: .plannedSteps)
     }
 
     /// Restores the step count (resumed training).

@@ -3,46 +3,25 @@ import Ranking
 
 /// Everything a training run needs besides its data: wiring, losses, optimizer, batching and seed.
 /// JSON keys are snake_case (docs/TRAINING.md).
-public struct TrainingConfiguration: Codable, Sendable, Equatable {
-    public var network: NetworkSpec
-    public var losses: LossConfiguration
-    public var optimizer: AdamOptimizer
-    public var batchSize: Int
+public struct TrainingConfiguration: EveryKeyOptional, Sendable, Equatable {
+    public var network: NetworkSpec = .ple(
+        levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [64, 32], towerLayers: [16])
+    public var losses: LossConfiguration = LossConfiguration()
+    public var optimizer: AdamOptimizer = AdamOptimizer()
+    public var batchSize: Int = 1024
     /// Rows read (and shuffled) together: the "shuffle within a day" window of a time-ordered log.
-    public var shuffleWindow: Int
+    public var shuffleWindow: Int = 65_536
     /// Passes over the file; 1 by default (the one-epoch finding, docs/MODELS.md §7).
-    public var epochs: Int
-    public var seed: UInt64
+    public var epochs: Int = 1
+    public var seed: UInt64 = 1
     /// Hidden width of the training-only delay tower.
-    public var delayHidden: Int
+    public var delayHidden: Int = 32
     /// Post-training per-task logit offsets, fitted on the training rows or a held-out slice (`Calibration.swift`).
-    public var calibration: CalibrationConfiguration
+    public var calibration: CalibrationConfiguration = CalibrationConfiguration()
     /// Share of the training file's last rows held out to choose the epoch (`ValidationSlice.swift`); 0: none.
-    public var validationFraction: Double
+    public var validationFraction: Double = 0
     /// Epochs without a better validation score before training stops.
-    public var earlyStoppingPatience: Int
-
-    public init(
-        network: NetworkSpec = .ple(
-            levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [64, 32], towerLayers: [16]),
-        losses: LossConfiguration = LossConfiguration(), optimizer: AdamOptimizer = AdamOptimizer(),
-        batchSize: Int = 1024,
-        shuffleWindow: Int = 65_536, epochs: Int = 1, seed: UInt64 = 1, delayHidden: Int = 32,
-        calibration: CalibrationConfiguration = CalibrationConfiguration(), validationFraction: Double = 0,
-        earlyStoppingPatience: Int = 1
-    ) {
-        self.network = network
-        self.losses = losses
-        self.optimizer = optimizer
-        self.batchSize = batchSize
-        self.shuffleWindow = shuffleWindow
-        self.epochs = epochs
-        self.seed = seed
-        self.delayHidden = delayHidden
-        self.calibration = calibration
-        self.validationFraction = validationFraction
-        self.earlyStoppingPatience = earlyStoppingPatience
-    }
+    public var earlyStoppingPatience: Int = 1
 
     public func validate() throws(SpecError) {
         try network.validate()
@@ -81,6 +60,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         return configuration
     }
 
+    /// The defaults: what a configuration file's missing keys mean.
+    public init() {}
+
     private enum CodingKeys: String, CodingKey {
         case network, losses, optimizer, epochs, seed, calibration
         case batchSize = "batch_size"
@@ -88,23 +70,5 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case delayHidden = "delay_hidden"
         case validationFraction = "validation_fraction"
         case earlyStoppingPatience = "early_stopping_patience"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let defaults = TrainingConfiguration()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        network = try c.decodeIfPresent(NetworkSpec.self, forKey: .network) ?? defaults.network
-        losses = try c.decodeIfPresent(LossConfiguration.self, forKey: .losses) ?? defaults.losses
-        optimizer = try c.decodeIfPresent(AdamOptimizer.self, forKey: .optimizer) ?? defaults.optimizer
-        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
-        shuffleWindow = try c.decodeIfPresent(Int.self, forKey: .shuffleWindow) ?? defaults.shuffleWindow
-        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? defaults.epochs
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
-        delayHidden = try c.decodeIfPresent(Int.self, forKey: .delayHidden) ?? defaults.delayHidden
-        calibration = try c.decodeIfPresent(CalibrationConfiguration.self, forKey: .calibration) ?? defaults.calibration
-        validationFraction =
-            try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? defaults.validationFraction
-        earlyStoppingPatience =
-            try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience) ?? defaults.earlyStoppingPatience
     }
 }

@@ -13,20 +13,21 @@ import Ranking
 public enum TrainingStateFile {
     static let magic = Array("FNLTRAIN".utf8)
 
-    struct Manifest: Codable {
-        var schema: TrainingSchema
-        var configuration: TrainingConfiguration
-        var steps: Int
-        var rowsSeen: Int
-        var optimizer: AdamOptimizer
-        var teacherOptimizer: AdamOptimizer
+    /// Keys a state written by an older version lacks take their defaults (`StrictJSON.filled`).
+    struct Manifest: EveryKeyOptional {
+        var schema = TrainingSchema()
+        var configuration = TrainingConfiguration()
+        var steps = 0
+        var rowsSeen = 0
+        var optimizer = AdamOptimizer()
+        var teacherOptimizer = AdamOptimizer()
         /// `naive`'s standalone CVR network.
         var cvrOptimizer: AdamOptimizer?
         /// The last post-training calibration (its offsets are in the tensors already).
         var calibration: CalibrationResult?
         /// Loss and running AUCs over training (absent from states written before it was kept).
         var history: TrainingHistory?
-        var tensors: [TensorEntry]
+        var tensors: [TensorEntry] = []
 
         private enum CodingKeys: String, CodingKey {
             case schema, configuration, steps, optimizer, tensors
@@ -106,7 +107,7 @@ public enum TrainingStateFile {
         }
         let length = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         guard 16 + length <= bytes.count else { throw fail("truncated manifest") }
-        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes[16..<16 + length]))
+        let manifest = try StrictJSON.filled(Manifest.self, from: Data(bytes[16..<16 + length]))
         let trainer = try Trainer(schema: manifest.schema, configuration: manifest.configuration)
         let buffers = Dictionary(buffers(trainer).map { ($0.0, ($0.1, $0.2)) }, uniquingKeysWith: { a, _ in a })
         var offset = 16 + length

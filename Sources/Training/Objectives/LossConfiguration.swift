@@ -1,5 +1,7 @@
+import Ranking
+
 /// Which model and losses to train; every switch exists for the ablations of docs/TRAINING.md.
-public struct LossConfiguration: Codable, Sendable, Equatable {
+public struct LossConfiguration: EveryKeyOptional, Sendable, Equatable {
     public enum Model: String, Codable, Sendable, CaseIterable {
         /// The ESMM paper's BASE (docs/MODELS.md §3.1): two independent networks of the configured
         /// architecture, no shared parameters — a CTR network trained on all impressions and a CVR network
@@ -43,60 +45,39 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         case model
     }
 
-    public var model: Model
-    public var delay: DelayHandling
+    public var model: Model = .esdc
+    public var delay: DelayHandling = .model
     /// λ_g: weight of the entire-space CTCVR term.
-    public var ctcvrWeight: Double
+    public var ctcvrWeight: Double = 1
     /// λ_c: weight of the IPS CVR term (ESCM², ESDC).
-    public var ipsWeight: Double
+    public var ipsWeight: Double = 0.5
     /// w_max: IPS weights are min(1/p_c, w_max).
-    public var ipsClip: Double
+    public var ipsClip: Double = 20
     /// ESDC: distillation weight λ of the student's CVR (PFD default 0.5) and of its CTR.
-    public var distillationWeight: Double
-    public var ctrDistillationWeight: Double
+    public var distillationWeight: Double = 0.5
+    public var ctrDistillationWeight: Double = 0.25
     /// ESDC: the rows the CVR distillation term covers.
-    public var distillationSpace: DistillationSpace
+    public var distillationSpace: DistillationSpace = .clicks
     /// ESDC: steps with distillation weights 0 at the start (max with 10% of the run's steps).
-    public var warmUpSteps: Int
+    public var warmUpSteps: Int = 1000
     /// ESDC: α of the purchase-weighted student CTR loss (1 + α z).
-    public var purchaseWeight: Double
+    public var purchaseWeight: Double = 1
     /// ESDC teacher: twin consistency and base-CVR-on-clicks weights, CVR-tower dropout.
-    public var twinWeight: Double
-    public var baseClickWeight: Double
-    public var dropout: Double
+    public var twinWeight: Double = 0.5
+    public var baseClickWeight: Double = 0.25
+    public var dropout: Double = 0.2
     /// ESDC: uncertainty-weighted distillation (exp(−u/ū) clipped to [0.05, 1]); false gives weight 1.
-    public var uncertaintyWeighting: Bool
+    public var uncertaintyWeighting: Bool = true
     /// ESDC: whether the teacher sees the privileged post-click features.
-    public var privilegedFeatures: Bool
+    public var privilegedFeatures: Bool = true
 
     /// The IPS weight of a click with propensity p_c (detached): 1/p_c, clipped at `ipsClip` (docs/MODELS.md §5).
     func inversePropensity(_ propensity: Double) -> Double {
         min(1 / max(propensity, LogisticMath.epsilon), ipsClip)
     }
 
-    public init(
-        model: Model = .esdc, delay: DelayHandling = .model, ctcvrWeight: Double = 1, ipsWeight: Double = 0.5,
-        ipsClip: Double = 20, distillationWeight: Double = 0.5, ctrDistillationWeight: Double = 0.25,
-        distillationSpace: DistillationSpace = .clicks,
-        warmUpSteps: Int = 1000, purchaseWeight: Double = 1, twinWeight: Double = 0.5, baseClickWeight: Double = 0.25,
-        dropout: Double = 0.2, uncertaintyWeighting: Bool = true, privilegedFeatures: Bool = true
-    ) {
-        self.model = model
-        self.delay = delay
-        self.ctcvrWeight = ctcvrWeight
-        self.ipsWeight = ipsWeight
-        self.ipsClip = ipsClip
-        self.distillationWeight = distillationWeight
-        self.ctrDistillationWeight = ctrDistillationWeight
-        self.distillationSpace = distillationSpace
-        self.warmUpSteps = warmUpSteps
-        self.purchaseWeight = purchaseWeight
-        self.twinWeight = twinWeight
-        self.baseClickWeight = baseClickWeight
-        self.dropout = dropout
-        self.uncertaintyWeighting = uncertaintyWeighting
-        self.privilegedFeatures = privilegedFeatures
-    }
+    /// The defaults: what a configuration file's missing keys mean.
+    public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case model, delay, dropout
@@ -112,30 +93,5 @@ public struct LossConfiguration: Codable, Sendable, Equatable {
         case baseClickWeight = "base_click_weight"
         case uncertaintyWeighting = "uncertainty_weighting"
         case privilegedFeatures = "privileged_features"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let defaults = LossConfiguration()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        model = try c.decodeIfPresent(Model.self, forKey: .model) ?? defaults.model
-        delay = try c.decodeIfPresent(DelayHandling.self, forKey: .delay) ?? defaults.delay
-        ctcvrWeight = try c.decodeIfPresent(Double.self, forKey: .ctcvrWeight) ?? defaults.ctcvrWeight
-        ipsWeight = try c.decodeIfPresent(Double.self, forKey: .ipsWeight) ?? defaults.ipsWeight
-        ipsClip = try c.decodeIfPresent(Double.self, forKey: .ipsClip) ?? defaults.ipsClip
-        distillationWeight =
-            try c.decodeIfPresent(Double.self, forKey: .distillationWeight) ?? defaults.distillationWeight
-        ctrDistillationWeight =
-            try c.decodeIfPresent(Double.self, forKey: .ctrDistillationWeight) ?? defaults.ctrDistillationWeight
-        distillationSpace =
-            try c.decodeIfPresent(DistillationSpace.self, forKey: .distillationSpace) ?? defaults.distillationSpace
-        warmUpSteps = try c.decodeIfPresent(Int.self, forKey: .warmUpSteps) ?? defaults.warmUpSteps
-        purchaseWeight = try c.decodeIfPresent(Double.self, forKey: .purchaseWeight) ?? defaults.purchaseWeight
-        twinWeight = try c.decodeIfPresent(Double.self, forKey: .twinWeight) ?? defaults.twinWeight
-        baseClickWeight = try c.decodeIfPresent(Double.self, forKey: .baseClickWeight) ?? defaults.baseClickWeight
-        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? defaults.dropout
-        uncertaintyWeighting =
-            try c.decodeIfPresent(Bool.self, forKey: .uncertaintyWeighting) ?? defaults.uncertaintyWeighting
-        privilegedFeatures =
-            try c.decodeIfPresent(Bool.self, forKey: .privilegedFeatures) ?? defaults.privilegedFeatures
     }
 }

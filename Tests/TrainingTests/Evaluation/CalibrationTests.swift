@@ -114,7 +114,7 @@ struct CalibrationTests {
         network.wide = true
         var configuration = TestSupport.smallConfiguration(.esmm, delay: .model, network: network, batchSize: 8)
         configuration.shuffleWindow = 64
-        configuration.calibration = CalibrationConfiguration(method: .platt)
+        configuration.calibration.method = .platt
         let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
         let file = NetworkGradientTests.makeFile()
         let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)
@@ -137,7 +137,8 @@ struct CalibrationTests {
     @Test func calibratedModelIsWhatTheCheckpointServes() throws {
         var configuration = TestSupport.smallConfiguration(.esmm, delay: .model, batchSize: 8)
         configuration.shuffleWindow = 64
-        configuration.calibration = CalibrationConfiguration(method: .offset, holdoutFraction: 0.4)
+        configuration.calibration.method = .offset
+        configuration.calibration.holdoutFraction = 0.4
         let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
         let file = NetworkGradientTests.makeFile()
         let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)
@@ -173,7 +174,8 @@ struct CalibrationTests {
         // One batch is the whole file.
         var configuration = TestSupport.smallConfiguration(.naive, delay: .model, batchSize: 64)
         configuration.shuffleWindow = 64
-        configuration.calibration = CalibrationConfiguration(method: .offset, holdoutFraction: 0)
+        configuration.calibration.method = .offset
+        configuration.calibration.holdoutFraction = 0
         let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
         let file = NetworkGradientTests.makeFile()
         let data = try TrainingDataReader.readAll(path: file, schema: TestSupport.schema)

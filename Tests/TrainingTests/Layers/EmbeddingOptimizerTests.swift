@@ -11,8 +11,13 @@ struct EmbeddingOptimizerTests {
         var random = SplitMix64(seed: 1)
         let table = EmbeddingTable(name: "t", rows: 3, dimension: 2, random: &random)
         table.load([Float](repeating: 1, count: 6))
-        var optimizer = AdamOptimizer(
-            learningRate: 0.1, schedule: .constant, embeddingL2: 0, embeddingRule: rule, embeddingLearningRate: 0.2)
+        var optimizer = with(AdamOptimizer()) {
+            $0.learningRate = 0.1
+            $0.schedule = .constant
+            $0.embeddingL2 = 0
+            $0.embeddingRule = rule
+            $0.embeddingLearningRate = 0.2
+        }
         table.accumulate(row: 1, weight: 1, [0.5, -0.25])
         optimizer.update(dense: [], tables: [table])
         table.zeroGradient()

@@ -77,7 +77,10 @@ struct NetworkGradientTests {
             shape: shape, capacity: 64, delayBuckets: delay == .model ? schema.delay.count : nil, delayHidden: 5,
             seed: 3)
         let objective = StudentObjective(
-            configuration: LossConfiguration(model: model, delay: delay), delay: schema.delay)
+            configuration: with(LossConfiguration()) {
+                $0.model = model
+                $0.delay = delay
+            }, delay: schema.delay)
         let loss = Self.backward(student, objective, data, rows: rows)
         TensorChecks(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
             .expectAccurate(within: 2e-2, "\(model) \(delay)")
@@ -97,7 +100,10 @@ struct NetworkGradientTests {
             shape: NetworkShape(features: schema.features, network: network), capacity: 64,
             delayBuckets: schema.delay.count, delayHidden: 5, seed: 12)
         let objective = StudentObjective(
-            configuration: LossConfiguration(model: model, delay: .model), delay: schema.delay)
+            configuration: with(LossConfiguration()) {
+                $0.model = model
+                $0.delay = .model
+            }, delay: schema.delay)
         let loss = Self.backward(student, objective, data, rows: rows)
         let wideTables = student.tables.filter { $0.name.hasPrefix("wide.") }
         // user, tags, hour, item: the schema's serving table fields (price is continuous, dwell privileged).
@@ -128,7 +134,10 @@ struct NetworkGradientTests {
             shape: NetworkShape(features: schema.features, network: network), capacity: 64,
             delayBuckets: schema.delay.count, delayHidden: 5, seed: 21)
         let objective = StudentObjective(
-            configuration: LossConfiguration(model: .escm2IPS, delay: .model), delay: schema.delay)
+            configuration: with(LossConfiguration()) {
+                $0.model = .escm2IPS
+                $0.delay = .model
+            }, delay: schema.delay)
         let loss = Self.backward(student, objective, data, rows: rows)
         let crossParameters = student.denseParameters.filter { $0.name.hasPrefix("cross.") }
         #expect(crossParameters.map(\.name) == ["cross.0.weight", "cross.0.bias", "cross.1.weight", "cross.1.bias"])
@@ -164,7 +173,10 @@ struct NetworkGradientTests {
         let data = Self.makeData()
         let schema = TestSupport.schema
         let objective = StudentObjective(
-            configuration: LossConfiguration(model: .naive, delay: delay), delay: schema.delay)
+            configuration: with(LossConfiguration()) {
+                $0.model = .naive
+                $0.delay = delay
+            }, delay: schema.delay)
         let rows = (0..<data.count).filter { objective.selectedForClickedCVR(data, $0) }
         #expect(rows.count > 10 && rows.count < data.count)
         let network = MultiTaskNetwork(
@@ -204,7 +216,11 @@ struct NetworkGradientTests {
             shape: NetworkShape(features: schema.features, network: .sharedBottom(layers: [6], towerLayers: [4])),
             capacity: 64, seed: 5)
         let objective = StudentObjective(
-            configuration: LossConfiguration(model: .esdc, delay: delay, distillationSpace: space), delay: schema.delay)
+            configuration: with(LossConfiguration()) {
+                $0.model = .esdc
+                $0.delay = delay
+                $0.distillationSpace = space
+            }, delay: schema.delay)
         var values = SplitMix64(seed: 9)
         var signals = TeacherSignals(
             ctr: rows.map { _ in values.uniform(0.05, 0.9) }, cvr: rows.map { _ in values.uniform(0.01, 0.6) },
@@ -239,7 +255,12 @@ struct NetworkGradientTests {
     func teacherBackward(delay: LossConfiguration.DelayHandling, privileged: Bool) {
         let data = Self.makeData()
         let rows = Array(0..<data.count)
-        let losses = LossConfiguration(model: .esdc, delay: delay, dropout: 0.2, privilegedFeatures: privileged)
+        let losses = with(LossConfiguration()) {
+            $0.model = .esdc
+            $0.delay = delay
+            $0.dropout = 0.2
+            $0.privilegedFeatures = privileged
+        }
         let teacher = ESDCTeacher(
             schema: TestSupport.schema,
             network: .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6], towerLayers: [4]),

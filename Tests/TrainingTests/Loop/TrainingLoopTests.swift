@@ -160,7 +160,11 @@ struct TrainingLoopTests {
 
     /// The schedules: lr at the first step, lr · final fraction at the last planned one; `train` plans over the file.
     @Test func learningRateSchedules() throws {
-        var adam = AdamOptimizer(learningRate: 0.01, schedule: .cosine, finalLearningRateFraction: 0.1)
+        var adam = with(AdamOptimizer()) {
+            $0.learningRate = 0.01
+            $0.schedule = .cosine
+            $0.finalLearningRateFraction = 0.1
+        }
         #expect(adam.learningRate(atStep: 5) == 0.01)  // not planned: constant
         adam.plan(totalSteps: 101)
         #expect(abs(adam.learningRate(atStep: 1) - 0.01) < 1e-12 && abs(adam.learningRate(atStep: 101) - 0.001) < 1e-12)
@@ -170,7 +174,7 @@ struct TrainingLoopTests {
         #expect(abs(adam.learningRate(atStep: 26) - 0.01 * (0.1 + 0.9 * 0.75)) < 1e-12)
         adam.schedule = .constant
         #expect(adam.learningRate(atStep: 101) == 0.01)
-        let decoded = try JSONDecoder().decode(
+        let decoded = try StrictJSON.decode(
             TrainingConfiguration.self,
             from: Data(
                 #"{"optimizer": {"learning_rate_schedule": "linear", "final_learning_rate_fraction": 0.2}}"#.utf8))
@@ -198,7 +202,7 @@ struct TrainingLoopTests {
         let before = table.values
         var g: [Float] = [1, -1]
         table.accumulate(row: 2, weight: 1, &g)
-        var adam = AdamOptimizer(learningRate: 0.1)
+        var adam = with(AdamOptimizer()) { $0.learningRate = 0.1 }
         adam.update(dense: [], tables: [table])
         let after = table.values
         #expect(Array(after[0..<4]) == Array(before[0..<4]) && Array(after[6..<8]) == Array(before[6..<8]))
