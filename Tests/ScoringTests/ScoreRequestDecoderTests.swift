@@ -91,10 +91,17 @@ struct ScoreRequestDecoderTests {
         #expect(decodeError(String(decoding: TestModel.body(candidates: 51), as: UTF8.self))?.status == 413)
     }
 
+    /// An unknown feature is skipped, not encoded: the rows equal those of the same request without it.
     @Test func unknownFeaturesCanBeIgnored() throws {
         let lenient = ScoreRequestDecoder(maxCandidates: 50, ignoreUnknownFeatures: true)
-        _ = try lenient.decode(
+        let request = try lenient.decode(
             Array(#"{"candidates": [{"id": "a", "features": {"price": 1, "colour": "red"}}]}"#.utf8), model: model)
+        let without = try lenient.decode(
+            Array(#"{"candidates": [{"id": "a", "features": {"price": 1}}]}"#.utf8), model: model)
+        #expect(request.candidateIDs == ["a"] && request.prices == [1])
+        #expect(request.itemIndices == without.itemIndices && request.itemWeights == without.itemWeights)
+        #expect(request.sharedIndices == without.sharedIndices && request.sharedWeights == without.sharedWeights)
+        #expect(decodeError(#"{"candidates": [{"id": "a", "features": {"colour": "red"}}]}"#)?.status == 400)
     }
 }
 
