@@ -12,10 +12,11 @@ struct NetworkGradientTests {
         try! TrainingDataReader.readAll(path: makeFile(), schema: TestSupport.schema)
     }
 
-    /// The CSV behind `makeData` (a new temporary file).
-    static func makeFile() -> String {
+    /// The CSV behind `makeData` (a new temporary file). With `impressionTimes`, a last column `t_imp` dates every
+    /// impression, so unclicked rows have an elapsed time too (`impressionSchema` reads it).
+    static func makeFile(impressionTimes: Bool = false) -> String {
         var random = SplitMix64(seed: 11)
-        var lines = [TestSupport.header]
+        var lines = [TestSupport.header + (impressionTimes ? ",t_imp" : "")]
         for i in 0..<64 {
             let clicked = random.nextUnit() < 0.6
             let converted = clicked && random.nextUnit() < 0.45
@@ -25,7 +26,8 @@ struct NetworkGradientTests {
             lines.append(
                 "r\(i / 4),u\(i % 9),\(tags),\(i % 24),i\(i % 13),\(random.uniform(1, 300)),\(clicked ? String(random.uniform(1, 90)) : ""),"
                     + "\(clicked ? 1 : 0),\(converted ? 1 : 0),\(clicked ? String(clickTime) : ""),"
-                    + "\(conversionTime.map { String($0) } ?? ""),100")
+                    + "\(conversionTime.map { String($0) } ?? ""),100"
+                    + (impressionTimes ? ",\(min(clickTime, 99 - Double(i % 8) * 5))" : ""))
         }
         let path = TestSupport.temporaryDirectory("gradients") + "/data.csv"
         try! TestSupport.write(lines.joined(separator: "\n"), to: path)
@@ -47,6 +49,8 @@ struct NetworkGradientTests {
         (.escm2IPS, .model, .mmoe(experts: 2, expertLayers: [5], towerLayers: [3])),
     ]
     static let caseIndices = Array(cases.indices)
+
+    static let impressionSchema = with(TestSupport.schema) { $0.labels.impressionTime = "t_imp" }
 
     /// Runs the student's backward pass on `rows` and returns the loss as a function of the current weights, for
     /// finite differences. The IPS propensity is detached: it is held at the unperturbed p_c, as the analytic
@@ -84,6 +88,40 @@ struct NetworkGradientTests {
         let loss = Self.backward(student, objective, data, rows: rows)
         TensorChecks(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
             .expectAccurate(within: 2e-2, "\(model) \(delay)")
+    }
+
+    /// Entire-space models under `--delay model` read F(e) for unclicked impressions too (P(z = 0) = 1 − π·F(e) from
+    /// the impression time): their rows must reach the hazards with the right gradient.
+    @Test(arguments: [LossConfiguration.Model.esmm, .escm2IPS])
+    func unclickedImmatureRowsReadTheirDelayTower(model: LossConfiguration.Model) throws {
+        let schema = Self.impressionSchema
+        let data = try TrainingDataReader.readAll(path: Self.makeFile(impressionTimes: true), schema: schema)
+        let rows = Array(0..<data.count)
+        let censoredUnclicked = rows.filter { row in
+            data.click[row] == 0
+                && EntireSpaceLikelihood.Label(
+                    data, row: row, delay: .model, window: schema.delay.attributionWindowHours) != .final
+        }
+        #expect(censoredUnclicked.count >= 10, "the file has immature unclicked rows")
+        let shape = NetworkShape(
+            features: schema.features, network: .mmoe(experts: 2, expertLayers: [5], towerLayers: [3]))
+        let student = MultiTaskNetwork(
+            shape: shape, capacity: 64, delayBuckets: schema.delay.count, delayHidden: 5, seed: 4)
+        let objective = StudentObjective(
+            configuration: with(LossConfiguration()) {
+                $0.model = model
+                $0.delay = .model
+            }, delay: schema.delay)
+        let loss = Self.backward(student, objective, data, rows: rows)
+        TensorChecks(tables: student.tables, dense: student.denseParameters, refresh: student.refresh, loss: loss)
+            .expectAccurate(within: 2e-2, "\(model) with impression times")
+        // Only the unclicked immature rows: their F(e) alone moves the hazards.
+        let unclickedOnly = Self.backward(student, objective, data, rows: censoredUnclicked)
+        let hazards = student.denseParameters.filter { $0.name.hasPrefix("aux.delay") }
+        #expect(
+            hazards.contains { parameter in (0..<parameter.count).contains { parameter.gradient.pointer[$0] != 0 } })
+        TensorChecks(tables: [], dense: hazards, refresh: student.refresh, loss: unclickedOnly)
+            .expectAccurate(within: 2e-2, "\(model) delay tower on unclicked rows")
     }
 
     /// The wide part: every coordinate (CTR and CVR column) of every touched row of every wide table, each table
