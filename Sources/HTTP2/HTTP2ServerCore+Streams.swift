@@ -35,7 +35,7 @@ extension HTTP2ServerCore {
 
     func onHeader(_ frame: nghttp2_frame, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32
     {
-        guard let stream = streams[frame.hd.stream_id] else { return 0 }
+        guard let stream = stream(frame.hd.stream_id) else { return 0 }
         stream.headerBytes += name.count + value.count + 32
         // nghttp2 only advertises SETTINGS_MAX_HEADER_LIST_SIZE; bounding what we buffer is our job.
         if stream.headerBytes > configuration.maxHeaderListBytes {
@@ -76,7 +76,7 @@ extension HTTP2ServerCore {
         guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue) else { return 0 }
         // Only requests keep a connection alive: a PING or SETTINGS now and then must not hold a slot forever.
         lastRequestFrameAt = now
-        guard let stream = streams[frame.hd.stream_id] else { return 0 }
+        guard let stream = stream(frame.hd.stream_id) else { return 0 }
         if type == UInt8(NGHTTP2_HEADERS.rawValue) && frame.headers.cat == NGHTTP2_HCAT_REQUEST {
             if let error = earlyError(for: stream) { respond(to: stream, with: error.response) }
         }
@@ -85,7 +85,7 @@ extension HTTP2ServerCore {
     }
 
     func onDataChunk(streamID: Int32, _ data: UnsafeBufferPointer<UInt8>) -> Int32 {
-        guard let stream = streams[streamID] else { return 0 }
+        guard let stream = stream(streamID) else { return 0 }
         stream.receivedBodyBytes += data.count
         guard !stream.hasResponse else { return 0 }
         let limit = configuration.maxRequestBodyBytes
@@ -114,7 +114,7 @@ extension HTTP2ServerCore {
     }
 
     func onStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
-        guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
+        guard let stream = removeStream(streamID) else { return 0 }
         // Reset or closed before the answer: let the application drop the work.
         if !stream.hasResponse || stream.hasUnsentResponseBytes { stream.cancellation?.cancel() }
         recycle(stream)
@@ -135,7 +135,7 @@ extension HTTP2ServerCore {
             return 0
         }
         guard type == UInt8(NGHTTP2_HEADERS.rawValue) || type == UInt8(NGHTTP2_DATA.rawValue),
-            frame.hd.flags & Self.endStream != 0, let stream = streams[frame.hd.stream_id], !stream.isRequestComplete,
+            frame.hd.flags & Self.endStream != 0, let stream = stream(frame.hd.stream_id), !stream.isRequestComplete,
             let session = openSession
         else { return 0 }
         // Answered before the request ended (413, 431, 408). A declared remainder up to one more body limit is
@@ -180,7 +180,7 @@ extension HTTP2ServerCore {
     func readResponseBody(
         streamID: Int32, into buffer: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        guard let stream = streams[streamID], case .sending(let body, let offset, let trailers) = stream.response
+        guard let stream = stream(streamID), case .sending(let body, let offset, let trailers) = stream.response
         else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
@@ -229,7 +229,7 @@ extension HTTP2ServerCore {
         }
         if let route = stream.staticRoute {
             route.recordServed()
-            respond(to: stream, with: route.response)
+            respond(to: stream, with: route.response, checkedFields: route.fields)
             return
         }
         var headers = stream.headers
@@ -255,7 +255,8 @@ extension HTTP2ServerCore {
     }
 
     /// Submits status, headers and content-length; the body is pulled by `readResponseBody`.
-    func respond(to stream: HTTP2Stream, with response: HTTPResponse) {
+    /// `checkedFields`: the response's fields already checked and lower-cased (a static route's, built once).
+    func respond(to stream: HTTP2Stream, with response: HTTPResponse, checkedFields: CheckedFields? = nil) {
         guard let session = openSession, !stream.hasResponse else { return }
         let status = (200...599).contains(response.status) ? response.status : 500
         let sendsBody =
@@ -263,7 +264,11 @@ extension HTTP2ServerCore {
             && !(response.body.isEmpty && response.trailers.isEmpty)
         responseFields.removeAll()
         responseFields.append(name: ":status", decimal: status)
-        for field in response.headers { responseFields.append(field: field.name, value: field.value) }
+        if let checkedFields {
+            responseFields.append(checkedFields)
+        } else {
+            for field in response.headers { responseFields.append(field: field.name, value: field.value) }
+        }
         if status != 204 && status != 304 {
             responseFields.append(name: "content-length", decimal: response.body.count)
         }

@@ -51,6 +51,9 @@ final class HTTP2ServerCore {
     /// The allocator behind `session` (`funnel_pool` in the CNghttp2 shim); freed after the session.
     private let pool: UnsafeMutablePointer<funnel_pool>
     var streams: [Int32: HTTP2Stream] = [:]
+    /// The stream the last lookup found: nghttp2 calls back for one stream's frames in a row, so this answers most
+    /// lookups without hashing the id (`stream(_:)`); cleared when that stream leaves `streams`.
+    private var recentStream: HTTP2Stream?
     /// Closed streams' objects, kept for reuse (`makeStream`), at most `maxSpareStreams`.
     var spareStreams: [HTTP2Stream] = []
     static let maxSpareStreams = 32
@@ -133,7 +136,7 @@ final class HTTP2ServerCore {
     /// The application's answer on stream `streamID`; ignored if the stream is gone or already answered.
     func deliver(_ response: HTTPResponse, to streamID: Int32, now: UInt64) {
         self.now = now
-        guard openSession != nil, let stream = streams[streamID], !stream.hasResponse else { return }
+        guard openSession != nil, let stream = stream(streamID), !stream.hasResponse else { return }
         respond(to: stream, with: response)
     }
 
@@ -190,12 +193,27 @@ final class HTTP2ServerCore {
             NGHTTP2_NO_ERROR.rawValue, nil, 0)
     }
 
+    /// The open stream `id`, if any.
+    func stream(_ id: Int32) -> HTTP2Stream? {
+        if let recentStream, recentStream.id == id { return recentStream }
+        let found = streams[id]
+        if found != nil { recentStream = found }
+        return found
+    }
+
+    /// Removes stream `id` from the open streams.
+    func removeStream(_ id: Int32) -> HTTP2Stream? {
+        if recentStream?.id == id { recentStream = nil }
+        return streams.removeValue(forKey: id)
+    }
+
     /// The connection is gone: unanswered requests are cancelled and nothing more is exchanged.
     func connectionClosed() {
         guard !isClosed else { return }
         isClosed = true
         for stream in streams.values where !stream.hasResponse { stream.cancellation?.cancel() }
         streams = [:]
+        recentStream = nil
         actions.removeAll()
         nextActionIndex = 0
     }

@@ -24,6 +24,16 @@ enum HeaderFields {
     }
 }
 
+/// Response fields checked and lower-cased once, for an answer sent many times (a static route's): appending them
+/// copies bytes.
+struct CheckedFields: Sendable {
+    let fields: [(name: [UInt8], value: [UInt8])]
+
+    init(_ headers: [(name: String, value: String)]) {
+        fields = HeaderFields.sanitized(headers).map { (Array($0.0.utf8), Array($0.1.utf8)) }
+    }
+}
+
 /// One response's header block as `nghttp2_nv` pairs, built in storage that is reused from response to response,
 /// so answering allocates nothing once the buffers have grown. nghttp2 copies the pairs on submit.
 struct NameValueBuffer {
@@ -49,6 +59,14 @@ struct NameValueBuffer {
         let start = bytes.count
         bytes.append(contentsOf: name.utf8.lazy.map(ASCII.lowercased))
         appendValue(value.utf8, nameStart: start)
+    }
+
+    mutating func append(_ checked: CheckedFields) {
+        for field in checked.fields {
+            let start = bytes.count
+            bytes.append(contentsOf: field.name)
+            appendValue(field.value, nameStart: start)
+        }
     }
 
     /// A decimal number as the value (status codes, content-length).

@@ -11,12 +11,15 @@ import Synchronization
 public final class StaticRoute: Sendable {
     public let path: String
     public let response: HTTPResponse
+    /// The response's fields, checked once (`respond` then copies bytes).
+    let fields: CheckedFields
     private let pathBytes: [UInt8]
     private let served = Atomic<Int>(0)
 
     public init(path: String, response: HTTPResponse) {
         self.path = path
         self.response = response
+        fields = CheckedFields(response.headers)
         pathBytes = Array(path.utf8)
     }
 
