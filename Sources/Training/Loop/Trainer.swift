@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Ranking
 
 /// The training loop: stream the file in shuffle windows, cut mini-batches, and per batch zero the
@@ -27,7 +28,17 @@ public final class Trainer {
     public var warmUpSteps: Int
     private var random: SplitMix64
 
-    public init(schema: TrainingSchema, configuration: TrainingConfiguration) throws(SpecError) {
+    /// Threads of every matrix product of this trainer's networks (training, calibration, evaluation through its
+    /// predictors). The model does not depend on it (`GEMM`).
+    public var threads: Int {
+        didSet { handThreadsToNetworks() }
+    }
+
+    /// With `threads` threads for the matrix products (by default one per available core).
+    public init(
+        schema: TrainingSchema, configuration: TrainingConfiguration, threads: Int = Trainer.availableCores
+    ) throws(SpecError) {
+        guard threads >= 1 else { throw SpecError("threads must be at least 1") }
         try schema.validate()
         guard schema.quantileBuckets.isEmpty else {
             throw SpecError(
@@ -70,10 +81,18 @@ public final class Trainer {
         objective = StudentObjective(configuration: losses, delay: schema.delay)
         warmUpSteps = losses.warmUpSteps
         random = SplitMix64(seed: configuration.seed &+ 7)
+        self.threads = threads
+        handThreadsToNetworks()  // `didSet` does not run in init
     }
 
-    /// Threads the matrix products use (both cores of the target machine).
-    public static var threads: Int { GEMM.threads }
+    private func handThreadsToNetworks() {
+        precondition(threads >= 1, "threads must be at least 1")
+        for network in servingNetworks { network.threads = threads }
+        teacher?.threads = threads
+    }
+
+    /// The cores this process may run on (its CPU affinity and cgroup quota): the default thread count.
+    public static var availableCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// The student as a predictor (for evaluation during or after training); for `naive`, p_c from the CTR
     /// network and p_v from the standalone CVR network.
