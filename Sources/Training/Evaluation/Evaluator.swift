@@ -13,7 +13,7 @@ public struct Evaluator {
     public var grouping: Grouping = .user
     public var chunkRows = 65_536
     /// Rows per task whose GAUC records stay in memory before they are spilled to temporary files.
-    public var groupMemoryRows = 1 << 20
+    public var groupMemoryRows = 1 << 18
 
     public init(schema: TrainingSchema) { self.schema = schema }
 

@@ -22,7 +22,7 @@ struct GroupAUCAccumulator {
     private var partitions: [UnsafeMutablePointer<FILE>] = []
     private(set) var rows = 0
 
-    init(memoryRows: Int = 1 << 20) {
+    init(memoryRows: Int = 1 << 18) {
         precondition(memoryRows > 0)
         self.memoryRows = memoryRows
     }

@@ -13,7 +13,7 @@ struct TaskAccumulator {
     private var lossSum = 0.0, predictionSum = 0.0, labelSum = 0.0
 
     /// `grouped`: whether rows come with a group for the GAUC; `groupMemoryRows`: its in-memory budget.
-    init(grouped: Bool, groupMemoryRows: Int = 1 << 20) {
+    init(grouped: Bool, groupMemoryRows: Int = 1 << 18) {
         groups = grouped ? GroupAUCAccumulator(memoryRows: groupMemoryRows) : nil
     }
 
