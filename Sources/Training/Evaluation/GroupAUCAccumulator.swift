@@ -7,8 +7,9 @@
 /// The exact GAUC (`RankingMetrics.groupAUC`) of rows added one at a time, in bounded memory: up to
 /// `memoryRows` (group, score, label) records stay in memory; beyond that they are spilled to `partitionCount`
 /// anonymous temporary files by a hash of the group, and each partition — every row of its groups — is read back
-/// alone at the end. Memory is then `memoryRows` records plus one partition (rows / 256 on average), disk 16 bytes
-/// a row. Users' rows are spread over a log, so per-group state cannot be finalised earlier.
+/// alone at the end. Memory is then `memoryRows` records plus one partition (rows / 64 on average), disk 16 bytes
+/// a row. Users' rows are spread over a log, so per-group state cannot be finalised earlier. (64 files per task keeps
+/// the three grouped tasks' files far below the usual limit of 1,024 open files.)
 struct GroupAUCAccumulator {
     struct Record {
         var group: UInt64
@@ -16,7 +17,7 @@ struct GroupAUCAccumulator {
         var positive: Bool
     }
 
-    static let partitionCount = 256
+    static let partitionCount = 64
     let memoryRows: Int
     private var buffer: [Record] = []
     private var partitions: [UnsafeMutablePointer<FILE>] = []
@@ -83,7 +84,7 @@ struct GroupAUCAccumulator {
     }
 
     private static func partition(_ group: UInt64) -> Int {
-        Int((group &* 0x9E37_79B9_7F4A_7C15) >> 56)  // the hash's top 8 bits: 256 partitions
+        Int((group &* 0x9E37_79B9_7F4A_7C15) >> 58)  // the hash's top 6 bits: 64 partitions
     }
 
     /// Adds every group of `records` (all rows of each of their groups) to the sums, groups in key order.

@@ -40,6 +40,7 @@ public struct ScoreHistogram: Sendable {
 
     /// The bin of probability `p` (clamped as the log loss clamps it).
     public static func bin(_ p: Float) -> Int {
+        guard !p.isNaN else { return 0 }  // a broken score ranks lowest instead of trapping the whole evaluation
         let q = LogisticMath.clamp(Double(p))
         let position = (log(q / (1 - q)) + logitBound) / (2 * logitBound) * Double(binCount)
         return min(binCount - 1, max(0, Int(position.rounded(.down))))

@@ -52,6 +52,9 @@ struct StreamingEvaluationTests {
         let histogram = Self.histogram(ties.scores, ties.labels)
         #expect(abs(histogram.auc! - RankingMetrics.auc(scores: ties.scores, labels: ties.labels)!) < 1e-12)
         #expect(Self.histogram([0.2, 0.4], [1, 1]).auc == nil)
+        // The end bins take what lies beyond ±16 in logit, and a NaN score (which would otherwise trap).
+        #expect(ScoreHistogram.bin(0) == 0 && ScoreHistogram.bin(.nan) == 0)
+        #expect(ScoreHistogram.bin(1) == ScoreHistogram.binCount - 1 && ScoreHistogram.bin(0.5) == 1 << 15)
     }
 
     @Test func runningFiguresAndGAUCEqualTheExactOnes() throws {
