@@ -43,6 +43,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var reportOptions: ReportOptions
 
+    /// Used with --state (the trainer's networks); a serving checkpoint is scored by the serving kernel.
+    @OptionGroup var threadOptions: ThreadOptions
+
     func run() throws {
         let predictor: any ConversionPredictor
         var delay: (any DelayPredictor)?
@@ -53,6 +56,7 @@ struct EvaluateCommand: ParsableCommand {
         var served: FeatureSpec?
         if let state {
             let trainer = try TrainingStateFile.read(path: state)
+            trainer.threads = threadOptions.threads
             if let teacher {
                 guard let teacherPredictor = trainer.teacherPredictor(teacher) else {
                     throw ValidationError("--teacher: the training state is not an ESDC model")

@@ -25,8 +25,11 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Evaluation report JSON whose headline figures go into the checkpoint header.")
     var report: String?
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     func run() throws {
         let trainer = try TrainingStateFile.read(path: state)
+        trainer.threads = threadOptions.threads
         let reader = try TrainingDataReader(path: sample, schema: trainer.schema)
         let rows = EncodedRows(layout: reader.layout, capacity: 4096)
         _ = try reader.read(into: rows)

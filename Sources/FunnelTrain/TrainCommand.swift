@@ -58,6 +58,8 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var reportOptions: ReportOptions
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     func validate() throws {
         if reportOptions.html != nil && test == nil {
             throw ValidationError("--html needs --test (the held-out CSV the report evaluates on)")
@@ -68,6 +70,7 @@ struct TrainCommand: ParsableCommand {
         let trainer: Trainer
         if let resume {
             trainer = try TrainingStateFile.read(path: resume)
+            trainer.threads = threadOptions.threads
         } else {
             let schema = try loadSchema(path: schema, format: format).resolvingQuantileBuckets(file: data)
                 .resolvingVocabularies(file: data) { print($0) }.resolvingCrosses(file: data) { print($0) }
@@ -98,11 +101,11 @@ struct TrainCommand: ParsableCommand {
                 print(
                     "warning: \(configuration.epochs) epochs; deep CTR models usually overfit from the second epoch on")
             }
-            trainer = try Trainer(schema: schema, configuration: configuration)
+            trainer = try Trainer(schema: schema, configuration: configuration, threads: threadOptions.threads)
         }
         let losses = trainer.configuration.losses
         print(
-            "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(Trainer.threads) threads"
+            "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(trainer.threads) threads"
         )
         let display = ProgressDisplay()
         let summary = try trainer.train(file: data, policy: badRows) { display.show($0) }

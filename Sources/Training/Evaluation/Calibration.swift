@@ -105,6 +105,12 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
 
 /// The one-dimensional maximum-likelihood fits.
 enum OffsetFit {
+    /// One held-out row for the CTR fit.
+    struct CTRRow {
+        var logit: Double
+        var label: Double
+    }
+
     /// One clicked held-out row for the CVR fit.
     struct ClickRow {
         var logit: Double
@@ -147,6 +153,21 @@ enum OffsetFit {
             derivative += term.dLogitCVR
         }
         return (loss, derivative)
+    }
+
+    /// The CVR fit's objective: the click-space term plus the entire-space one (empty for models without it), each
+    /// sum multiplied by the rows a sampled row stands for (1 and 1 when every row was kept, which leaves the sums
+    /// exactly as they were).
+    static func joint(
+        clicks: [ClickRow], clickWeight: Double, entireSpace: [EntireSpaceRow], entireSpaceWeight: Double,
+        offset b: Double, delay: LossConfiguration.DelayHandling, buckets: DelayBuckets
+    ) -> (loss: Double, derivative: Double) {
+        let clickSpace = cvr(clicks, offset: b, delay: delay, buckets: buckets)
+        let product = OffsetFit.entireSpace(entireSpace, ctrOffset: 0, offset: b)
+        return (
+            clickWeight * clickSpace.loss + entireSpaceWeight * product.loss,
+            clickWeight * clickSpace.derivative + entireSpaceWeight * product.derivative
+        )
     }
 
     /// Σ ℓ(s + b) over the click rows (`ClickSpaceLikelihood` with a fixed F) and its derivative in b.

@@ -1,6 +1,8 @@
 import Ranking
 
-/// Streams a held-out file through a predictor and computes an `EvaluationReport`.
+/// Streams a held-out file through a predictor and computes an `EvaluationReport` in memory that does not grow with
+/// the file (docs/TRAINING.md, "Streaming evaluation"): per task a `TaskAccumulator` (score histogram, running sums,
+/// GAUC spilled to disk past `groupMemoryRows`), and the truth file read beside the data.
 public struct Evaluator {
     public enum Grouping: String, Sendable, CaseIterable {
         case user, request
@@ -10,23 +12,31 @@ public struct Evaluator {
     public var policy: BadRowPolicy = .fail
     public var grouping: Grouping = .user
     public var chunkRows = 65_536
+    /// Rows per task whose GAUC records stay in memory before they are spilled to temporary files.
+    public var groupMemoryRows = 1 << 18
 
     public init(schema: TrainingSchema) { self.schema = schema }
 
     /// The figures and curves of `predictor` on `file`; with `delay`, also its delay tower's fit on the file's
-    /// mature conversions.
+    /// mature conversions. AUCs are within each task's `ScoreHistogram.aucErrorBound` of the exact rank AUC; the
+    /// other figures are exact.
     public func evaluate(
         _ predictor: any ConversionPredictor, file: String, truthFile: String? = nil,
         delay: (any DelayPredictor)? = nil
     ) throws -> EvaluationReport {
         let reader = try TrainingDataReader(path: file, schema: schema, policy: truthFile == nil ? policy : .fail)
+        let truth = try truthFile.map { try SimulationTruthReader(path: $0) }
         let data = EncodedRows(layout: reader.layout, capacity: chunkRows)
-        var ctr: [Float] = [], cvr: [Float] = [], click: [Float] = [], conversion: [Float] = []
-        var mature: [Bool] = [], groups: [UInt64] = []
+        var ctr = TaskAccumulator(grouped: true, groupMemoryRows: groupMemoryRows)
+        var cvr = TaskAccumulator(grouped: true, groupMemoryRows: groupMemoryRows)
+        var ctcvr = TaskAccumulator(grouped: true, groupMemoryRows: groupMemoryRows)
+        var entireSpaceCVR = truth.map { _ in TaskAccumulator(grouped: false) }
+        var predictedCVRSum = 0.0, trueCVRSum = 0.0
         var chunkCTR = [Float](repeating: 0, count: chunkRows), chunkCVR = [Float](repeating: 0, count: chunkRows)
         let window = schema.delay.attributionWindowHours
         var delayFit = delay.map { DelayFit.Accumulator(delay: $0.delayBuckets) }
         var hazardLogits: [Float] = []
+        var rowCount = 0
         while try reader.read(into: data) {
             let rows = Array(0..<data.count)
             predictor.predict(data, rows: rows, ctr: &chunkCTR, cvr: &chunkCVR)
@@ -36,36 +46,32 @@ public struct Evaluator {
                 delayFit!.add(data, rows: selected, hazardLogits: hazardLogits)
             }
             for row in rows {
-                ctr.append(chunkCTR[row])
-                cvr.append(chunkCVR[row])
-                click.append(data.click[row])
-                conversion.append(data.conversion[row])
-                mature.append(data.windowElapsed(row, window: window))
-                groups.append(grouping == .user ? data.userKey[row] : data.requestKey[row])
+                let (pc, pv) = (chunkCTR[row], chunkCVR[row])
+                let (click, conversion) = (data.click[row], data.conversion[row])
+                let group = grouping == .user ? data.userKey[row] : data.requestKey[row]
+                let mature = data.windowElapsed(row, window: window)
+                try ctr.add(pc, label: click, group: group)
+                // CVR: clicked rows with mature labels; CTCVR: rows whose label is final.
+                if click == 1 && mature { try cvr.add(pv, label: conversion, group: group) }
+                if click == 0 || mature { try ctcvr.add(pc * pv, label: conversion, group: group) }
+                if let truth, let truthRow = try truth.next() {  // a short truth file fails after the loop
+                    try entireSpaceCVR!.add(pv, label: truthRow.wouldBuy)
+                    predictedCVRSum += Double(pv)
+                    trueCVRSum += Double(truthRow.trueCVR)
+                }
             }
+            rowCount += data.count
         }
-        let clickedMature = ctr.indices.filter { click[$0] == 1 && mature[$0] }
-        let final = ctr.indices.filter { click[$0] == 0 || mature[$0] }
-        let ctcvr = final.map { ctr[$0] * cvr[$0] }
-        let (clickedCVR, clickedLabels) = (clickedMature.map { cvr[$0] }, clickedMature.map { conversion[$0] })
-        let finalLabels = final.map { conversion[$0] }
+        if let truth, truth.rows != rowCount { throw truth.tooShort(dataRows: rowCount) }
         var report = EvaluationReport(
-            file: file, rows: ctr.count, groupedBy: grouping.rawValue,
-            ctr: TaskMetrics(probabilities: ctr, labels: click, groups: groups),
-            cvr: TaskMetrics(
-                probabilities: clickedCVR, labels: clickedLabels, groups: clickedMature.map { groups[$0] }),
-            ctcvr: TaskMetrics(probabilities: ctcvr, labels: finalLabels, groups: final.map { groups[$0] }))
-        report.curves = EvaluationCurves(
-            ctr: TaskCurves(probabilities: ctr, labels: click),
-            cvr: TaskCurves(probabilities: clickedCVR, labels: clickedLabels),
-            ctcvr: TaskCurves(probabilities: ctcvr, labels: finalLabels))
+            file: file, rows: rowCount, groupedBy: grouping.rawValue, ctr: try ctr.metrics(), cvr: try cvr.metrics(),
+            ctcvr: try ctcvr.metrics())
+        report.curves = EvaluationCurves(ctr: ctr.curves, cvr: cvr.curves, ctcvr: ctcvr.curves)
         report.delayFit = delayFit?.result
-        if let truthFile {
-            let truth = try SimulationTruth.read(path: truthFile, rows: ctr.count)
-            report.entireSpaceCVR = TaskMetrics(probabilities: cvr, labels: truth.wouldBuy)
-            report.curves!.entireSpaceCVR = TaskCurves(probabilities: cvr, labels: truth.wouldBuy)
-            let trueTotal = truth.trueCVR.reduce(0.0) { $0 + Double($1) }
-            report.entireSpaceCVRCalibration = trueTotal > 0 ? cvr.reduce(0.0) { $0 + Double($1) } / trueTotal : nil
+        if entireSpaceCVR != nil {
+            report.entireSpaceCVR = try entireSpaceCVR!.metrics()
+            report.curves!.entireSpaceCVR = entireSpaceCVR!.curves
+            report.entireSpaceCVRCalibration = trueCVRSum > 0 ? predictedCVRSum / trueCVRSum : nil
         }
         return report
     }

@@ -30,9 +30,33 @@ public struct ROCCurve: Codable, Sendable, Equatable {
     }
 
     init(scores: [Float], labels: [Float], descending order: [Int], maxPoints: Int = defaultMaxPoints) {
-        precondition(scores.count == labels.count && maxPoints >= 2)
-        let positives = labels.reduce(0.0) { $0 + ($1 == 1 ? 1 : 0) }
-        let negatives = Double(labels.count) - positives
+        precondition(scores.count == labels.count)
+        var groups: [ScoreGroup] = []
+        var start = 0
+        while start < order.count {
+            var end = start
+            while end + 1 < order.count, scores[order[end + 1]] == scores[order[start]] { end += 1 }
+            let positives = (start...end).count { labels[order[$0]] == 1 }
+            let score = scores[order[start]]
+            groups.append(
+                ScoreGroup(rows: end - start + 1, positives: positives, predictionSum: 0, lowest: score, highest: score)
+            )
+            start = end + 1
+        }
+        self.init(descendingGroups: groups, maxPoints: maxPoints)
+    }
+
+    /// From a `ScoreHistogram`: one vertex per non-empty bin (a diagonal step, as for tied scores), so every vertex
+    /// lies on the exact curve and `area` is the histogram's AUC.
+    public init(histogram: ScoreHistogram, maxPoints: Int = defaultMaxPoints) {
+        self.init(descendingGroups: histogram.descendingGroups, maxPoints: maxPoints)
+    }
+
+    /// Tie groups ordered by descending score.
+    init(descendingGroups groups: [ScoreGroup], maxPoints: Int) {
+        precondition(maxPoints >= 2)
+        let positives = Double(groups.reduce(0) { $0 + $1.positives })
+        let negatives = Double(groups.reduce(0) { $0 + $1.rows }) - positives
         guard positives > 0, negatives > 0 else {
             points = []
             area = nil
@@ -44,13 +68,9 @@ public struct ROCCurve: Codable, Sendable, Equatable {
         // Thinning: keep a vertex each time fpr + tpr (which grows from 0 to 2 along the curve) enters a new
         // 2 / maxPoints step, so no dropped stretch is longer than that in either rate.
         var lastStep = 0
-        var start = 0
-        while start < order.count {
-            var end = start
-            while end + 1 < order.count, scores[order[end + 1]] == scores[order[start]] { end += 1 }
-            for i in start...end {
-                if labels[order[i]] == 1 { truePositives += 1 } else { falsePositives += 1 }
-            }
+        for (index, group) in groups.enumerated() {
+            truePositives += Double(group.positives)
+            falsePositives += Double(group.rows - group.positives)
             let point = Point(
                 falsePositiveRate: falsePositives / negatives, truePositiveRate: truePositives / positives)
             area +=
@@ -58,11 +78,10 @@ public struct ROCCurve: Codable, Sendable, Equatable {
                 * (point.truePositiveRate + previous.truePositiveRate) / 2
             previous = point
             let step = Int((point.falsePositiveRate + point.truePositiveRate) * Double(maxPoints) / 2)
-            if step > lastStep || end == order.count - 1 {
+            if step > lastStep || index == groups.count - 1 {
                 kept.append(point)
                 lastStep = step
             }
-            start = end + 1
         }
         points = kept
         self.area = area

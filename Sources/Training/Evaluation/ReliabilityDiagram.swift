@@ -30,8 +30,27 @@ public struct ReliabilityDiagram: Codable, Sendable, Equatable {
     public static let defaultBinCount = 20
 
     public init(probabilities: [Float], labels: [Float], binCount: Int = defaultBinCount) {
-        precondition(probabilities.count == labels.count && binCount > 0)
-        guard let smallest = probabilities.min(), let largest = probabilities.max() else {
+        precondition(probabilities.count == labels.count)
+        let rows = zip(probabilities, labels).map { p, y in
+            ScoreGroup(rows: 1, positives: y == 1 ? 1 : 0, predictionSum: Double(p), lowest: p, highest: p)
+        }
+        self.init(
+            groups: rows, smallest: probabilities.min(), largest: probabilities.max(), binCount: binCount)
+    }
+
+    /// From a `ScoreHistogram`: each fine bin goes whole into the bin of its mean prediction, so a bin's rows can
+    /// differ from the exact diagram's only by the rows of the fine bins its two edges cut (0.0005 wide in logit);
+    /// means and rates are computed from the exact sums.
+    public init(histogram: ScoreHistogram, binCount: Int = defaultBinCount) {
+        self.init(
+            groups: histogram.descendingGroups.reversed(), smallest: histogram.rows > 0 ? histogram.smallest : nil,
+            largest: histogram.rows > 0 ? histogram.largest : nil, binCount: binCount)
+    }
+
+    /// Groups of rows in ascending score order (rows alone, or histogram bins), placed by their mean prediction.
+    init(groups: [ScoreGroup], smallest: Float?, largest: Float?, binCount: Int) {
+        precondition(binCount > 0)
+        guard let smallest, let largest else {
             bins = []
             return
         }
@@ -41,11 +60,11 @@ public struct ReliabilityDiagram: Codable, Sendable, Equatable {
         let width = (high - low) / Double(count)
         var rows = [Int](repeating: 0, count: count), positives = rows
         var predictionSums = [Double](repeating: 0, count: count)
-        for (p, y) in zip(probabilities, labels) {
-            let bin = width > 0 ? min(count - 1, Int((Self.logit(Double(p)) - low) / width)) : 0
-            rows[bin] += 1
-            positives[bin] += y == 1 ? 1 : 0
-            predictionSums[bin] += Double(p)
+        for group in groups {
+            let bin = width > 0 ? min(count - 1, max(0, Int((Self.logit(group.meanPrediction) - low) / width))) : 0
+            rows[bin] += group.rows
+            positives[bin] += group.positives
+            predictionSums[bin] += group.predictionSum
         }
         bins = (0..<count).map { b in
             let n = rows[b]

@@ -34,21 +34,58 @@ public struct ScoreDeciles: Codable, Sendable, Equatable {
     /// With the rows already ordered by descending score (shared with the ROC curve).
     init(probabilities: [Float], labels: [Float], descending order: [Int]) {
         precondition(probabilities.count == labels.count && order.count == labels.count)
-        let n = order.count
-        deciles = (0..<10).compactMap { d in
-            let part = order[d * n / 10..<(d + 1) * n / 10]
-            guard !part.isEmpty else { return nil }
-            var predicted = 0.0, positives = 0
-            for row in part {
-                predicted += Double(probabilities[row])
-                positives += labels[row] == 1 ? 1 : 0
-            }
-            return Decile(
-                rank: d + 1, rows: part.count, positives: positives,
-                lowestScore: Double(probabilities[part.last!]), highestScore: Double(probabilities[part.first!]),
-                meanPrediction: predicted / Double(part.count), observedRate: Double(positives) / Double(part.count),
-                pcoc: positives > 0 ? predicted / Double(positives) : nil)
+        let rows = order.map { row in
+            let p = probabilities[row]
+            return ScoreGroup(
+                rows: 1, positives: labels[row] == 1 ? 1 : 0, predictionSum: Double(p), lowest: p, highest: p)
         }
+        self.init(descendingGroups: rows)
+    }
+
+    /// From a `ScoreHistogram`: the decile boundaries (row counts n·d/10) fall inside fine bins, whose rows are then
+    /// shared between the two deciles in proportion, positives and prediction sums alike; a decile's positives can
+    /// differ from the exact split's by at most the positives of the bins at its two boundaries, and its score range
+    /// by the width of those bins (< 0.00013 in probability).
+    public init(histogram: ScoreHistogram) {
+        self.init(descendingGroups: histogram.descendingGroups)
+    }
+
+    /// Groups of rows by descending score (rows alone, or histogram bins), cut at rows n·d/10.
+    init(descendingGroups groups: [ScoreGroup]) {
+        let n = groups.reduce(0) { $0 + $1.rows }
+        var parts: [Decile] = []
+        var groupIndex = 0, usedOfGroup = 0
+        // Positives are rounded cumulatively, so the deciles' counts add up to the rows' positives.
+        var positivesBefore = 0.0
+        for d in 0..<10 {
+            let size = (d + 1) * n / 10 - d * n / 10
+            guard size > 0 else { continue }
+            var remaining = size, predicted = 0.0, positives = 0.0
+            var highest = -Float.infinity, lowest = Float.infinity
+            while remaining > 0 {
+                let group = groups[groupIndex]
+                let taken = min(remaining, group.rows - usedOfGroup)
+                let share = Double(taken) / Double(group.rows)
+                predicted += taken == group.rows ? group.predictionSum : group.predictionSum * share
+                positives += taken == group.rows ? Double(group.positives) : Double(group.positives) * share
+                highest = max(highest, group.highest)
+                lowest = min(lowest, group.lowest)
+                remaining -= taken
+                usedOfGroup += taken
+                if usedOfGroup == group.rows {
+                    groupIndex += 1
+                    usedOfGroup = 0
+                }
+            }
+            let positiveCount = Int((positivesBefore + positives).rounded()) - Int(positivesBefore.rounded())
+            positivesBefore += positives
+            parts.append(
+                Decile(
+                    rank: d + 1, rows: size, positives: positiveCount, lowestScore: Double(lowest),
+                    highestScore: Double(highest), meanPrediction: predicted / Double(size),
+                    observedRate: positives / Double(size), pcoc: positiveCount > 0 ? predicted / positives : nil))
+        }
+        deciles = parts
     }
 }
 

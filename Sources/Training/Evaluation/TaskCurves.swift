@@ -11,6 +11,13 @@ public struct TaskCurves: Codable, Sendable, Equatable {
         deciles = ScoreDeciles(probabilities: probabilities, labels: labels, descending: order)
         roc = ROCCurve(scores: probabilities, labels: labels, descending: order)
     }
+
+    /// From one task's `ScoreHistogram` (streaming evaluation; each curve states its error).
+    public init(histogram: ScoreHistogram) {
+        reliability = ReliabilityDiagram(histogram: histogram)
+        deciles = ScoreDeciles(histogram: histogram)
+        roc = ROCCurve(histogram: histogram)
+    }
 }
 
 /// The curves of every task of an `EvaluationReport`, on the same rows as its metrics.

@@ -43,7 +43,7 @@ final class Linear {
     ) {
         GEMM.multiply(
             x, lda: ldx, rows: rows, packed: packed.pointer, k: inputs, n: outputs, bias: bias?.value.pointer, into: y,
-            ldc: ldy, reluColumns: relu ? outputs : 0)
+            ldc: ldy, reluColumns: relu ? outputs : 0, threads: scratch.threads)
     }
 
     // backward: given dy = ∂L/∂(x·W + b) [rows × outputs] (ReLU already applied by the caller):
@@ -69,7 +69,8 @@ final class Linear {
         GEMM.pack(dy, k: rows, n: outputs, ldb: lddy, into: dyPacked)
         let product = scratch.buffer(.product, count: max(inputs * outputs, rows * inputs))
         GEMM.multiply(
-            xT, lda: rows, rows: inputs, packed: dyPacked, k: rows, n: outputs, bias: nil, into: product, ldc: outputs)
+            xT, lda: rows, rows: inputs, packed: dyPacked, k: rows, n: outputs, bias: nil, into: product, ldc: outputs,
+            threads: scratch.threads)
         let dW = weight.gradient.pointer
         for i in 0..<inputs * outputs { dW[i] += product[i] }
         // gradient into the input: dy [rows × outputs] · Wᵀ [outputs × inputs]
@@ -77,7 +78,7 @@ final class Linear {
         if accumulate {
             GEMM.multiply(
                 dy, lda: lddy, rows: rows, packed: packedTranspose.pointer, k: outputs, n: inputs, bias: nil,
-                into: product, ldc: inputs)
+                into: product, ldc: inputs, threads: scratch.threads)
             for r in 0..<rows {
                 let source = product + r * inputs, target = dx + r * lddx
                 for j in 0..<inputs { target[j] += source[j] }
@@ -85,7 +86,7 @@ final class Linear {
         } else {
             GEMM.multiply(
                 dy, lda: lddy, rows: rows, packed: packedTranspose.pointer, k: outputs, n: inputs, bias: nil, into: dx,
-                ldc: lddx)
+                ldc: lddx, threads: scratch.threads)
         }
     }
 }

@@ -29,6 +29,11 @@ final class MultiTaskNetwork {
     private(set) var batch: [Int] = []
     var random: SplitMix64
     private let scratch: ScratchSpace
+    /// Threads of this network's matrix products (set by its trainer).
+    var threads: Int {
+        get { scratch.threads }
+        set { scratch.threads = newValue }
+    }
 
     init(shape: NetworkShape, capacity: Int, delayBuckets: Int? = nil, delayHidden: Int = 32, seed: UInt64) {
         self.shape = shape

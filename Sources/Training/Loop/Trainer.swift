@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Ranking
 
 /// The training loop: stream the file in shuffle windows, cut mini-batches, and per batch zero the
@@ -27,7 +28,17 @@ public final class Trainer {
     public var warmUpSteps: Int
     private var random: SplitMix64
 
-    public init(schema: TrainingSchema, configuration: TrainingConfiguration) throws(SpecError) {
+    /// Threads of every matrix product of this trainer's networks (training, calibration, evaluation through its
+    /// predictors). The model does not depend on it (`GEMM`).
+    public var threads: Int {
+        didSet { handThreadsToNetworks() }
+    }
+
+    /// With `threads` threads for the matrix products (by default one per available core).
+    public init(
+        schema: TrainingSchema, configuration: TrainingConfiguration, threads: Int = Trainer.availableCores
+    ) throws(SpecError) {
+        guard threads >= 1 else { throw SpecError("threads must be at least 1") }
         try schema.validate()
         guard schema.quantileBuckets.isEmpty else {
             throw SpecError(
@@ -70,10 +81,18 @@ public final class Trainer {
         objective = StudentObjective(configuration: losses, delay: schema.delay)
         warmUpSteps = losses.warmUpSteps
         random = SplitMix64(seed: configuration.seed &+ 7)
+        self.threads = threads
+        handThreadsToNetworks()  // `didSet` does not run in init
     }
 
-    /// Threads the matrix products use (both cores of the target machine).
-    public static var threads: Int { GEMM.threads }
+    private func handThreadsToNetworks() {
+        precondition(threads >= 1, "threads must be at least 1")
+        for network in servingNetworks { network.threads = threads }
+        teacher?.threads = threads
+    }
+
+    /// The cores this process may run on (its CPU affinity and cgroup quota): the default thread count.
+    public static var availableCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// The student as a predictor (for evaluation during or after training); for `naive`, p_c from the CTR
     /// network and p_v from the standalone CVR network.
@@ -259,19 +278,31 @@ public final class Trainer {
     /// The networks whose weights make the predictions: the student, and `naive`'s CVR network.
     private var servingNetworks: [MultiTaskNetwork] { [student] + (cvrNetwork.map { [$0] } ?? []) }
 
+    /// Rows each calibration sample (CTR rows, click rows, entire-space rows) keeps: beyond it the fit runs on a
+    /// seeded uniform reservoir sample, so its memory is bounded (≈ 80 MiB at most) whatever the file's size; below
+    /// it, on every row, exactly as without sampling.
+    static let calibrationSampleRows = 1 << 20
+
     /// Fits the per-task logit offsets on the held-out rows of `file` (every row with `holdout_fraction` 0) with
     /// the trained model and adds them to the output biases of the networks that serve p_c and p_v
-    /// (`Calibration.swift`).
-    func calibrate(file: String, policy: BadRowPolicy) throws -> CalibrationResult {
+    /// (`Calibration.swift`). Past `calibrationSampleRows` rows of a kind the fit runs on a reservoir sample of them,
+    /// each sampled sum weighted by the rows it stands for, so the click-space and entire-space terms keep their
+    /// proportions.
+    func calibrate(file: String, policy: BadRowPolicy, sampleRows: Int = calibrationSampleRows) throws
+        -> CalibrationResult
+    {
         let calibration = configuration.calibration
         let delay = configuration.losses.delay
         let cvrSource = cvrNetwork ?? student
         let entireSpace = configuration.losses.model.hasEntireSpaceTerm
         let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
         let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
-        var ctrLogits: [Double] = [], clickLabels: [Double] = [], clickRows: [OffsetFit.ClickRow] = []
-        var entireSpaceRows: [OffsetFit.EntireSpaceRow] = []
+        let capacity = sampleRows, seed = configuration.seed
+        var ctrRows = ReservoirSample<OffsetFit.CTRRow>(capacity: capacity, seed: seed &+ 31)
+        var clickRows = ReservoirSample<OffsetFit.ClickRow>(capacity: capacity, seed: seed &+ 37)
+        var entireSpaceRows = ReservoirSample<OffsetFit.EntireSpaceRow>(capacity: capacity, seed: seed &+ 41)
         var conversions = 0, ordinal = 0
+        var batchCTRLogits: [Double] = []
         while try reader.read(into: data) {
             let held =
                 calibration.holdoutFraction > 0
@@ -285,10 +316,9 @@ public final class Trainer {
                 let batch = Array(held[start..<min(start + configuration.batchSize, held.count)])
                 start += batch.count
                 student.forward(data, rows: batch)
-                let firstLogit = ctrLogits.count
+                batchCTRLogits = batch.indices.map { Double(student.logits(.ctr)[$0]) }
                 for (r, row) in batch.enumerated() {
-                    ctrLogits.append(Double(student.logits(.ctr)[r]))
-                    clickLabels.append(Double(data.click[row]))
+                    ctrRows.offer(OffsetFit.CTRRow(logit: batchCTRLogits[r], label: Double(data.click[row])))
                 }
                 // p_v is needed on the clicks, and on every row for a model with an entire-space term.
                 let scored = entireSpace ? batch : batch.filter { data.click[$0] == 1 }
@@ -307,13 +337,13 @@ public final class Trainer {
                     let cvrLogit = Double(cvrSource.logits(.cvr)[r])
                     if entireSpace,
                         let entry = entireSpaceRow(
-                            data, row: row, ctrLogit: ctrLogits[firstLogit + r], cvrLogit: cvrLogit,
+                            data, row: row, ctrLogit: batchCTRLogits[r], cvrLogit: cvrLogit,
                             visible: visible?[r])
                     {
-                        entireSpaceRows.append(entry)
+                        entireSpaceRows.offer(entry)
                     }
                     guard data.click[row] == 1 else { continue }
-                    clickRows.append(
+                    clickRows.offer(
                         OffsetFit.ClickRow(
                             logit: cvrLogit, converted: data.conversion[row] == 1,
                             elapsedHours: Double(data.elapsedHours[row]), visible: visible?[r] ?? 1))
@@ -322,8 +352,10 @@ public final class Trainer {
             }
         }
         // CTR: the offset for slope 1 (or for every slope tried, under Platt scaling).
+        // (A common weight on the CTR rows would not move their minimum: the sample is fitted as it is.)
+        let clickLabels = ctrRows.elements.map(\.label)
         func ctrFit(slope a: Double) -> (offset: Double, loss: Double) {
-            let scaled = ctrLogits.map { a * $0 }
+            let scaled = ctrRows.elements.map { a * $0.logit }
             let b = OffsetFit.minimise { OffsetFit.ctr(logits: scaled, labels: clickLabels, offset: $0) } ?? 0
             return (b, OffsetFit.ctr(logits: scaled, labels: clickLabels, offset: b).loss)
         }
@@ -331,13 +363,13 @@ public final class Trainer {
         let ctrSlope = platt ? OffsetFit.bestSlope { ctrFit(slope: $0).loss } : 1
         let ctrOffset = ctrFit(slope: ctrSlope).offset
         // CVR: click-space plus (entire-space models) the CTCVR likelihood, with p_c already calibrated.
-        let calibratedRows = entireSpaceRows.map { row in
+        let calibratedRows = entireSpaceRows.elements.map { row in
             var row = row
             row.ctrLogit = ctrSlope * row.ctrLogit + ctrOffset
             return row
         }
         func cvrFit(slope a: Double) -> (offset: Double, loss: Double) {
-            let clicks = clickRows.map { row in
+            let clicks = clickRows.elements.map { row in
                 var row = row
                 row.logit *= a
                 return row
@@ -348,9 +380,9 @@ public final class Trainer {
                 return row
             }
             func joint(_ b: Double) -> (loss: Double, derivative: Double) {
-                let clickSpace = OffsetFit.cvr(clicks, offset: b, delay: delay, buckets: self.schema.delay)
-                let product = OffsetFit.entireSpace(products, ctrOffset: 0, offset: b)
-                return (clickSpace.loss + product.loss, clickSpace.derivative + product.derivative)
+                OffsetFit.joint(
+                    clicks: clicks, clickWeight: clickRows.weight, entireSpace: products,
+                    entireSpaceWeight: entireSpaceRows.weight, offset: b, delay: delay, buckets: self.schema.delay)
             }
             let b = OffsetFit.minimise(joint) ?? 0
             return (b, joint(b).loss)
@@ -360,8 +392,8 @@ public final class Trainer {
         Self.transformOutput(student, .ctr, slope: ctrSlope, offset: ctrOffset)
         Self.transformOutput(cvrSource, .cvr, slope: cvrSlope, offset: cvrOffset)
         return CalibrationResult(
-            ctrOffset: ctrOffset, cvrOffset: cvrOffset, ctrSlope: ctrSlope, cvrSlope: cvrSlope, rows: ctrLogits.count,
-            clicks: clickRows.count, conversions: conversions)
+            ctrOffset: ctrOffset, cvrOffset: cvrOffset, ctrSlope: ctrSlope, cvrSlope: cvrSlope, rows: ctrRows.seen,
+            clicks: clickRows.seen, conversions: conversions)
     }
 
     /// Row `row`'s entry in the entire-space CTCVR fit, with the delay handling of `StudentObjective.entireSpaceTerm`:

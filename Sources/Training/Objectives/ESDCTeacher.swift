@@ -13,6 +13,12 @@ import Ranking
 /// tower on h_cvr. Its losses never see the student; the student gets only detached `TeacherSignals`.
 final class ESDCTeacher {
     let schema: TrainingSchema
+    private let scratch: ScratchSpace
+    /// Threads of the teacher's matrix products (set by its trainer).
+    var threads: Int {
+        get { scratch.threads }
+        set { scratch.threads = newValue }
+    }
     let losses: LossConfiguration
     let capacity: Int
     let shape: NetworkShape
@@ -49,6 +55,7 @@ final class ESDCTeacher {
         self.capacity = capacity
         var random = SplitMix64(seed: seed)
         let scratch = ScratchSpace()
+        self.scratch = scratch
         shape = NetworkShape(features: schema.features, network: network)
         let layout = shape.layout
         embeddings = EmbeddingBags(layout: layout, blocks: [.shared, .item], random: &random)

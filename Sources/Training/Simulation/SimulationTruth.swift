@@ -9,27 +9,14 @@ public struct SimulationTruth: Sendable {
 
     /// Reads the first `rows` rows of a truth file (all when nil).
     public static func read(path: String, rows: Int? = nil) throws -> SimulationTruth {
-        let csv = try CSVReader(path: path)
-        guard let ctr = csv.header.firstIndex(of: "true_ctr"), let cvr = csv.header.firstIndex(of: "true_cvr"),
-            let buy = csv.header.firstIndex(of: "would_buy")
-        else {
-            throw DataError(
-                file: path, line: 1, column: nil, message: "a truth file needs true_ctr, true_cvr and would_buy")
-        }
+        let reader = try SimulationTruthReader(path: path)
         var truth = SimulationTruth()
-        while rows.map({ truth.wouldBuy.count < $0 }) ?? true, let cells = try csv.next() {
-            guard cells.count == csv.header.count, let c = Float(cells[ctr]), let v = Float(cells[cvr]),
-                let b = Float(cells[buy])
-            else { throw DataError(file: path, line: csv.lineNumber, column: nil, message: "malformed truth row") }
-            truth.trueCTR.append(c)
-            truth.trueCVR.append(v)
-            truth.wouldBuy.append(b)
+        while rows.map({ truth.wouldBuy.count < $0 }) ?? true, let row = try reader.next() {
+            truth.trueCTR.append(row.trueCTR)
+            truth.trueCVR.append(row.trueCVR)
+            truth.wouldBuy.append(row.wouldBuy)
         }
-        if let rows, truth.wouldBuy.count != rows {
-            throw DataError(
-                file: path, line: csv.lineNumber, column: nil,
-                message: "truth file has \(truth.wouldBuy.count) rows, the data \(rows)")
-        }
+        if let rows, truth.wouldBuy.count != rows { throw reader.tooShort(dataRows: rows) }
         return truth
     }
 }
