@@ -70,7 +70,7 @@ struct CalibrationSampleTests {
     @Test func sampledFitAgreesWithTheFullFit() throws {
         let (directory, schema) = TestSupport.smallWorld
         var configuration = TestSupport.smallConfiguration(.esmm)
-        configuration.calibration = CalibrationConfiguration(method: .none)
+        configuration.calibration.method = .none
         let trainer = try Trainer(schema: schema, configuration: configuration, threads: 1)
         let file = directory + "/train.csv"
         _ = try trainer.train(file: file)

@@ -12,7 +12,7 @@ struct ThreadCountTests {
     @Test func trainedModelIsBitIdenticalForAnyThreadCount() throws {
         let (directory, schema) = TestSupport.smallWorld
         var configuration = TestSupport.smallConfiguration(.esdc, delay: .model)
-        configuration.calibration = CalibrationConfiguration(method: .offset)
+        configuration.calibration.method = .offset
         func trained(threads: Int) throws -> (tensors: [Float], calibration: CalibrationResult?) {
             let trainer = try Trainer(schema: schema, configuration: configuration, threads: threads)
             #expect(trainer.threads == threads)
