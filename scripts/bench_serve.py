@@ -8,7 +8,8 @@
 2. Scoring: POST /v1/score with 100 candidates per request on the benchmark model, end to end (h2load -c 16 -m 10),
    alternated with the kernel alone (funnel-bench kernel, batch 1000, one thread) on the same model, and with the
    same candidates over the Open Inference Protocol (REST with JSON tensors, gRPC ModelInfer with raw tensors);
-   medians and the ratios. Then p50 and p99 of /v1/score at 70% of the measured maximum rate (h2load --rps).
+   medians and the ratios. Then p50 and p99 of /v1/score at 70% of the measured maximum rate (h2load --rps), in as
+   many rounds, medians.
 """
 
 import argparse
@@ -209,9 +210,11 @@ def main() -> None:
         results["grpc_candidates_per_s"] = grpc_rounds
         # 70% of the median maximum, spread over the 16 clients.
         rate = max(1, int(0.7 * median(end_to_end) / 100 / 16))
-        results["score_at_70"] = h2load(
-            url, ["-D", str(args.score_seconds), "--rps", str(rate), *score], work, "funnel-score-70")
-        results["score_at_70"]["target_req_per_s"] = rate * 16
+        # One 70% run is noisy (p99/p50 1.7 and 3.2 in two runs of the same build): as many rounds as above, medians.
+        slow_rounds = [h2load(url, ["-D", str(args.score_seconds), "--rps", str(rate), *score], work,
+                              f"funnel-score-70-{r}") for r in range(args.rounds)]
+        results["score_at_70"] = slow_rounds
+        results["score_at_70_target_req_per_s"] = rate * 16
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)
     finally:
@@ -244,9 +247,12 @@ def main() -> None:
     print(f"  kernel only  {alone:>10,.0f} candidates/s  rounds {[round(x) for x in kernel_only]} "
           "(one thread, batch 1000)")
     print(f"  ratio end to end / kernel only: {e2e / alone:.2f}x (target >= 0.9x)")
-    print(f"  at 70% load ({slow['target_req_per_s']:,} req/s asked, {slow['req_per_s']:,.0f} done): "
-          f"p50 {slow['p50_ms']:.2f} ms  p99 {slow['p99_ms']:.2f} ms  p99/p50 {slow['p99_ms'] / slow['p50_ms']:.1f} "
-          f"(target <= 3)  errors {slow['failed'] + slow['errored'] + slow['non_2xx']}")
+    ratios = [run["p99_ms"] / run["p50_ms"] for run in slow]
+    print(f"  at 70% load ({results['score_at_70_target_req_per_s']:,} req/s asked, "
+          f"{median([run['req_per_s'] for run in slow]):,.0f} done), {len(slow)} rounds, medians: "
+          f"p50 {median([run['p50_ms'] for run in slow]):.2f} ms  p99 {median([run['p99_ms'] for run in slow]):.2f} ms  "
+          f"p99/p50 {median(ratios):.1f} (target <= 3; rounds {[round(x, 1) for x in ratios]})  "
+          f"errors {sum(run['failed'] + run['errored'] + run['non_2xx'] for run in slow)}")
     print("  the same candidates over the Open Inference Protocol, in the same rounds:")
     for name, runs in (("REST, JSON tensors", oip_rounds), ("gRPC, raw tensors", grpc_rounds)):
         print(f"  {name:19} {median(runs):>10,.0f} candidates/s  rounds {[round(x) for x in runs]}  "
