@@ -13,7 +13,7 @@ extension HTTP2ServerCore {
         guard frame.hd.type == UInt8(NGHTTP2_HEADERS.rawValue), frame.headers.cat == NGHTTP2_HCAT_REQUEST else {
             return 0
         }
-        streams[frame.hd.stream_id] = makeStream(id: frame.hd.stream_id)
+        addStream(makeStream(id: frame.hd.stream_id))
         return 0
     }
 

@@ -16,7 +16,7 @@ extension HTTP2ServerCore {
         let stream = makeStream(id: 1)
         stream.method = request.method
         stream.request = .complete
-        streams[1] = stream
+        addStream(stream)
         dispatch(request, on: stream)
         return true
     }

@@ -50,7 +50,8 @@ final class HTTP2ServerCore {
     private var session: OpaquePointer?
     /// The allocator behind `session` (`funnel_pool` in the CNghttp2 shim); freed after the session.
     private let pool: UnsafeMutablePointer<funnel_pool>
-    var streams: [Int32: HTTP2Stream] = [:]
+    /// Open streams by id; changed only through `addStream` and `removeStream`, which keep `recentStream` right.
+    private(set) var streams: [Int32: HTTP2Stream] = [:]
     /// The stream the last lookup found: nghttp2 calls back for one stream's frames in a row, so this answers most
     /// lookups without hashing the id (`stream(_:)`); cleared when that stream leaves `streams`.
     private var recentStream: HTTP2Stream?
@@ -199,6 +200,10 @@ final class HTTP2ServerCore {
         let found = streams[id]
         if found != nil { recentStream = found }
         return found
+    }
+
+    func addStream(_ stream: HTTP2Stream) {
+        streams[stream.id] = stream
     }
 
     /// Removes stream `id` from the open streams.

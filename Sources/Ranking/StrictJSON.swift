@@ -14,8 +14,8 @@ public protocol EveryKeyOptional: Codable {
 /// - for an `EveryKeyOptional` type, the file's object is laid over the encoding of `init()` (objects merge key by
 ///   key, anything else is replaced), so missing keys take their defaults before the synthesized decoding runs;
 /// - the value is then encoded back (which writes every key the type knows), and each key of the input must appear
-///   at the same place in that encoding. A key whose value is null is accepted (an optional left unset encodes as
-///   nothing).
+///   at the same place in that encoding. A key whose value is null is accepted: it keeps the key's default (an
+///   optional left unset encodes as nothing).
 public enum StrictJSON {
     public static func decode<T: Codable>(_ type: T.Type, from data: Data) throws -> T {
         try checked(JSONDecoder().decode(T.self, from: data), given: JSONDecoder().decode(Tree.self, from: data))
@@ -112,10 +112,14 @@ public enum StrictJSON {
             }
         }
 
-        /// `given` laid over `self`: objects merge key by key, any other value of `given` replaces `self`'s.
+        /// `given` laid over `self`: objects merge key by key, any other value of `given` replaces `self`'s, and a
+        /// null keeps the default (as a missing key does; an optional without a default stays unset).
         func overlaid(with given: Tree) -> Tree {
             guard case .object(var members) = self, case .object(let overlay) = given else { return given }
-            for (key, value) in overlay { members[key] = members[key].map { $0.overlaid(with: value) } ?? value }
+            for (key, value) in overlay {
+                if case .null = value, members[key] != nil { continue }
+                members[key] = members[key].map { $0.overlaid(with: value) } ?? value
+            }
             return .object(members)
         }
 

@@ -38,8 +38,9 @@ public struct DelayFit: Codable, Sendable, Equatable {
 
         /// The rows of `data` that count: mature conversions with a known delay bucket.
         func selected(_ data: EncodedRows) -> [Int] {
+            // Buckets are the evaluation schema's; one the model's tower does not have (another schema) is skipped.
             (0..<data.count).filter {
-                data.conversion[$0] == 1 && data.delayBucket[$0] >= 0
+                data.conversion[$0] == 1 && data.delayBucket[$0] >= 0 && Int(data.delayBucket[$0]) < delay.count
                     && data.windowElapsed($0, window: delay.attributionWindowHours)
             }
         }

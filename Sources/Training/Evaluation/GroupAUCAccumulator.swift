@@ -40,11 +40,11 @@ struct GroupAUCAccumulator {
         if partitions.isEmpty {
             Self.accumulate(&buffer, into: &sums)
         } else {
-            try spill()
-            defer {
+            defer {  // before the last spill, so a failing one closes the files too
                 for file in partitions { fclose(file) }
                 partitions = []
             }
+            try spill()
             for file in partitions {
                 let count = ftell(file) / MemoryLayout<Record>.stride
                 var records = [Record](repeating: Record(group: 0, score: 0, positive: false), count: count)

@@ -61,7 +61,8 @@ public struct ReliabilityDiagram: Codable, Sendable, Equatable {
         var rows = [Int](repeating: 0, count: count), positives = rows
         var predictionSums = [Double](repeating: 0, count: count)
         for group in groups {
-            let bin = width > 0 ? min(count - 1, max(0, Int((Self.logit(group.meanPrediction) - low) / width))) : 0
+            let position = (Self.logit(group.meanPrediction) - low) / width
+            let bin = width > 0 && position.isFinite ? min(count - 1, max(0, Int(position))) : 0
             rows[bin] += group.rows
             positives[bin] += group.positives
             predictionSums[bin] += group.predictionSum

@@ -83,7 +83,7 @@ public struct ScoreDeciles: Codable, Sendable, Equatable {
                 Decile(
                     rank: d + 1, rows: size, positives: positiveCount, lowestScore: Double(lowest),
                     highestScore: Double(highest), meanPrediction: predicted / Double(size),
-                    observedRate: positives / Double(size), pcoc: positiveCount > 0 ? predicted / positives : nil))
+                    observedRate: positives / Double(size), pcoc: positives > 0 ? predicted / positives : nil))
         }
         deciles = parts
     }

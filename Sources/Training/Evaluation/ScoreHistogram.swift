@@ -54,6 +54,11 @@ public struct ScoreHistogram: Sendable {
         } else {
             negatives[b] += 1
         }
+        // A NaN score counts in its bin's rows (ranked lowest) but not in the sums, which stay finite for the curves.
+        guard !p.isNaN else {
+            rows += 1
+            return
+        }
         predictionSums[b] += Double(p)
         lowest[b] = min(lowest[b], p)
         highest[b] = max(highest[b], p)

@@ -40,7 +40,12 @@ public struct TrainingHistory: Codable, Sendable, Equatable {
 
     public var isEmpty: Bool { points.isEmpty }
 
+    /// A point whose loss is not finite (a diverged run) is left out: JSON, the state's format, has no NaN.
     public mutating func record(_ point: Point) {
+        guard point.loss.isFinite else { return }
+        var point = point
+        if point.runningCTRAUC?.isFinite == false { point.runningCTRAUC = nil }
+        if point.runningCTCVRAUC?.isFinite == false { point.runningCTCVRAUC = nil }
         reports += 1
         guard reports % spacing == 0 else { return }
         if points.count == capacity {

@@ -21,8 +21,8 @@ public enum TrainingStateFile {
         var rowsSeen = 0
         var optimizer = AdamOptimizer()
         var teacherOptimizer = AdamOptimizer()
-        /// `naive`'s standalone CVR network.
-        var cvrOptimizer: AdamOptimizer?
+        /// `naive`'s standalone CVR network (written for every model, so an older state's object is filled too).
+        var cvrOptimizer = AdamOptimizer()
         /// The last post-training calibration (its offsets are in the tensors already).
         var calibration: CalibrationResult?
         /// Loss and running AUCs over training (absent from states written before it was kept).
@@ -74,7 +74,7 @@ public enum TrainingStateFile {
             schema: trainer.schema, configuration: trainer.configuration, steps: trainer.steps,
             rowsSeen: trainer.rowsSeen,
             optimizer: trainer.optimizer, teacherOptimizer: trainer.teacherOptimizer,
-            cvrOptimizer: trainer.cvrNetwork == nil ? nil : trainer.cvrOptimizer, calibration: trainer.calibration,
+            cvrOptimizer: trainer.cvrOptimizer, calibration: trainer.calibration,
             history: trainer.history, tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
         let json = Array(try JSONEncoder().encode(manifest))
         var prefix = magic

@@ -50,6 +50,13 @@ struct ConfigurationDecodingTests {
         #expect(decoded.losses == LossConfiguration() && decoded.optimizer == AdamOptimizer())
     }
 
+    @Test func aNullKeepsTheDefault() throws {
+        let json = #"{"epochs": null, "losses": {"model": null, "ips_clip": 3}}"#
+        var expected = TrainingConfiguration()
+        expected.losses.ipsClip = 3
+        #expect(try StrictJSON.decode(TrainingConfiguration.self, from: Data(json.utf8)) == expected)
+    }
+
     @Test func aSchemaWithoutFieldsOrLabelsIsNamedByValidation() throws {
         #expect { try TrainingSchema().validate() } throws: { "\($0)".contains("features.fields is required") }
         var schema = TestSupport.schema

@@ -57,6 +57,17 @@ struct StreamingEvaluationTests {
         #expect(ScoreHistogram.bin(1) == ScoreHistogram.binCount - 1 && ScoreHistogram.bin(0.5) == 1 << 15)
     }
 
+    /// A NaN score (a broken model) ranks lowest and leaves every curve finite: the evaluation reports, not traps.
+    @Test func aNaNScoreLeavesTheCurvesFinite() throws {
+        var histogram = ScoreHistogram()
+        for (p, y) in [(Float.nan, true), (0.1, false), (0.3, true), (0.05, false)] { histogram.add(p, positive: y) }
+        #expect(histogram.rows == 4 && histogram.auc != nil)
+        let diagram = ReliabilityDiagram(histogram: histogram)
+        #expect(diagram.bins.reduce(0) { $0 + $1.rows } == 4)
+        #expect(diagram.bins.allSatisfy { $0.meanPrediction?.isFinite ?? true })
+        _ = try JSONEncoder().encode(diagram)  // no NaN reaches the report's JSON
+    }
+
     @Test func runningFiguresAndGAUCEqualTheExactOnes() throws {
         for (name, scores, labels) in Self.samples(count: 30_000, seed: 23) {
             var random = SplitMix64(seed: 5)

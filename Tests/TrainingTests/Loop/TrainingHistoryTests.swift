@@ -24,6 +24,15 @@ struct TrainingHistoryTests {
         #expect(steps.last! > 1_000 - history.spacing)
     }
 
+    /// A diverged run's points are left out, so its state can still be written (JSON has no NaN).
+    @Test func nonFiniteFiguresAreNotKept() throws {
+        var history = TrainingHistory(capacity: 8)
+        history.record(.init(step: 1, rows: 10, loss: .nan, runningCTRAUC: 0.6, runningCTCVRAUC: nil))
+        history.record(.init(step: 2, rows: 20, loss: 0.5, runningCTRAUC: .nan, runningCTCVRAUC: 0.7))
+        #expect(history.points == [.init(step: 2, rows: 20, loss: 0.5, runningCTRAUC: nil, runningCTCVRAUC: 0.7)])
+        _ = try JSONEncoder().encode(history)
+    }
+
     @Test func progressLineAndClock() {
         let progress = TrainingProgress(
             step: 10, rows: 5_000, rowsThisRun: 2_000, plannedRowsThisRun: 12_000, rowsPerSecond: 100, loss: 0.5,
