@@ -55,7 +55,7 @@ public struct Evaluator {
                 if click == 1 && mature { try cvr.add(pv, label: conversion, group: group) }
                 if click == 0 || mature { try ctcvr.add(pc * pv, label: conversion, group: group) }
                 if let truth, let truthRow = try truth.next() {  // a short truth file fails after the loop
-                    try entireSpaceCVR!.add(pv, label: truthRow.wouldBuy)
+                    try entireSpaceCVR?.add(pv, label: truthRow.wouldBuy)
                     predictedCVRSum += Double(pv)
                     trueCVRSum += Double(truthRow.trueCVR)
                 }
@@ -68,9 +68,9 @@ public struct Evaluator {
             ctcvr: try ctcvr.metrics())
         report.curves = EvaluationCurves(ctr: ctr.curves, cvr: cvr.curves, ctcvr: ctcvr.curves)
         report.delayFit = delayFit?.result
-        if entireSpaceCVR != nil {
-            report.entireSpaceCVR = try entireSpaceCVR!.metrics()
-            report.curves!.entireSpaceCVR = entireSpaceCVR!.curves
+        if var entireSpaceCVR {
+            report.entireSpaceCVR = try entireSpaceCVR.metrics()
+            report.curves!.entireSpaceCVR = entireSpaceCVR.curves
             report.entireSpaceCVRCalibration = trueCVRSum > 0 ? predictedCVRSum / trueCVRSum : nil
         }
         return report

@@ -297,10 +297,10 @@ public final class Trainer {
         let entireSpace = configuration.losses.model.hasEntireSpaceTerm
         let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
         let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
-        let capacity = sampleRows, seed = configuration.seed
-        var ctrRows = ReservoirSample<OffsetFit.CTRRow>(capacity: capacity, seed: seed &+ 31)
-        var clickRows = ReservoirSample<OffsetFit.ClickRow>(capacity: capacity, seed: seed &+ 37)
-        var entireSpaceRows = ReservoirSample<OffsetFit.EntireSpaceRow>(capacity: capacity, seed: seed &+ 41)
+        let seed = configuration.seed
+        var ctrRows = ReservoirSample<OffsetFit.CTRRow>(capacity: sampleRows, seed: seed &+ 31)
+        var clickRows = ReservoirSample<OffsetFit.ClickRow>(capacity: sampleRows, seed: seed &+ 37)
+        var entireSpaceRows = ReservoirSample<OffsetFit.EntireSpaceRow>(capacity: sampleRows, seed: seed &+ 41)
         var conversions = 0, ordinal = 0
         var batchCTRLogits: [Double] = []
         while try reader.read(into: data) {
