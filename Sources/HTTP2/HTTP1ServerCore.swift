@@ -15,6 +15,8 @@ struct HTTP1ServerCore {
         var staticRoutes: [StaticRoute] = []
     }
 
+    /// What a call asks the shell to do. Carry a call's actions out in order, all of them, before the next call:
+    /// an answer delivered from inside the list would be written ahead of the list's later writes.
     enum Action {
         /// Send these bytes (a response, `100 Continue`).
         case write([UInt8])

@@ -102,7 +102,16 @@ public enum HTTPFuzzHarness {
         var upgraded: HTTP2ServerCore?
         var leftover: [UInt8] = []
 
+        // Like the shell, which hops to its queue with each answer: a list of actions is carried out in full
+        // before the next call into the core. Answering inside the loop would write that answer before the
+        // list's own later writes (found by FuzzHTTP1: a static route's answer then followed the close).
         func perform(_ actions: [HTTP1ServerCore.Action]) {
+            var answerNow: [(request: HTTPRequest, sequence: UInt64)] = []
+            defer {
+                for answer in answerNow {
+                    perform(core.deliver(echo(answer.request), sequence: answer.sequence, now: start))
+                }
+            }
             for action in actions {
                 switch action {
                 case .write(let bytes):
@@ -111,7 +120,7 @@ public enum HTTPFuzzHarness {
                 case .dispatch(let request, let sequence, let cancellation):
                     outcome.requests += 1
                     if outcome.requests % 2 == 1 {
-                        perform(core.deliver(echo(request), sequence: sequence, now: start))
+                        answerNow.append((request, sequence))
                     } else {
                         waiting.append((request, sequence, cancellation))
                     }
