@@ -41,6 +41,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the report JSON here.")
     var report: String?
 
+    @Option(help: "Write every row's labels and predictions here, as CSV in the data file's order.")
+    var predictions: String?
+
     @OptionGroup var reportOptions: ReportOptions
 
     /// Used with --state (the trainer's networks); a serving checkpoint is scored by the serving kernel.
@@ -100,7 +103,8 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--group-by user or request")
         }
         evaluator.grouping = grouping
-        let evaluation = try evaluator.evaluate(predictor, file: data, truthFile: truth, delay: delay)
+        let evaluation = try evaluator.evaluate(
+            predictor, file: data, truthFile: truth, delay: delay, predictionsFile: predictions)
         print(evaluation.table)
         if let report {
             try evaluation.write(path: report)

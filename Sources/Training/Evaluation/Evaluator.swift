@@ -17,12 +17,17 @@ public struct Evaluator {
 
     public init(schema: TrainingSchema) { self.schema = schema }
 
+    /// The columns of a predictions file: the row's labels, whether its conversion label is final (not clicked, or
+    /// the attribution window elapsed: the rows CTCVR is scored on), and pCTR, pCVR and pCTCVR = pCTR × pCVR.
+    public static let predictionsHeader = "click,conversion,label_final,p_ctr,p_cvr,p_ctcvr"
+
     /// The figures and curves of `predictor` on `file`; with `delay`, also its delay tower's fit on the file's
-    /// mature conversions. AUCs are within each task's `ScoreHistogram.aucErrorBound` of the exact rank AUC; the
-    /// other figures are exact.
+    /// mature conversions; with `predictionsFile`, every row's labels and predictions as CSV, in file order
+    /// (`Evaluator.predictionsHeader`). AUCs are within each task's `ScoreHistogram.aucErrorBound` of the exact rank
+    /// AUC; the other figures are exact.
     public func evaluate(
         _ predictor: any ConversionPredictor, file: String, truthFile: String? = nil,
-        delay: (any DelayPredictor)? = nil
+        delay: (any DelayPredictor)? = nil, predictionsFile: String? = nil
     ) throws -> EvaluationReport {
         let reader = try TrainingDataReader(path: file, schema: schema, policy: truthFile == nil ? policy : .fail)
         let truth = try truthFile.map { try SimulationTruthReader(path: $0) }
@@ -36,6 +41,8 @@ public struct Evaluator {
         let window = schema.delay.attributionWindowHours
         var delayFit = delay.map { DelayFit.Accumulator(delay: $0.delayBuckets) }
         var hazardLogits: [Float] = []
+        let predictions = try predictionsFile.map { try TextFileWriter(path: $0) }
+        predictions?.line(Self.predictionsHeader)
         var rowCount = 0
         while try reader.read(into: data) {
             let rows = Array(0..<data.count)
@@ -54,6 +61,8 @@ public struct Evaluator {
                 // CVR: clicked rows with mature labels; CTCVR: rows whose label is final.
                 if click == 1 && mature { try cvr.add(pv, label: conversion, group: group) }
                 if click == 0 || mature { try ctcvr.add(pc * pv, label: conversion, group: group) }
+                let final = click == 0 || mature ? 1 : 0
+                predictions?.line("\(Int(click)),\(Int(conversion)),\(final),\(pc),\(pv),\(pc * pv)")
                 if let truth, let truthRow = try truth.next() {  // a short truth file fails after the loop
                     try entireSpaceCVR?.add(pv, label: truthRow.wouldBuy)
                     predictedCVRSum += Double(pv)
@@ -63,6 +72,7 @@ public struct Evaluator {
             rowCount += data.count
         }
         if let truth, truth.rows != rowCount { throw truth.tooShort(dataRows: rowCount) }
+        try predictions?.close()
         var report = EvaluationReport(
             file: file, rows: rowCount, groupedBy: grouping.rawValue, ctr: try ctr.metrics(), cvr: try cvr.metrics(),
             ctcvr: try ctcvr.metrics())

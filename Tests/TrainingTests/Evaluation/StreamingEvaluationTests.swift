@@ -144,7 +144,10 @@ struct StreamingEvaluationTests {
         let file = directory + "/test.csv", truthFile = directory + "/test_truth.csv"
         var evaluator = Evaluator(schema: schema)
         evaluator.groupMemoryRows = 1_000  // the test file's 8,000 rows spill to the partition files
-        let streamed = try evaluator.evaluate(trainer.predictor, file: file, truthFile: truthFile)
+        let predictions = TestSupport.temporaryDirectory("predictions") + "/predictions.csv"
+        let streamed = try evaluator.evaluate(
+            trainer.predictor, file: file, truthFile: truthFile, predictionsFile: predictions)
+        try Self.expectPredictions(in: predictions, agreeWith: streamed)
         let exact = try ExactEvaluation(predictor: trainer.predictor, schema: schema, file: file, truthFile: truthFile)
         // The printed table: every figure as before, but an AUC may round the other way when the exact one lies
         // within its bound of a rounding boundary (the last digit then differs by one).
@@ -173,6 +176,30 @@ struct StreamingEvaluationTests {
             if let gauc = e.gauc { #expect(abs(s.gauc! - gauc) < 1e-12) }
         }
         #expect(streamed.entireSpaceCVRCalibration == exact.report.entireSpaceCVRCalibration)
+    }
+
+    /// `--predictions`: one line per row, labels and predictions that add up to the report's counts and sums.
+    static func expectPredictions(in path: String, agreeWith report: EvaluationReport) throws {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first.map(String.init) == Evaluator.predictionsHeader && lines.count == report.rows + 1)
+        var clicks = 0, finalRows = 0, finalConversions = 0, sumCTR = 0.0, sumCTCVR = 0.0
+        for line in lines.dropFirst() {
+            let cells = line.split(separator: ",")
+            let (click, conversion, final) = (Int(cells[0])!, Int(cells[1])!, Int(cells[2])!)
+            let (pc, pv, pcv) = (Float(cells[3])!, Float(cells[4])!, Float(cells[5])!)
+            #expect(pcv == pc * pv)
+            clicks += click
+            sumCTR += Double(pc)
+            if final == 1 {
+                finalRows += 1
+                finalConversions += conversion
+                sumCTCVR += Double(pcv)
+            }
+        }
+        #expect(clicks == report.ctr.positives && finalRows == report.ctcvr.rows)
+        #expect(finalConversions == report.ctcvr.positives)
+        #expect(abs(sumCTR / Double(clicks) - report.ctr.pcoc!) < 1e-4)
+        #expect(abs(sumCTCVR / Double(finalConversions) - report.ctcvr.pcoc!) < 1e-4)
     }
 
     @Test func aShortTruthFileFails() throws {

@@ -4,7 +4,7 @@
     import Darwin
 #endif
 
-/// Buffered line output to a file (the simulator's CSVs), flushed in 1 MiB writes.
+/// Buffered line output to a file (the simulator's CSVs, `evaluate --predictions`), flushed in 1 MiB writes.
 final class TextFileWriter {
     let path: String
     private let file: UnsafeMutablePointer<FILE>
