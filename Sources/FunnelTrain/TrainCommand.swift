@@ -66,14 +66,25 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Under `mpirun` every rank runs this command on its shard of the data; rank 0 alone prints and writes files,
+    /// and the other ranks wait for it before they end. (A rank that fails ends without finalising MPI, and `mpirun`
+    /// then stops the others.)
     func run() throws {
+        let world = World.communicator()
+        try run(in: world)
+        world.barrier()
+        (world as? MPICommunicator)?.finalize()
+    }
+
+    private func run(in world: any Communicator) throws {
+        func say(_ line: String) { if world.isRoot { print(line) } }
         let trainer: Trainer
         if let resume {
             trainer = try TrainingStateFile.read(path: resume)
             trainer.threads = threadOptions.threads
         } else {
             let schema = try loadSchema(path: schema, format: format).resolvingQuantileBuckets(file: data)
-                .resolvingVocabularies(file: data) { print($0) }.resolvingCrosses(file: data) { print($0) }
+                .resolvingVocabularies(file: data, log: say).resolvingCrosses(file: data, log: say)
             var configuration = try config.map { try TrainingConfiguration.load(path: $0) } ?? TrainingConfiguration()
             if let model {
                 guard let value = LossConfiguration.Model(rawValue: model) else {
@@ -98,18 +109,22 @@ struct TrainCommand: ParsableCommand {
             if let batchSize { configuration.batchSize = batchSize }
             if let epochs { configuration.epochs = epochs }
             if configuration.epochs > 1 {
-                print(
+                say(
                     "warning: \(configuration.epochs) epochs; deep CTR models usually overfit from the second epoch on")
             }
             trainer = try Trainer(schema: schema, configuration: configuration, threads: threadOptions.threads)
         }
+        trainer.communicator = world
         let losses = trainer.configuration.losses
-        print(
+        let ranks = world.size > 1 ? ", \(world.size) MPI ranks" : ""
+        say(
             "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(trainer.threads) threads"
-        )
+                + ranks)
         let display = ProgressDisplay()
-        let summary = try trainer.train(file: data, policy: badRows) { display.show($0) }
+        let summary = try trainer.train(file: data, policy: badRows) { if world.isRoot { display.show($0) } }
         display.finish()
+        // The replicas hold the same model: the other ranks are done (the state, evaluation and report are rank 0's).
+        guard world.isRoot else { return }
         print(
             "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
                 + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows"

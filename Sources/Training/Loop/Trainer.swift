@@ -117,45 +117,69 @@ public final class Trainer {
     /// Whether the trained model is one serving checkpoint (every model but `naive`'s two networks).
     public var isExportable: Bool { cvrNetwork == nil }
 
+    /// The world this trainer is one replica of (`World.communicator()`); a single process by default. Under MPI
+    /// every rank trains on its shard of each file and the ranks' gradients are summed every step.
+    public var communicator: any Communicator = SingleProcessCommunicator()
+
     /// One optimizer step on `batch` (indices into `data`); returns the student's (and teacher's) loss terms.
+    /// `globalRows`: the step's rows on every rank (under MPI; this rank's `batch` may then be empty, and every rank
+    /// still calls it, as each step's collectives need every rank).
     @discardableResult
-    public func step(_ data: EncodedRows, rows batch: [Int]) -> LossBreakdown {
+    public func step(_ data: EncodedRows, rows batch: [Int], globalRows: Int? = nil) -> LossBreakdown {
+        let exchange = GradientExchange(communicator: communicator)
+        let total = globalRows ?? batch.count
+        let share = total > 0 ? Float(batch.count) / Float(total) : 0
         var breakdown = LossBreakdown()
         var signals: TeacherSignals?
         if let teacher {
             teacher.zeroGradients()
-            teacher.forward(data, rows: batch, training: true)
-            let teacherLoss = teacher.applyLoss(data, rows: batch)
-            teacher.backward(data)
+            if !batch.isEmpty {
+                teacher.forward(data, rows: batch, training: true)
+                let teacherLoss = teacher.applyLoss(data, rows: batch)
+                teacher.backward(data)
+                for (name, value) in teacherLoss.terms { breakdown.add("teacher_" + name, value) }
+            }
+            exchange.synchronize(dense: teacher.denseParameters, tables: teacher.tables, share: share)
             teacherOptimizer.update(dense: teacher.denseParameters, tables: teacher.tables)
             teacher.refresh()
-            for (name, value) in teacherLoss.terms { breakdown.add("teacher_" + name, value) }
             let warm = steps >= warmUpSteps
-            signals = teacher.signals(
-                data, rows: batch, distillationWeight: warm ? configuration.losses.distillationWeight : 0,
-                ctrDistillationWeight: warm ? configuration.losses.ctrDistillationWeight : 0)
+            if !batch.isEmpty {
+                signals = teacher.signals(
+                    data, rows: batch, distillationWeight: warm ? configuration.losses.distillationWeight : 0,
+                    ctrDistillationWeight: warm ? configuration.losses.ctrDistillationWeight : 0)
+            }
         }
         student.zeroGradients()
-        student.forward(data, rows: batch)
-        let studentLoss = objective.apply(student, data, rows: batch, teacher: signals)
-        student.backward(data)
+        if !batch.isEmpty {
+            student.forward(data, rows: batch)
+            let studentLoss = objective.apply(student, data, rows: batch, teacher: signals)
+            student.backward(data)
+            for (name, value) in studentLoss.terms { breakdown.add(name, value) }
+        }
+        exchange.synchronize(dense: student.denseParameters, tables: student.tables, share: share)
         optimizer.update(dense: student.denseParameters, tables: student.tables)
         student.refresh()
-        for (name, value) in studentLoss.terms { breakdown.add(name, value) }
         if let cvrNetwork {
             let clicked = batch.filter { objective.selectedForClickedCVR(data, $0) }
-            if !clicked.isEmpty {
+            // Every rank steps the CVR network when some rank has a click (its term is a mean over the clicks).
+            let globalClicked = communicator.size > 1 ? communicator.sum(clicked.count) : clicked.count
+            if globalClicked > 0 {
                 cvrNetwork.zeroGradients()
-                cvrNetwork.forward(data, rows: clicked)
-                let cvrLoss = objective.applyStandaloneCVR(cvrNetwork, data, rows: clicked)
-                cvrNetwork.backward(data)
+                if !clicked.isEmpty {
+                    cvrNetwork.forward(data, rows: clicked)
+                    let cvrLoss = objective.applyStandaloneCVR(cvrNetwork, data, rows: clicked)
+                    cvrNetwork.backward(data)
+                    for (name, value) in cvrLoss.terms { breakdown.add(name, value) }
+                }
+                exchange.synchronize(
+                    dense: cvrNetwork.denseParameters, tables: cvrNetwork.tables,
+                    share: Float(clicked.count) / Float(globalClicked))
                 cvrOptimizer.update(dense: cvrNetwork.denseParameters, tables: cvrNetwork.tables)
                 cvrNetwork.refresh()
-                for (name, value) in cvrLoss.terms { breakdown.add(name, value) }
             }
         }
         steps += 1
-        rowsSeen += batch.count
+        rowsSeen += total
         return breakdown
     }
 
@@ -166,6 +190,14 @@ public final class Trainer {
         file: String, policy: BadRowPolicy = .fail, progressEvery: Int? = nil,
         progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingSummary {
+        let shard = RequestShard(rank: communicator.rank, size: communicator.size)
+        // `batchSize` is the global batch: each rank's share of it is equal.
+        guard configuration.batchSize % shard.size == 0 else {
+            throw SpecError(
+                "batch_size \(configuration.batchSize) is the global batch and must be a multiple of the "
+                    + "\(shard.size) MPI ranks")
+        }
+        let localBatchSize = configuration.batchSize / shard.size
         let records = try CSVReader.countRecords(path: file)
         // Rows from this position on (by good-row order) form the validation slice, never trained on.
         let validationStart =
@@ -195,41 +227,54 @@ public final class Trainer {
             let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
             let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
             var ordinal = 0
-            while try reader.read(into: data) {
-                var order = Array(0..<data.count)
-                if validationStart < Int.max { order.removeAll { ordinal + $0 >= validationStart } }
-                if calibration.isEnabled, calibration.holdoutFraction > 0 {
-                    order.removeAll {
-                        calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed)
+            var order: [Int] = [], start = 0, fileDone = false
+            while true {
+                // The next chunk once this one's batches are cut; a chunk whose rows are all set aside is skipped.
+                while start == order.count && !fileDone {
+                    start = 0
+                    guard try reader.read(into: data) else {
+                        (order, fileDone) = ([], true)
+                        break
                     }
-                    summary.heldOutRows += data.count - order.count
+                    order = Array(0..<data.count)
+                    if validationStart < Int.max { order.removeAll { ordinal + $0 >= validationStart } }
+                    if calibration.isEnabled, calibration.holdoutFraction > 0 {
+                        order.removeAll {
+                            calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed)
+                        }
+                        summary.heldOutRows += data.count - order.count
+                    }
+                    if shard.size > 1 { order.removeAll { !shard.keeps(data, row: $0, ordinal: ordinal + $0) } }
+                    ordinal += data.count
+                    order.shuffle(using: &random)
                 }
-                ordinal += data.count
-                order.shuffle(using: &random)
-                var start = 0
-                while start < order.count {
-                    let batch = Array(order[start..<min(start + configuration.batchSize, order.count)])
-                    start += batch.count
-                    let breakdown = step(data, rows: batch)
-                    // Running AUC from the forward pass of this step (predictions made before the update).
-                    // (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
-                    for (r, row) in batch.enumerated() {
-                        let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
-                        ctrAUC.append(score: pc, label: data.click[row])
-                        if cvrNetwork == nil { ctcvrAUC.append(score: pc * pv, label: data.conversion[row]) }
-                    }
+                let batch = Array(order[start..<min(start + localBatchSize, order.count)])
+                start += batch.count
+                // The step's rows on every rank; 0 once every shard is done (a rank whose shard ran out keeps
+                // joining the steps with no rows until then).
+                let globalRows = shard.size > 1 ? communicator.sum(batch.count) : batch.count
+                guard globalRows > 0 else { break }
+                let breakdown = step(data, rows: batch, globalRows: globalRows)
+                // Running AUC from the forward pass of this step (predictions made before the update), on this
+                // rank's rows. (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
+                for (r, row) in batch.enumerated() {
+                    let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
+                    ctrAUC.append(score: pc, label: data.click[row])
+                    if cvrNetwork == nil { ctcvrAUC.append(score: pc * pv, label: data.conversion[row]) }
+                }
+                if !batch.isEmpty {  // a rank past the end of its shard has no loss of its own
                     let loss = breakdown.total
                     emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
-                    if steps % reportEvery == 0 {
-                        let figures = TrainingProgress(
-                            step: steps, rows: rowsSeen, rowsThisRun: rowsSeen - rowsBefore,
-                            plannedRowsThisRun: trained,
-                            rowsPerSecond: Double(rowsSeen - rowsBefore) / max(Self.seconds(since: started), 1e-9),
-                            loss: emaLoss!, runningCTRAUC: ctrAUC.value, runningCTCVRAUC: ctcvrAUC.value,
-                            terms: breakdown.terms)
-                        history.record(figures.historyPoint)
-                        progress?(figures)
-                    }
+                }
+                if steps % reportEvery == 0 {
+                    let figures = TrainingProgress(
+                        step: steps, rows: rowsSeen, rowsThisRun: rowsSeen - rowsBefore,
+                        plannedRowsThisRun: trained,
+                        rowsPerSecond: Double(rowsSeen - rowsBefore) / max(Self.seconds(since: started), 1e-9),
+                        loss: emaLoss ?? .nan, runningCTRAUC: ctrAUC.value, runningCTCVRAUC: ctcvrAUC.value,
+                        terms: breakdown.terms)
+                    history.record(figures.historyPoint)
+                    progress?(figures)
                 }
             }
             // Per file, not per epoch: every epoch reads the same rows.
