@@ -143,20 +143,25 @@ public final class Trainer {
             teacherOptimizer.update(dense: teacher.denseParameters, tables: teacher.tables)
             teacher.refresh()
             let warm = steps >= warmUpSteps
-            if !batch.isEmpty {
-                signals = teacher.signals(
-                    data, rows: batch, distillationWeight: warm ? configuration.losses.distillationWeight : 0,
-                    ctrDistillationWeight: warm ? configuration.losses.ctrDistillationWeight : 0)
-            }
+            let teacherSignals = teacher.signals(
+                data, rows: batch, distillationWeight: warm ? configuration.losses.distillationWeight : 0,
+                ctrDistillationWeight: warm ? configuration.losses.ctrDistillationWeight : 0,
+                sumOverRanks: communicator.sum)
+            signals = batch.isEmpty ? nil : teacherSignals
         }
         student.zeroGradients()
+        // Under MPI the student's losses divide by the global batch's sums (its terms are normalised by clicks,
+        // conversions and distillation weights too, not only by rows), so the ranks' gradients simply add up.
+        let totals =
+            communicator.size > 1
+            ? BatchTotals(objective, data, rows: batch, teacher: signals).summed(over: communicator) : nil
         if !batch.isEmpty {
             student.forward(data, rows: batch)
-            let studentLoss = objective.apply(student, data, rows: batch, teacher: signals)
+            let studentLoss = objective.apply(student, data, rows: batch, teacher: signals, totals: totals)
             student.backward(data)
             for (name, value) in studentLoss.terms { breakdown.add(name, value) }
         }
-        exchange.synchronize(dense: student.denseParameters, tables: student.tables, share: share)
+        exchange.synchronize(dense: student.denseParameters, tables: student.tables, share: 1)
         optimizer.update(dense: student.denseParameters, tables: student.tables)
         student.refresh()
         if let cvrNetwork {
@@ -191,13 +196,6 @@ public final class Trainer {
         progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingSummary {
         let shard = RequestShard(rank: communicator.rank, size: communicator.size)
-        // `batchSize` is the global batch: each rank's share of it is equal.
-        guard configuration.batchSize % shard.size == 0 else {
-            throw SpecError(
-                "batch_size \(configuration.batchSize) is the global batch and must be a multiple of the "
-                    + "\(shard.size) MPI ranks")
-        }
-        let localBatchSize = configuration.batchSize / shard.size
         let records = try CSVReader.countRecords(path: file)
         // Rows from this position on (by good-row order) form the validation slice, never trained on.
         let validationStart =
@@ -227,54 +225,47 @@ public final class Trainer {
             let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
             let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
             var ordinal = 0
-            var order: [Int] = [], start = 0, fileDone = false
-            while true {
-                // The next chunk once this one's batches are cut; a chunk whose rows are all set aside is skipped.
-                while start == order.count && !fileDone {
-                    start = 0
-                    guard try reader.read(into: data) else {
-                        (order, fileDone) = ([], true)
-                        break
+            while try reader.read(into: data) {
+                var order = Array(0..<data.count)
+                if validationStart < Int.max { order.removeAll { ordinal + $0 >= validationStart } }
+                if calibration.isEnabled, calibration.holdoutFraction > 0 {
+                    order.removeAll {
+                        calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed)
                     }
-                    order = Array(0..<data.count)
-                    if validationStart < Int.max { order.removeAll { ordinal + $0 >= validationStart } }
-                    if calibration.isEnabled, calibration.holdoutFraction > 0 {
-                        order.removeAll {
-                            calibration.isHeldOut(data, row: $0, ordinal: ordinal + $0, seed: configuration.seed)
-                        }
-                        summary.heldOutRows += data.count - order.count
+                    summary.heldOutRows += data.count - order.count
+                }
+                let chunkStart = ordinal
+                ordinal += data.count
+                order.shuffle(using: &random)
+                var start = 0
+                while start < order.count {
+                    let batch = Array(order[start..<min(start + configuration.batchSize, order.count)])
+                    start += batch.count
+                    // Every rank cuts the same global batches (same file, same shuffle) and trains on its rows of
+                    // each: the ranks step together and their rows together are the single process's batch.
+                    let mine = try shardRows(batch, of: data, from: chunkStart, shard: shard)
+                    let breakdown = step(data, rows: mine, globalRows: batch.count)
+                    // Running AUC from the forward pass of this step (predictions made before the update), on this
+                    // rank's rows. (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
+                    for (r, row) in mine.enumerated() {
+                        let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
+                        ctrAUC.append(score: pc, label: data.click[row])
+                        if cvrNetwork == nil { ctcvrAUC.append(score: pc * pv, label: data.conversion[row]) }
                     }
-                    if shard.size > 1 { order.removeAll { !shard.keeps(data, row: $0, ordinal: ordinal + $0) } }
-                    ordinal += data.count
-                    order.shuffle(using: &random)
-                }
-                let batch = Array(order[start..<min(start + localBatchSize, order.count)])
-                start += batch.count
-                // The step's rows on every rank; 0 once every shard is done (a rank whose shard ran out keeps
-                // joining the steps with no rows until then).
-                let globalRows = shard.size > 1 ? communicator.sum(batch.count) : batch.count
-                guard globalRows > 0 else { break }
-                let breakdown = step(data, rows: batch, globalRows: globalRows)
-                // Running AUC from the forward pass of this step (predictions made before the update), on this
-                // rank's rows. (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
-                for (r, row) in batch.enumerated() {
-                    let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
-                    ctrAUC.append(score: pc, label: data.click[row])
-                    if cvrNetwork == nil { ctcvrAUC.append(score: pc * pv, label: data.conversion[row]) }
-                }
-                if !batch.isEmpty {  // a rank past the end of its shard has no loss of its own
-                    let loss = breakdown.total
-                    emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
-                }
-                if steps % reportEvery == 0 {
-                    let figures = TrainingProgress(
-                        step: steps, rows: rowsSeen, rowsThisRun: rowsSeen - rowsBefore,
-                        plannedRowsThisRun: trained,
-                        rowsPerSecond: Double(rowsSeen - rowsBefore) / max(Self.seconds(since: started), 1e-9),
-                        loss: emaLoss ?? .nan, runningCTRAUC: ctrAUC.value, runningCTCVRAUC: ctcvrAUC.value,
-                        terms: breakdown.terms)
-                    history.record(figures.historyPoint)
-                    progress?(figures)
+                    if !mine.isEmpty {  // a rank with no rows in this batch has no loss of its own
+                        let loss = breakdown.total
+                        emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
+                    }
+                    if steps % reportEvery == 0 {
+                        let figures = TrainingProgress(
+                            step: steps, rows: rowsSeen, rowsThisRun: rowsSeen - rowsBefore,
+                            plannedRowsThisRun: trained,
+                            rowsPerSecond: Double(rowsSeen - rowsBefore) / max(Self.seconds(since: started), 1e-9),
+                            loss: emaLoss ?? .nan, runningCTRAUC: ctrAUC.value, runningCTCVRAUC: ctcvrAUC.value,
+                            terms: breakdown.terms)
+                        history.record(figures.historyPoint)
+                        progress?(figures)
+                    }
                 }
             }
             // Per file, not per epoch: every epoch reads the same rows.
@@ -318,6 +309,22 @@ public final class Trainer {
         summary.finalLoss = emaLoss ?? .nan
         summary.runningCTRAUC = ctrAUC.value
         return summary
+    }
+
+    /// This rank's rows of the global batch `batch` (all of them in a world of one), checked against the other ranks':
+    /// together they must be the whole batch, or the ranks read different data and would step out of line.
+    private func shardRows(_ batch: [Int], of data: EncodedRows, from chunkStart: Int, shard: RequestShard) throws
+        -> [Int]
+    {
+        guard shard.size > 1 else { return batch }
+        let mine = batch.filter { shard.keeps(data, row: $0, ordinal: chunkStart + $0) }
+        let total = communicator.sum(mine.count)
+        guard total == batch.count else {
+            throw SpecError(
+                "the \(shard.size) MPI ranks hold \(total) rows of a \(batch.count)-row batch: "
+                    + "they read different data")
+        }
+        return mine
     }
 
     /// The networks whose weights make the predictions: the student, and `naive`'s CVR network.
