@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of initialisation, shuffling and dropout.")
     var seed: UInt64?
 
-    @Option(help: "Rows per mini-batch.")
+    @Option(help: "Rows per mini-batch (under mpirun: the global batch, split over the ranks by request).")
     var batchSize: Int?
 
     @Option(help: "Passes over the data (1 recommended: the one-epoch finding).")
