@@ -46,7 +46,16 @@ struct EvaluateCommand: ParsableCommand {
     /// Used with --state (the trainer's networks); a serving checkpoint is scored by the serving kernel.
     @OptionGroup var threadOptions: ThreadOptions
 
+    /// Under `mpirun` each rank evaluates its share of the rows (by the GAUC's groups) and rank 0 prints and writes
+    /// the figures of the whole file.
     func run() throws {
+        let world = World.communicator()
+        try run(in: world)
+        world.barrier()
+        (world as? MPICommunicator)?.finalize()
+    }
+
+    private func run(in world: any Communicator) throws {
         let predictor: any ConversionPredictor
         var delay: (any DelayPredictor)?
         var metadata: ReportMetadata
@@ -100,7 +109,9 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--group-by user or request")
         }
         evaluator.grouping = grouping
+        evaluator.communicator = world
         let evaluation = try evaluator.evaluate(predictor, file: data, truthFile: truth, delay: delay)
+        guard world.isRoot else { return }
         print(evaluation.table)
         if let report {
             try evaluation.write(path: report)

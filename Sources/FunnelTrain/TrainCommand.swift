@@ -123,8 +123,33 @@ struct TrainCommand: ParsableCommand {
         let display = ProgressDisplay()
         let summary = try trainer.train(file: data, policy: badRows) { if world.isRoot { display.show($0) } }
         display.finish()
-        // The replicas hold the same model: the other ranks are done (the state, evaluation and report are rank 0's).
+        // The replicas hold the same model: rank 0 alone prints and writes the state, the report and the HTML.
+        if world.isRoot {
+            show(summary)
+            try TrainingStateFile.write(trainer, path: state)
+            print("wrote training state \(state)")
+        }
+        guard let test else { return }
+        // Every rank evaluates its share of the test rows; the figures are reduced over the ranks.
+        var evaluator = Evaluator(schema: trainer.schema)
+        evaluator.communicator = world
+        let evaluation = try evaluator.evaluate(
+            trainer.predictor, file: test, truthFile: truth, delay: trainer.delayPredictor)
         guard world.isRoot else { return }
+        print(evaluation.table)
+        if let report { try evaluation.write(path: report) }
+        var metadata = ReportMetadata(trainer: trainer)
+        metadata.data = [
+            ("training data", data), ("evaluated on", test), ("truth", truth ?? "–"), ("state", state),
+        ]
+        metadata.data.append(("schema", schema ?? format.map { "built-in: " + $0 } ?? "the resumed state's"))
+        try reportOptions.write(
+            evaluation: evaluation, metadata: metadata, history: trainer.history,
+            delayNote: ReportOptions.delayNote(trainer))
+    }
+
+    /// The training summary's lines.
+    private func show(_ summary: TrainingSummary) {
         print(
             "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
                 + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows"
@@ -144,22 +169,6 @@ struct TrainCommand: ParsableCommand {
                     + "(\(calibration.clicks) clicks, \(calibration.conversions) "
                     + "conversions) in \(Double(Int(summary.calibrationSeconds * 10)) / 10) s: logit offsets CTR "
                     + "\(calibration.ctrOffset), CVR \(calibration.cvrOffset)")
-        }
-        try TrainingStateFile.write(trainer, path: state)
-        print("wrote training state \(state)")
-        if let test {
-            let evaluation = try Evaluator(schema: trainer.schema).evaluate(
-                trainer.predictor, file: test, truthFile: truth, delay: trainer.delayPredictor)
-            print(evaluation.table)
-            if let report { try evaluation.write(path: report) }
-            var metadata = ReportMetadata(trainer: trainer)
-            metadata.data = [
-                ("training data", data), ("evaluated on", test), ("truth", truth ?? "–"), ("state", state),
-            ]
-            metadata.data.append(("schema", schema ?? format.map { "built-in: " + $0 } ?? "the resumed state's"))
-            try reportOptions.write(
-                evaluation: evaluation, metadata: metadata, history: trainer.history,
-                delayNote: ReportOptions.delayNote(trainer))
         }
     }
 }
