@@ -6,8 +6,6 @@ static inline MPI_Comm funnel_mpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype funnel_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype funnel_mpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype funnel_mpi_int32(void) { return MPI_INT32_T; }
-static inline MPI_Datatype funnel_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op funnel_mpi_sum(void) { return MPI_SUM; }
-static inline MPI_Op funnel_mpi_max(void) { return MPI_MAX; }
 static inline int funnel_mpi_success(void) { return MPI_SUCCESS; }
 static inline void *funnel_mpi_in_place(void) { return MPI_IN_PLACE; }
