@@ -6,7 +6,7 @@
 //   funnel-serve (FunnelServe)   funnel-train (FunnelTrain)   funnel-bench (FunnelBenchmark)
 //        │        │                    │                         │        └──► COpenBLAS (benchmark only)
 //        │        ▼                    ▼                         │
-//        │     Scoring             Training                      │
+//        │     Scoring             Training ──► COpenMPI         │   (MPI: funnel-train only)
 //        │      │    └──────► Ranking ◄──┘ ◄─────────────────────┘
 //        ▼      ▼                   │
 //         HTTP2               CFunnelKernels  (C: AVX2/FMA GEMM, CRC32C; no external libraries)
@@ -49,6 +49,8 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),  // glibc's <malloc.h> (mallopt), for the daemon's memory policy
         .systemLibrary(name: "CEpoll"),  // <sys/epoll.h>, which the Glibc module leaves out, for the event loops
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // OpenMPI, for `mpirun -np N funnel-train train` (data-parallel training); only Training links it.
+        .systemLibrary(name: "COpenMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(
             name: "CFunnelKernels",
             cSettings: [
@@ -97,7 +99,9 @@ let package = Package(
         ),
         .target(
             name: "Training",
-            dependencies: ["Ranking", "CFunnelKernels", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Ranking", "CFunnelKernels", "COpenMPI", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

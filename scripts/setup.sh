@@ -10,6 +10,7 @@ packages=(
     libssl-dev                      # TLS with ALPN
     zlib1g-dev                      # gzip bodies
     libopenblas-dev                 # the reference sgemm the kernel benchmark compares against
+    libopenmpi-dev openmpi-bin      # funnel-train links OpenMPI; mpirun runs scripts/mpi_equivalence.sh
     curl openssl gzip
     prometheus                      # promtool checks the /metrics exposition
     valgrind                        # allocation counting of a batch (scripts/check_allocations.sh)

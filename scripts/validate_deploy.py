@@ -28,7 +28,8 @@ K8S = DEPLOY / "kubernetes"
 NAMESPACE = "funnel"
 # debian:bookworm-slim already has these (libc, and the C++ runtime that apt itself needs).
 SLIM_BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6"}
-RUNTIME_PACKAGES = {"libnghttp2-14", "libssl3", "zlib1g"}
+# libopenmpi3: funnel-train (also in the image, for `checkpoint verify`) links libmpi.
+RUNTIME_PACKAGES = {"libnghttp2-14", "libssl3", "zlib1g", "libopenmpi3"}
 # Metric names that alerts and panels may use besides the daemon's own.
 EXTERNAL_METRICS = {"up", "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas"}
 
@@ -811,6 +812,134 @@ def check_dashboard(documents: dict[Path, list], known: set[str]) -> None:
 # -------------------------------------------------------------------------------------------------- main
 
 
+# --------------------------------------------------------------------------------------------- training (MPIJob)
+
+MPIJOB_SPEC_KEYS = {"slotsPerWorker", "runPolicy", "mpiReplicaSpecs", "sshAuthMountPath", "launcherCreationPolicy",
+                    "mpiImplementation", "runLauncherAsWorker"}
+RUN_POLICY_KEYS = {"cleanPodPolicy", "ttlSecondsAfterFinished", "activeDeadlineSeconds", "backoffLimit",
+                   "schedulingPolicy", "suspend", "managedBy"}
+REPLICA_KEYS = {"replicas", "template", "restartPolicy"}
+
+
+def train_command_flags() -> set[str]:
+    """The options `funnel-train train` takes: its own and its option groups' (`@Option … var name` → --name)."""
+    flags = set()
+    for name in ("TrainCommand", "ThreadOptions", "ReportOptions"):
+        text = (ROOT / "Sources" / "FunnelTrain" / f"{name}.swift").read_text()
+        if name == "TrainCommand":
+            text = text[:text.index("func run(")]
+        for match in re.finditer(r"@(?:Option|Flag)\b.*?\bvar (\w+)", text, re.S):
+            flags.add("--" + re.sub(r"([A-Z])", lambda m: "-" + m.group(1).lower(), match.group(1)))
+    return flags
+
+
+def check_mpijob(documents: dict[Path, list]) -> list[dict]:
+    """kubernetes-validate has no schema for the MPI operator's CRD: the MPIJob is checked here by structure (the
+    v2beta1 fields, one launcher, the workers, mpirun's rank count against workers × slots, funnel-train train with
+    flags the CLI has, a shared claim on every worker); its pod templates go to kubernetes-validate as PodTemplates.
+    Returns the objects for kubernetes-validate (the templates and the other objects of training/)."""
+    to_validate = []
+    jobs = []
+    for path, docs in documents.items():
+        if K8S / "training" not in path.parents:
+            continue
+        for doc in docs:
+            if doc.get("kind") == "MPIJob":
+                jobs.append((path, doc))
+            else:
+                to_validate.append(doc)
+    if not jobs:
+        fail("deploy/kubernetes/training", "no MPIJob")
+    known_flags = train_command_flags()
+    for path, job in jobs:
+        where = f"{rel(path)} MPIJob {job.get('metadata', {}).get('name')}"
+        if job.get("apiVersion") != "kubeflow.org/v2beta1":
+            fail(where, f"apiVersion must be kubeflow.org/v2beta1, not {job.get('apiVersion')}")
+        if set(job) - {"apiVersion", "kind", "metadata", "spec"}:
+            fail(where, f"unknown top-level keys {sorted(set(job) - {'apiVersion', 'kind', 'metadata', 'spec'})}")
+        if job.get("metadata", {}).get("namespace") != NAMESPACE:
+            fail(where, f"must be in namespace {NAMESPACE}")
+        spec = job.get("spec", {})
+        if set(spec) - MPIJOB_SPEC_KEYS:
+            fail(where, f"unknown spec keys {sorted(set(spec) - MPIJOB_SPEC_KEYS)}")
+        if set(spec.get("runPolicy", {})) - RUN_POLICY_KEYS:
+            fail(where, f"unknown runPolicy keys {sorted(set(spec.get('runPolicy', {})) - RUN_POLICY_KEYS)}")
+        if spec.get("mpiImplementation", "OpenMPI") != "OpenMPI":
+            fail(where, "mpiImplementation must be OpenMPI (funnel-train links OpenMPI)")
+        replicas = spec.get("mpiReplicaSpecs", {})
+        if set(replicas) != {"Launcher", "Worker"}:
+            fail(where, f"mpiReplicaSpecs must be Launcher and Worker, not {sorted(replicas)}")
+            continue
+        for role, replica in replicas.items():
+            if set(replica) - REPLICA_KEYS:
+                fail(where, f"{role}: unknown keys {sorted(set(replica) - REPLICA_KEYS)}")
+            to_validate.append({"apiVersion": "v1", "kind": "PodTemplate",
+                                "metadata": {"name": f"{job['metadata']['name']}-{role.lower()}",
+                                             "namespace": NAMESPACE},
+                                "template": replica.get("template", {})})
+        launcher, worker = replicas["Launcher"], replicas["Worker"]
+        if launcher.get("replicas", 1) != 1:
+            fail(where, "the Launcher must have 1 replica")
+        workers = worker.get("replicas", 0)
+        slots = spec.get("slotsPerWorker", 1)
+        if not isinstance(workers, int) or workers < 1:
+            fail(where, "the Worker needs at least 1 replica")
+            continue
+        containers = launcher["template"]["spec"]["containers"]
+        command = containers[0].get("command", []) + containers[0].get("args", [])
+        if command[:1] != ["mpirun"] or "-np" not in command:
+            fail(where, "the launcher must run mpirun -np N")
+            continue
+        ranks = int(command[command.index("-np") + 1])
+        if ranks != workers * slots:
+            fail(where, f"mpirun -np {ranks} must be the workers × slotsPerWorker ({workers} × {slots})")
+        train = [i for i, word in enumerate(command) if word.endswith("funnel-train")]
+        if not train or command[train[0] + 1:train[0] + 2] != ["train"]:
+            fail(where, "mpirun must start funnel-train train")
+            continue
+        words = command[train[0] + 2:]
+        flags = [w for w in words if w.startswith("--")]
+        if set(flags) - known_flags:
+            fail(where, f"funnel-train train has no {sorted(set(flags) - known_flags)}")
+        for required in ("--data", "--state"):
+            if required not in flags:
+                fail(where, f"funnel-train train needs {required}")
+        images = {c["image"] for r in replicas.values() for c in r["template"]["spec"]["containers"]}
+        if len(images) != 1:
+            fail(where, f"the launcher and the workers must run one image, not {sorted(images)}")
+        # Every rank reads the data and rank 0 writes the state: the paths must be on a volume of every worker.
+        pod = worker["template"]["spec"]
+        mounts = [m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts", [])]
+        for flag in ("--data", "--state"):
+            value = words[words.index(flag) + 1] if flag in words else ""
+            if not any(value.startswith(m.rstrip("/") + "/") for m in mounts):
+                fail(where, f"{flag} {value} is on no volume the workers mount")
+        claims = [v["persistentVolumeClaim"]["claimName"] for v in pod.get("volumes", []) if "persistentVolumeClaim" in v]
+        for claim in claims:
+            found = [d for d in to_validate if d.get("kind") == "PersistentVolumeClaim"
+                     and d.get("metadata", {}).get("name") == claim]
+            if not found or "ReadWriteMany" not in found[0].get("spec", {}).get("accessModes", []):
+                fail(where, f"claim {claim} must be a ReadWriteMany PersistentVolumeClaim in training/ (every worker mounts it)")
+        ok(f"{where}: v2beta1 structure, 1 launcher running mpirun -np {ranks} funnel-train train over {workers} "
+           f"workers × {slots} slots, flags known to the CLI, data and state on claims {claims}")
+    return to_validate
+
+
+def validate_kubernetes_objects(objects: list[dict]) -> None:
+    """The MPIJob's pod templates and training/'s other objects against the Kubernetes schemas (strict)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
+        yaml.safe_dump_all(objects, file)
+        file.flush()
+        for version in ("1.30.0", "1.37.0"):
+            result = subprocess.run(["kubernetes-validate", "--strict", "--quiet", "-k", version, file.name],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                fail("deploy/kubernetes/training", f"kubernetes-validate {version}: {result.stdout}{result.stderr}")
+            else:
+                ok(f"deploy/kubernetes/training: {len(objects)} objects (the MPIJob's pod templates, the claim) valid "
+                   f"against Kubernetes {version} (strict)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", type=Path, help="a funnel-serve built like the image's (ldd check)")
@@ -828,6 +957,7 @@ def main() -> int:
         check_binary(options.binary)
     check_systemd(serve_config, image)
     check_kubernetes(documents, image)
+    validate_kubernetes_objects(check_mpijob(documents))
     check_envoy_kubernetes(documents)
     check_envoy(documents)
     check_alerts(documents, known)

@@ -9,7 +9,8 @@
 #
 # Checks: every YAML/JSON under deploy/ parses; the Dockerfile's structure; the systemd unit (systemd-analyze
 # verify + structure); the Kubernetes manifests against the Kubernetes 1.30 and 1.37 schemas (kubernetes-validate,
-# strict); the Envoy config against Envoy's v3 API (envoy-data-plane), plus `envoy --mode validate` if an envoy
+# strict); the Kubeflow MPIJob of deploy/kubernetes/training/ (no schema for the operator's CRD: its structure, and its
+# pod templates and claim against the same Kubernetes schemas, in validate_deploy.py); the Envoy config against Envoy's v3 API (envoy-data-plane), plus `envoy --mode validate` if an envoy
 # binary is on PATH; the Prometheus config and alert rules (promtool check config / check rules / test rules); the
 # Grafana dashboard (structure, PromQL syntax through promtool, metric names the daemon exports); and the files'
 # consistency (scripts/validate_deploy.py). Idempotent: installs only what is missing (apt, pip). Run as root.

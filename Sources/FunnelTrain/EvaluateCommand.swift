@@ -49,7 +49,16 @@ struct EvaluateCommand: ParsableCommand {
     /// Used with --state (the trainer's networks); a serving checkpoint is scored by the serving kernel.
     @OptionGroup var threadOptions: ThreadOptions
 
+    /// Under `mpirun` each rank evaluates its share of the rows (by the GAUC's groups) and rank 0 prints and writes
+    /// the figures of the whole file.
     func run() throws {
+        let world = World.communicator()
+        try run(in: world)
+        world.barrier()
+        (world as? MPICommunicator)?.finalize()
+    }
+
+    private func run(in world: any Communicator) throws {
         let predictor: any ConversionPredictor
         var delay: (any DelayPredictor)?
         var metadata: ReportMetadata
@@ -103,8 +112,13 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--group-by user or request")
         }
         evaluator.grouping = grouping
+        if predictions != nil && world.size > 1 {
+            throw ValidationError("--predictions writes the rows in file order from one process: run it without mpirun")
+        }
+        evaluator.communicator = world
         let evaluation = try evaluator.evaluate(
             predictor, file: data, truthFile: truth, delay: delay, predictionsFile: predictions)
+        guard world.isRoot else { return }
         print(evaluation.table)
         if let report {
             try evaluation.write(path: report)

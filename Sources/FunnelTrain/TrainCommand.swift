@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of initialisation, shuffling and dropout.")
     var seed: UInt64?
 
-    @Option(help: "Rows per mini-batch.")
+    @Option(help: "Rows per mini-batch (under mpirun: the global batch, split over the ranks by request).")
     var batchSize: Int?
 
     @Option(help: "Passes over the data (1 recommended: the one-epoch finding).")
@@ -66,14 +66,25 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Under `mpirun` every rank runs this command on its shard of the data; rank 0 alone prints and writes files,
+    /// and the other ranks wait for it before they end. (A rank that fails ends without finalising MPI, and `mpirun`
+    /// then stops the others.)
     func run() throws {
+        let world = World.communicator()
+        try run(in: world)
+        world.barrier()
+        (world as? MPICommunicator)?.finalize()
+    }
+
+    private func run(in world: any Communicator) throws {
+        func say(_ line: String) { if world.isRoot { print(line) } }
         let trainer: Trainer
         if let resume {
             trainer = try TrainingStateFile.read(path: resume)
             trainer.threads = threadOptions.threads
         } else {
             let schema = try loadSchema(path: schema, format: format).resolvingQuantileBuckets(file: data)
-                .resolvingVocabularies(file: data) { print($0) }.resolvingCrosses(file: data) { print($0) }
+                .resolvingVocabularies(file: data, log: say).resolvingCrosses(file: data, log: say)
             var configuration = try config.map { try TrainingConfiguration.load(path: $0) } ?? TrainingConfiguration()
             if let model {
                 guard let value = LossConfiguration.Model(rawValue: model) else {
@@ -98,18 +109,47 @@ struct TrainCommand: ParsableCommand {
             if let batchSize { configuration.batchSize = batchSize }
             if let epochs { configuration.epochs = epochs }
             if configuration.epochs > 1 {
-                print(
+                say(
                     "warning: \(configuration.epochs) epochs; deep CTR models usually overfit from the second epoch on")
             }
             trainer = try Trainer(schema: schema, configuration: configuration, threads: threadOptions.threads)
         }
+        trainer.communicator = world
         let losses = trainer.configuration.losses
-        print(
+        let ranks = world.size > 1 ? ", \(world.size) MPI ranks" : ""
+        say(
             "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(trainer.threads) threads"
-        )
+                + ranks)
         let display = ProgressDisplay()
-        let summary = try trainer.train(file: data, policy: badRows) { display.show($0) }
+        let summary = try trainer.train(file: data, policy: badRows) { if world.isRoot { display.show($0) } }
         display.finish()
+        // The replicas hold the same model: rank 0 alone prints and writes the state, the report and the HTML.
+        if world.isRoot {
+            show(summary)
+            try TrainingStateFile.write(trainer, path: state)
+            print("wrote training state \(state)")
+        }
+        guard let test else { return }
+        // Every rank evaluates its share of the test rows; the figures are reduced over the ranks.
+        var evaluator = Evaluator(schema: trainer.schema)
+        evaluator.communicator = world
+        let evaluation = try evaluator.evaluate(
+            trainer.predictor, file: test, truthFile: truth, delay: trainer.delayPredictor)
+        guard world.isRoot else { return }
+        print(evaluation.table)
+        if let report { try evaluation.write(path: report) }
+        var metadata = ReportMetadata(trainer: trainer)
+        metadata.data = [
+            ("training data", data), ("evaluated on", test), ("truth", truth ?? "–"), ("state", state),
+        ]
+        metadata.data.append(("schema", schema ?? format.map { "built-in: " + $0 } ?? "the resumed state's"))
+        try reportOptions.write(
+            evaluation: evaluation, metadata: metadata, history: trainer.history,
+            delayNote: ReportOptions.delayNote(trainer))
+    }
+
+    /// The training summary's lines.
+    private func show(_ summary: TrainingSummary) {
         print(
             "trained \(summary.rows) rows in \(Double(Int(summary.seconds * 10)) / 10) s: "
                 + "\(Int(summary.rowsPerSecond)) rows/s, \(summary.steps) steps, skipped \(summary.skippedRows) bad rows"
@@ -129,22 +169,6 @@ struct TrainCommand: ParsableCommand {
                     + "(\(calibration.clicks) clicks, \(calibration.conversions) "
                     + "conversions) in \(Double(Int(summary.calibrationSeconds * 10)) / 10) s: logit offsets CTR "
                     + "\(calibration.ctrOffset), CVR \(calibration.cvrOffset)")
-        }
-        try TrainingStateFile.write(trainer, path: state)
-        print("wrote training state \(state)")
-        if let test {
-            let evaluation = try Evaluator(schema: trainer.schema).evaluate(
-                trainer.predictor, file: test, truthFile: truth, delay: trainer.delayPredictor)
-            print(evaluation.table)
-            if let report { try evaluation.write(path: report) }
-            var metadata = ReportMetadata(trainer: trainer)
-            metadata.data = [
-                ("training data", data), ("evaluated on", test), ("truth", truth ?? "–"), ("state", state),
-            ]
-            metadata.data.append(("schema", schema ?? format.map { "built-in: " + $0 } ?? "the resumed state's"))
-            try reportOptions.write(
-                evaluation: evaluation, metadata: metadata, history: trainer.history,
-                delayNote: ReportOptions.delayNote(trainer))
         }
     }
 }

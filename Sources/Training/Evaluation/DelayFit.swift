@@ -61,6 +61,16 @@ public struct DelayFit: Codable, Sendable, Equatable {
             }
         }
 
+        /// Adds every rank's counts and sums (sharded evaluation under MPI). A collective: every rank calls it.
+        mutating func reduce(over communicator: any Communicator) {
+            guard communicator.size > 1 else { return }
+            let k = delay.count
+            let sums = communicator.sum(counts.map(Double.init) + predictedSums + [Double(conversions)])
+            counts = sums[0..<k].map { Int($0) }
+            predictedSums = Array(sums[k..<2 * k])
+            conversions = Int(sums[2 * k])
+        }
+
         var result: DelayFit {
             guard conversions > 0 else { return DelayFit(buckets: [], conversions: 0) }
             var cumulative = 0

@@ -15,6 +15,10 @@ public struct Evaluator {
     /// Rows per task whose GAUC records stay in memory before they are spilled to temporary files.
     public var groupMemoryRows = 1 << 18
 
+    /// Under MPI each rank evaluates the rows whose GAUC group (user or request) hashes to it, and the figures are
+    /// reduced over the ranks: every rank returns the report of the whole file.
+    public var communicator: any Communicator = SingleProcessCommunicator()
+
     public init(schema: TrainingSchema) { self.schema = schema }
 
     /// The columns of a predictions file: the row's labels, whether its conversion label is final (not clicked, or
@@ -41,29 +45,39 @@ public struct Evaluator {
         let window = schema.delay.attributionWindowHours
         var delayFit = delay.map { DelayFit.Accumulator(delay: $0.delayBuckets) }
         var hazardLogits: [Float] = []
+        precondition(predictionsFile == nil || communicator.size == 1, "a predictions file is written by one process")
         let predictions = try predictionsFile.map { try TextFileWriter(path: $0) }
         predictions?.line(Self.predictionsHeader)
         var rowCount = 0
+        let shard = RequestShard(rank: communicator.rank, size: communicator.size)
+        func group(_ row: Int) -> UInt64 { grouping == .user ? data.userKey[row] : data.requestKey[row] }
         while try reader.read(into: data) {
-            let rows = Array(0..<data.count)
+            let rows = (0..<data.count).filter { shard.owns(key: group($0), ordinal: rowCount + $0) }
             predictor.predict(data, rows: rows, ctr: &chunkCTR, cvr: &chunkCVR)
-            if let delay, let selected = delayFit?.selected(data), !selected.isEmpty {
+            if let delay,
+                let selected = delayFit?.selected(data).filter({ shard.owns(key: group($0), ordinal: rowCount + $0) }),
+                !selected.isEmpty
+            {
                 hazardLogits = [Float](repeating: 0, count: selected.count * delay.delayBuckets.count)
                 delay.predictDelay(data, rows: selected, hazardLogits: &hazardLogits)
                 delayFit!.add(data, rows: selected, hazardLogits: hazardLogits)
             }
-            for row in rows {
-                let (pc, pv) = (chunkCTR[row], chunkCVR[row])
+            var position = 0  // into `rows` and the predictions
+            for row in 0..<data.count {
+                // Every row's truth is read, this rank's or not, so the truth file stays aligned with the data.
+                let truthRow = try truth?.next()  // a short truth file fails after the loop
+                guard position < rows.count, rows[position] == row else { continue }
+                let (pc, pv) = (chunkCTR[position], chunkCVR[position])
+                position += 1
                 let (click, conversion) = (data.click[row], data.conversion[row])
-                let group = grouping == .user ? data.userKey[row] : data.requestKey[row]
                 let mature = data.windowElapsed(row, window: window)
-                try ctr.add(pc, label: click, group: group)
+                try ctr.add(pc, label: click, group: group(row))
                 // CVR: clicked rows with mature labels; CTCVR: rows whose label is final.
-                if click == 1 && mature { try cvr.add(pv, label: conversion, group: group) }
-                if click == 0 || mature { try ctcvr.add(pc * pv, label: conversion, group: group) }
+                if click == 1 && mature { try cvr.add(pv, label: conversion, group: group(row)) }
+                if click == 0 || mature { try ctcvr.add(pc * pv, label: conversion, group: group(row)) }
                 let final = click == 0 || mature ? 1 : 0
                 predictions?.line("\(Int(click)),\(Int(conversion)),\(final),\(pc),\(pv),\(pc * pv)")
-                if let truth, let truthRow = try truth.next() {  // a short truth file fails after the loop
+                if let truthRow {
                     try entireSpaceCVR?.add(pv, label: truthRow.wouldBuy)
                     predictedCVRSum += Double(pv)
                     trueCVRSum += Double(truthRow.trueCVR)
@@ -73,15 +87,19 @@ public struct Evaluator {
         }
         if let truth, truth.rows != rowCount { throw truth.tooShort(dataRows: rowCount) }
         try predictions?.close()
+        // Every rank read every row: `rowCount` is the file's; the figures are reduced over the ranks (in this
+        // order on every rank).
         var report = EvaluationReport(
-            file: file, rows: rowCount, groupedBy: grouping.rawValue, ctr: try ctr.metrics(), cvr: try cvr.metrics(),
-            ctcvr: try ctcvr.metrics())
+            file: file, rows: rowCount, groupedBy: grouping.rawValue, ctr: try ctr.metrics(over: communicator),
+            cvr: try cvr.metrics(over: communicator), ctcvr: try ctcvr.metrics(over: communicator))
         report.curves = EvaluationCurves(ctr: ctr.curves, cvr: cvr.curves, ctcvr: ctcvr.curves)
+        delayFit?.reduce(over: communicator)
         report.delayFit = delayFit?.result
         if var entireSpaceCVR {
-            report.entireSpaceCVR = try entireSpaceCVR.metrics()
+            report.entireSpaceCVR = try entireSpaceCVR.metrics(over: communicator)
             report.curves!.entireSpaceCVR = entireSpaceCVR.curves
-            report.entireSpaceCVRCalibration = trueCVRSum > 0 ? predictedCVRSum / trueCVRSum : nil
+            let sums = communicator.sum([predictedCVRSum, trueCVRSum])
+            report.entireSpaceCVRCalibration = sums[1] > 0 ? sums[0] / sums[1] : nil
         }
         return report
     }

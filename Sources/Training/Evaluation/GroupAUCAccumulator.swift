@@ -36,6 +36,12 @@ struct GroupAUCAccumulator {
 
     /// Σ_g n_g AUC_g / Σ_g n_g over groups with both classes, n_g their rows; closes the temporary files.
     mutating func finish() throws(DataError) -> Double? {
+        let sums = try finishSums()
+        return sums.total > 0 ? sums.weighted / sums.total : nil
+    }
+
+    /// Σ_g n_g AUC_g and Σ_g n_g (ranks holding disjoint groups add them up); closes the temporary files.
+    mutating func finishSums() throws(DataError) -> (weighted: Double, total: Double) {
         var sums = (weighted: 0.0, total: 0.0)
         if partitions.isEmpty {
             Self.accumulate(&buffer, into: &sums)
@@ -57,7 +63,7 @@ struct GroupAUCAccumulator {
             }
         }
         buffer = []
-        return sums.total > 0 ? sums.weighted / sums.total : nil
+        return sums
     }
 
     /// Moves the buffered records to their partitions' files.

@@ -93,6 +93,25 @@ public struct ScoreHistogram: Sendable {
         return mixedPairs / (2 * positiveCount * negativeCount)
     }
 
+    /// Makes this the histogram of every rank's rows (sharded evaluation under MPI): counts and sums added (counts
+    /// are exact in a Double), score ranges widened. A collective: every rank calls it.
+    mutating func reduce(over communicator: any Communicator) {
+        guard communicator.size > 1 else { return }
+        let n = Self.binCount
+        var sums = positives.map(Double.init) + negatives.map(Double.init) + predictionSums
+        sums += [Double(rows), Double(positiveRows)]
+        sums.withUnsafeMutableBufferPointer { communicator.allreduceSum($0) }
+        positives = sums[0..<n].map { Int($0) }
+        negatives = sums[n..<2 * n].map { Int($0) }
+        predictionSums = Array(sums[2 * n..<3 * n])
+        (rows, positiveRows) = (Int(sums[3 * n]), Int(sums[3 * n + 1]))
+        let lows = communicator.allgatherv(lowest + [smallest]), highs = communicator.allgatherv(highest + [largest])
+        for b in 0...n {
+            let low = lows.map { $0[b] }.min()!, high = highs.map { $0[b] }.max()!
+            if b < n { (lowest[b], highest[b]) = (low, high) } else { (smallest, largest) = (low, high) }
+        }
+    }
+
     /// The non-empty bins, highest scores first, as tie groups for the curves.
     var descendingGroups: [ScoreGroup] {
         (0..<Self.binCount).reversed().compactMap { b in

@@ -27,11 +27,25 @@ struct TaskAccumulator {
     }
 
     /// The figures of `TaskMetrics`, the AUC from the histogram (within `histogram.aucErrorBound` of the exact one).
-    mutating func metrics() throws(DataError) -> TaskMetrics {
+    /// Under MPI (sharded evaluation, each rank's groups its own) the histogram, the sums and the GAUC's sums are
+    /// first added over the ranks, and `curves` is then every rank's too. A collective: every rank calls it.
+    mutating func metrics(over communicator: any Communicator = SingleProcessCommunicator()) throws(DataError)
+        -> TaskMetrics
+    {
+        histogram.reduce(over: communicator)
+        let sums = communicator.sum([lossSum, predictionSum, labelSum])
+        (lossSum, predictionSum, labelSum) = (sums[0], sums[1], sums[2])
+        var gauc: Double?
+        if var groups {
+            let local = try groups.finishSums()
+            let total = communicator.sum([local.weighted, local.total])
+            gauc = total[1] > 0 ? total[0] / total[1] : nil
+            self.groups = groups
+        }
         let rows = histogram.rows
         return TaskMetrics(
             rows: rows, positives: histogram.positiveRows, auc: histogram.auc,
-            aucErrorBound: histogram.aucErrorBound, gauc: try groups?.finish(),
+            aucErrorBound: histogram.aucErrorBound, gauc: gauc,
             logLoss: rows > 0 ? lossSum / Double(rows) : nil, pcoc: labelSum > 0 ? predictionSum / labelSum : nil)
     }
 

@@ -117,45 +117,74 @@ public final class Trainer {
     /// Whether the trained model is one serving checkpoint (every model but `naive`'s two networks).
     public var isExportable: Bool { cvrNetwork == nil }
 
+    /// The world this trainer is one replica of (`World.communicator()`); a single process by default. Under MPI
+    /// every rank trains on its shard of each file and the ranks' gradients are summed every step.
+    public var communicator: any Communicator = SingleProcessCommunicator()
+
     /// One optimizer step on `batch` (indices into `data`); returns the student's (and teacher's) loss terms.
+    /// `globalRows`: the step's rows on every rank (under MPI; this rank's `batch` may then be empty, and every rank
+    /// still calls it, as each step's collectives need every rank).
     @discardableResult
-    public func step(_ data: EncodedRows, rows batch: [Int]) -> LossBreakdown {
+    public func step(_ data: EncodedRows, rows batch: [Int], globalRows: Int? = nil) -> LossBreakdown {
+        let exchange = GradientExchange(communicator: communicator)
+        let total = globalRows ?? batch.count
+        let share = total > 0 ? Float(batch.count) / Float(total) : 0
         var breakdown = LossBreakdown()
         var signals: TeacherSignals?
         if let teacher {
             teacher.zeroGradients()
-            teacher.forward(data, rows: batch, training: true)
-            let teacherLoss = teacher.applyLoss(data, rows: batch)
-            teacher.backward(data)
+            if !batch.isEmpty {
+                teacher.forward(data, rows: batch, training: true)
+                let teacherLoss = teacher.applyLoss(data, rows: batch)
+                teacher.backward(data)
+                for (name, value) in teacherLoss.terms { breakdown.add("teacher_" + name, value) }
+            }
+            exchange.synchronize(dense: teacher.denseParameters, tables: teacher.tables, share: share)
             teacherOptimizer.update(dense: teacher.denseParameters, tables: teacher.tables)
             teacher.refresh()
-            for (name, value) in teacherLoss.terms { breakdown.add("teacher_" + name, value) }
             let warm = steps >= warmUpSteps
-            signals = teacher.signals(
+            let teacherSignals = teacher.signals(
                 data, rows: batch, distillationWeight: warm ? configuration.losses.distillationWeight : 0,
-                ctrDistillationWeight: warm ? configuration.losses.ctrDistillationWeight : 0)
+                ctrDistillationWeight: warm ? configuration.losses.ctrDistillationWeight : 0,
+                sumOverRanks: communicator.sum)
+            signals = batch.isEmpty ? nil : teacherSignals
         }
         student.zeroGradients()
-        student.forward(data, rows: batch)
-        let studentLoss = objective.apply(student, data, rows: batch, teacher: signals)
-        student.backward(data)
+        // Under MPI the student's losses divide by the global batch's sums (its terms are normalised by clicks,
+        // conversions and distillation weights too, not only by rows), so the ranks' gradients simply add up.
+        let totals =
+            communicator.size > 1
+            ? BatchTotals(objective, data, rows: batch, teacher: signals).summed(over: communicator) : nil
+        if !batch.isEmpty {
+            student.forward(data, rows: batch)
+            let studentLoss = objective.apply(student, data, rows: batch, teacher: signals, totals: totals)
+            student.backward(data)
+            for (name, value) in studentLoss.terms { breakdown.add(name, value) }
+        }
+        exchange.synchronize(dense: student.denseParameters, tables: student.tables, share: 1)
         optimizer.update(dense: student.denseParameters, tables: student.tables)
         student.refresh()
-        for (name, value) in studentLoss.terms { breakdown.add(name, value) }
         if let cvrNetwork {
             let clicked = batch.filter { objective.selectedForClickedCVR(data, $0) }
-            if !clicked.isEmpty {
+            // Every rank steps the CVR network when some rank has a click (its term is a mean over the clicks).
+            let globalClicked = communicator.size > 1 ? communicator.sum(clicked.count) : clicked.count
+            if globalClicked > 0 {
                 cvrNetwork.zeroGradients()
-                cvrNetwork.forward(data, rows: clicked)
-                let cvrLoss = objective.applyStandaloneCVR(cvrNetwork, data, rows: clicked)
-                cvrNetwork.backward(data)
+                if !clicked.isEmpty {
+                    cvrNetwork.forward(data, rows: clicked)
+                    let cvrLoss = objective.applyStandaloneCVR(cvrNetwork, data, rows: clicked)
+                    cvrNetwork.backward(data)
+                    for (name, value) in cvrLoss.terms { breakdown.add(name, value) }
+                }
+                exchange.synchronize(
+                    dense: cvrNetwork.denseParameters, tables: cvrNetwork.tables,
+                    share: Float(clicked.count) / Float(globalClicked))
                 cvrOptimizer.update(dense: cvrNetwork.denseParameters, tables: cvrNetwork.tables)
                 cvrNetwork.refresh()
-                for (name, value) in cvrLoss.terms { breakdown.add(name, value) }
             }
         }
         steps += 1
-        rowsSeen += batch.count
+        rowsSeen += total
         return breakdown
     }
 
@@ -166,6 +195,7 @@ public final class Trainer {
         file: String, policy: BadRowPolicy = .fail, progressEvery: Int? = nil,
         progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingSummary {
+        let shard = RequestShard(rank: communicator.rank, size: communicator.size)
         let records = try CSVReader.countRecords(path: file)
         // Rows from this position on (by good-row order) form the validation slice, never trained on.
         let validationStart =
@@ -204,28 +234,34 @@ public final class Trainer {
                     }
                     summary.heldOutRows += data.count - order.count
                 }
+                let chunkStart = ordinal
                 ordinal += data.count
                 order.shuffle(using: &random)
                 var start = 0
                 while start < order.count {
                     let batch = Array(order[start..<min(start + configuration.batchSize, order.count)])
                     start += batch.count
-                    let breakdown = step(data, rows: batch)
-                    // Running AUC from the forward pass of this step (predictions made before the update).
-                    // (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
-                    for (r, row) in batch.enumerated() {
+                    // Every rank cuts the same global batches (same file, same shuffle) and trains on its rows of
+                    // each: the ranks step together and their rows together are the single process's batch.
+                    let mine = try shardRows(batch, of: data, from: chunkStart, shard: shard)
+                    let breakdown = step(data, rows: mine, globalRows: batch.count)
+                    // Running AUC from the forward pass of this step (predictions made before the update), on this
+                    // rank's rows. (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
+                    for (r, row) in mine.enumerated() {
                         let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
                         ctrAUC.append(score: pc, label: data.click[row])
                         if cvrNetwork == nil { ctcvrAUC.append(score: pc * pv, label: data.conversion[row]) }
                     }
-                    let loss = breakdown.total
-                    emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
+                    if !mine.isEmpty {  // a rank with no rows in this batch has no loss of its own
+                        let loss = breakdown.total
+                        emaLoss = emaLoss.map { 0.95 * $0 + 0.05 * loss } ?? loss
+                    }
                     if steps % reportEvery == 0 {
                         let figures = TrainingProgress(
                             step: steps, rows: rowsSeen, rowsThisRun: rowsSeen - rowsBefore,
                             plannedRowsThisRun: trained,
                             rowsPerSecond: Double(rowsSeen - rowsBefore) / max(Self.seconds(since: started), 1e-9),
-                            loss: emaLoss!, runningCTRAUC: ctrAUC.value, runningCTCVRAUC: ctcvrAUC.value,
+                            loss: emaLoss ?? .nan, runningCTRAUC: ctrAUC.value, runningCTCVRAUC: ctcvrAUC.value,
                             terms: breakdown.terms)
                         history.record(figures.historyPoint)
                         progress?(figures)
@@ -273,6 +309,22 @@ public final class Trainer {
         summary.finalLoss = emaLoss ?? .nan
         summary.runningCTRAUC = ctrAUC.value
         return summary
+    }
+
+    /// This rank's rows of the global batch `batch` (all of them in a world of one), checked against the other ranks':
+    /// together they must be the whole batch, or the ranks read different data and would step out of line.
+    private func shardRows(_ batch: [Int], of data: EncodedRows, from chunkStart: Int, shard: RequestShard) throws
+        -> [Int]
+    {
+        guard shard.size > 1 else { return batch }
+        let mine = batch.filter { shard.keeps(data, row: $0, ordinal: chunkStart + $0) }
+        let total = communicator.sum(mine.count)
+        guard total == batch.count else {
+            throw SpecError(
+                "the \(shard.size) MPI ranks hold \(total) rows of a \(batch.count)-row batch: "
+                    + "they read different data")
+        }
+        return mine
     }
 
     /// The networks whose weights make the predictions: the student, and `naive`'s CVR network.

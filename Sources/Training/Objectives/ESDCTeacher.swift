@@ -294,9 +294,12 @@ final class ESDCTeacher {
     }
 
     /// Detached soft labels and distillation weights of the last forward pass (docs/MODELS.md §5.4).
-    func signals(_ data: EncodedRows, rows batch: [Int], distillationWeight: Double, ctrDistillationWeight: Double)
-        -> TeacherSignals
-    {
+    /// `sumOverRanks` sums the batch's uncertainty and rows over the MPI ranks, so every replica's running mean is
+    /// the global batch's (a collective: under MPI every rank calls this, with its rows or none).
+    func signals(
+        _ data: EncodedRows, rows batch: [Int], distillationWeight: Double, ctrDistillationWeight: Double,
+        sumOverRanks: ([Double]) -> [Double] = { $0 }
+    ) -> TeacherSignals {
         let rows = batch.count
         let window = schema.delay.attributionWindowHours
         var cvr = [Double](repeating: 0, count: rows), weight = [Double](repeating: 1, count: rows)
@@ -306,7 +309,8 @@ final class ESDCTeacher {
             uncertainty[r] = TwinConsistency.loss(logitA[r], logitB[r])
         }
         if losses.uncertaintyWeighting {
-            let batchMean = uncertainty.reduce(0, +) / Double(max(rows, 1))
+            let sums = sumOverRanks([uncertainty.reduce(0, +), Double(rows)])
+            let batchMean = sums[0] / max(sums[1], 1)
             meanUncertainty = meanUncertainty.map { 0.99 * $0 + 0.01 * batchMean } ?? batchMean
             for (r, row) in batch.enumerated() {
                 weight[r] = min(max(exp(-uncertainty[r] / (meanUncertainty! + 1e-8)), 0.05), 1)

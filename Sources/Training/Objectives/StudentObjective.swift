@@ -8,13 +8,15 @@ struct StudentObjective {
     let delay: DelayBuckets
 
     /// `propensities` overrides the IPS propensity (tests hold it fixed, as the detached p_c is, to compare
-    /// with finite differences); by default it is the teacher's p_c (ESDC) or the student's own.
+    /// with finite differences); by default it is the teacher's p_c (ESDC) or the student's own. `totals`: the
+    /// global batch's sums under MPI (`BatchTotals`); by default this batch's.
     func apply(
         _ network: MultiTaskNetwork, _ data: EncodedRows, rows batch: [Int], teacher: TeacherSignals? = nil,
-        propensities: [Double]? = nil
+        propensities: [Double]? = nil, totals global: BatchTotals? = nil
     ) -> LossBreakdown {
         var breakdown = LossBreakdown()
-        let n = Double(batch.count)
+        let totals = global ?? BatchTotals(self, data, rows: batch, teacher: teacher)
+        let n = totals.rows
         let sc = network.logits(.ctr), sv = network.logits(.cvr)
         let dc = network.logitGradient(.ctr), dv = network.logitGradient(.cvr)
         dc.update(repeating: 0, count: batch.count)
@@ -29,17 +31,13 @@ struct StudentObjective {
         // PCOC 1.15); renormalised, converting items still get a higher pCTR than non-converting ones but the
         // average is calibrated.
         let alpha = configuration.model == .esdc ? configuration.purchaseWeight : 0
-        var batchClicks = 0.0, batchConversions = 0.0
-        for row in batch {
-            batchClicks += Double(data.click[row])
-            batchConversions += Double(data.conversion[row])
-        }
-        let clickNormaliser = batchClicks > 0 ? 1 + alpha * batchConversions / batchClicks : 1
+        let clickNormaliser = totals.clicks > 0 ? 1 + alpha * totals.conversions / totals.clicks : 1
         func ctrWeight(_ row: Int) -> Double {
             data.click[row] == 1 ? (1 + alpha * Double(data.conversion[row])) / clickNormaliser : 1
         }
-        var ctrWeightSum = 0.0
-        for row in batch { ctrWeightSum += ctrWeight(row) }
+        // Σ of the weights is the batch's rows (the clicks' total weight is unchanged); a global batch takes that.
+        var ctrWeightSum = global == nil ? 0.0 : n
+        if global == nil { for row in batch { ctrWeightSum += ctrWeight(row) } }
         var ctrLoss = 0.0
         for (r, row) in batch.enumerated() {
             let w = ctrWeight(row) / ctrWeightSum
@@ -56,7 +54,8 @@ struct StudentObjective {
             // CVR on clicked rows only, mean over the clicks that get a term: the biased baseline. With delay
             // modelling, the newest unconverted clicks use the DFM likelihood (which also trains the hazards).
             let clicked = batch.indices.filter { selectedForClickedCVR(data, batch[$0]) }
-            breakdown.add("cvr_clicked", clickedCVRTerm(network, data, batch, positions: clicked))
+            breakdown.add(
+                "cvr_clicked", clickedCVRTerm(network, data, batch, positions: clicked, of: totals.clickedCVRRows))
         case .esmm, .escm2IPS, .esdc:
             breakdown.add(
                 "ctcvr", entireSpaceTerm(network, data, batch, weight: configuration.ctcvrWeight / n, teacher: teacher))
@@ -88,7 +87,7 @@ struct StudentObjective {
             let distilled =
                 configuration.distillationSpace == .all
                 ? Array(batch.indices) : batch.indices.filter { data.click[batch[$0]] == 1 }
-            let total = distilled.reduce(0.0) { $0 + teacher.weight[$1] }
+            let total = totals.distilledWeight
             var cvrLoss = 0.0, ctrLoss = 0.0
             if teacher.distillationWeight > 0, total > 0 {
                 for r in distilled {
@@ -117,14 +116,17 @@ struct StudentObjective {
             && (configuration.delay != .matureOnly || data.windowElapsed(row, window: delay.attributionWindowHours))
     }
 
-    /// Mean over the batch positions `positions` (clicked rows) of the click-space CVR term of the network's
-    /// CVR logit; adds ∂L/∂s_v (and the hazards' gradient) into the network's gradients.
-    func clickedCVRTerm(_ network: MultiTaskNetwork, _ data: EncodedRows, _ batch: [Int], positions: [Int]) -> Double {
+    /// Mean over the batch positions `positions` (clicked rows; `count` of them in the global batch, by default
+    /// these) of the click-space CVR term of the network's CVR logit; adds ∂L/∂s_v (and the hazards' gradient) into
+    /// the network's gradients.
+    func clickedCVRTerm(
+        _ network: MultiTaskNetwork, _ data: EncodedRows, _ batch: [Int], positions: [Int], of count: Double? = nil
+    ) -> Double {
         let sv = network.logits(.cvr), dv = network.logitGradient(.cvr)
         var loss = 0.0
         for r in positions {
             let row = batch[r]
-            let w = 1 / Double(positions.count)
+            let w = 1 / (count ?? Double(positions.count))
             guard
                 let term = clickSpaceTerm(network, data, r: r, row: row, logit: Double(sv[r]), weight: w, teacher: nil)
             else { continue }
