@@ -2,8 +2,9 @@
 # Data-parallel training is the single-process training (docs/TRAINING.md, "Scale-out over MPI"): a small simulated
 # world trained once by one process and once by `mpirun -np 2`, with the same data and flags, both evaluated on the
 # test file; fails unless every test AUC (CTR, CVR, CTCVR, entire-space CVR) is within TOLERANCE of one process's.
-# The two runs cut different mini-batches (each rank shuffles its own shard), so they agree as two runs of the same
-# recipe do, not bit for bit. Needs mpirun (openmpi-bin) and a built funnel-train (FUNNEL_TRAIN, default: the debug
+# Both runs cut the same global batches (every rank reads the file with the same shuffle and trains on its
+# request-hash rows of each batch); they differ by float reassociation in the summed gradients and by the teacher's
+# dropout masks, drawn per rank. Needs mpirun (openmpi-bin) and a built funnel-train (FUNNEL_TRAIN, default: the debug
 # build's).
 # usage: scripts/mpi_equivalence.sh [TOLERANCE (0.003)]
 set -euo pipefail
