@@ -3,7 +3,8 @@
 /// days follow the training days) are left out of training; after each epoch the student scores them, and training
 /// stops once `patience` epochs in a row have not beaten the best score. The student then gets back the weights of
 /// its best epoch. Score: the mean of CTR AUC and CTCVR AUC over the slice, the two tasks predicted on every
-/// impression (conversions are as observed: the newest rows' are the least mature).
+/// impression (conversions are as observed: the newest rows' are the least mature), from score histograms
+/// (`ScoreHistogram`: within its `aucErrorBound` of the exact AUC, in memory that does not grow with the slice).
 public struct ValidationFigures: Sendable, Equatable, Codable {
     public var epoch: Int
     public var rows: Int
@@ -26,7 +27,8 @@ extension Trainer {
         let reader = try TrainingDataReader(path: file, schema: schema, policy: policy)
         let data = EncodedRows(layout: reader.layout, capacity: configuration.shuffleWindow)
         let predictor = self.predictor
-        var ctr: [Float] = [], ctcvr: [Float] = [], clicks: [Float] = [], conversions: [Float] = []
+        // Histograms, not arrays: memory stays the same whatever the slice's size (AUC within their stated bound).
+        var ctr = ScoreHistogram(), ctcvr = ScoreHistogram()
         var ordinal = 0
         while try reader.read(into: data) {
             let rows = (0..<data.count).filter { ordinal + $0 >= start }
@@ -35,14 +37,11 @@ extension Trainer {
             var pc = [Float](repeating: 0, count: rows.count), pv = pc
             predictor.predict(data, rows: rows, ctr: &pc, cvr: &pv)
             for (r, row) in rows.enumerated() {
-                ctr.append(pc[r])
-                ctcvr.append(pc[r] * pv[r])
-                clicks.append(data.click[row])
-                conversions.append(data.conversion[row])
+                ctr.add(pc[r], positive: data.click[row] == 1)
+                ctcvr.add(pc[r] * pv[r], positive: data.conversion[row] == 1)
             }
         }
         return ValidationFigures(
-            epoch: epoch, rows: ctr.count, ctrAUC: RankingMetrics.auc(scores: ctr, labels: clicks) ?? 0.5,
-            ctcvrAUC: RankingMetrics.auc(scores: ctcvr, labels: conversions) ?? 0.5)
+            epoch: epoch, rows: ctr.rows, ctrAUC: ctr.auc ?? 0.5, ctcvrAUC: ctcvr.auc ?? 0.5)
     }
 }

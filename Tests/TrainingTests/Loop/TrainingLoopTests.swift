@@ -48,9 +48,12 @@ struct TrainingLoopTests {
         let scores = summary.validation.map(\.score)
         #expect(best.epoch < epochs, "the weights are restored from an earlier epoch: \(scores)")
         if epochs < 4 { #expect(summary.validation.last!.score <= best.score) }  // stopped: no gain
-        // The student now scores the slice as in its best epoch (the CTR offset fit keeps the CTR ranking).
+        // The student now scores the slice as in its best epoch. The CTR offset fit keeps the ranking but moves
+        // scores across the histograms' bins, so the AUC agrees within their bound (1e-4 here), which still tells
+        // the epochs apart.
         let now = try trainer.validationFigures(file: file, policy: .fail, from: 18_000, epoch: 0)
-        #expect(abs(now.ctrAUC - best.ctrAUC) < 1e-9)
+        #expect(abs(now.ctrAUC - best.ctrAUC) < 1e-4, "\(now.ctrAUC) vs \(best.ctrAUC), epochs \(scores)")
+        #expect(summary.validation.allSatisfy { $0.epoch == best.epoch || abs($0.ctrAUC - best.ctrAUC) > 1e-4 })
     }
 
     @Test func sameSeedSameModel() throws {
