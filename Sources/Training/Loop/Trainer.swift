@@ -216,7 +216,7 @@ public final class Trainer {
         cvrOptimizer.plan(totalSteps: cvrOptimizer.step + plannedSteps)
         var summary = TrainingSummary()
         let started = ContinuousClock.now
-        let rowsBefore = rowsSeen
+        let rowsBefore = rowsSeen, stepsBefore = steps
         var emaLoss: Double?
         var ctrAUC = RunningAUC(window: 20_000), ctcvrAUC = RunningAUC(window: 20_000)
         var observedRanges: [ClosedRange<Double>?] = []
@@ -290,11 +290,12 @@ public final class Trainer {
                 for (network, weights) in zip(servingNetworks, best.weights) { try network.load(weights) }
             }
         }
-        // Throughput is the training loop's; the calibration pass is timed on its own.
-        summary.rows = rowsSeen
-        summary.steps = steps
+        // This run's rows and steps (a resumed state has trained others before); throughput is the training loop's,
+        // the calibration pass is timed on its own.
+        summary.rows = rowsSeen - rowsBefore
+        summary.steps = steps - stepsBefore
         summary.seconds = Self.seconds(since: started)
-        summary.rowsPerSecond = Double(rowsSeen) / max(summary.seconds, 1e-9)
+        summary.rowsPerSecond = Double(summary.rows) / max(summary.seconds, 1e-9)
         // The model is served with the value ranges it was trained on (`FieldSpec.clip`); set once, by the first file,
         // for fields the schema gives no range.
         for (field, range) in observedRanges.enumerated() where schema.features.fields[field].clip == nil {

@@ -1,5 +1,6 @@
 /// What a finished `Trainer.train` reports.
 public struct TrainingSummary: Sendable {
+    /// Rows and optimizer steps of this call (not counting what a resumed state trained before).
     public var rows = 0
     public var steps = 0
     public var seconds = 0.0

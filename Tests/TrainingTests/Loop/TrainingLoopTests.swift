@@ -27,6 +27,9 @@ struct TrainingLoopTests {
         #expect(report.ctr.auc! > 0.6, "CTR AUC \(report.ctr.auc!)")
         #expect(report.entireSpaceCVR!.rows == 8_000)
         #expect(report.ctr.pcoc! > 0.7 && report.ctr.pcoc! < 1.4)
+        // Training on from here (as `train --resume` does): the summary counts this call's rows and steps only.
+        let more = try trainer.train(file: directory + "/test.csv")
+        #expect(more.rows == 8_000 && more.steps == 32 && trainer.rowsSeen == 32_000 && trainer.steps == 126)
     }
 
     /// The last rows are held out of training; each epoch is scored on them; training stops after the first epoch
