@@ -2,9 +2,8 @@
 # The test command: set up, build everything with warnings as errors and the import-direction check,
 # then run every test (unit, golden fixture, CLI and daemon end to end), the concurrent ones again under
 # ThreadSanitizer, validate the OpenAPI document and deploy/, check that data-parallel training over MPI matches one
-# process,
-# prove that a batch and GET /healthz allocate nothing, walk through the operator's guide, and render the training
-# report in headless Chromium.
+# process, prove that a batch and GET /healthz allocate nothing, walk through the operator's guide, and render the
+# training report in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
