@@ -18,7 +18,10 @@ public final class Checkpoint: Sendable {
     public let header: CheckpointHeader
     /// In file order.
     public let tensors: [TensorInfo]
+    /// The student's shape (every checkpoint has one).
     public let shape: NetworkShape
+    /// The separate CTR network's shape (`CheckpointHeader.ctrNetwork`), or nil.
+    public let ctrNetworkShape: NetworkShape?
     private let storage: CheckpointStorage
     private let index: [String: Int]
 
@@ -62,6 +65,10 @@ public final class Checkpoint: Sendable {
             throw .invalidSpec(error.description)
         }
         shape = NetworkShape(features: header.features, network: header.network)
+        let features = header.features
+        ctrNetworkShape = header.ctrNetwork.map {
+            NetworkShape(features: features, network: $0, tensorPrefix: NetworkShape.ctrNetworkPrefix)
+        }
 
         tensors = try Self.readTable(tableBytes, count: preamble.tensorCount, data: preamble.data)
         index = Dictionary(tensors.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -84,19 +91,25 @@ public final class Checkpoint: Sendable {
         return UnsafeBufferPointer(start: start, count: tensor.byteLength / 4)
     }
 
+    /// The student's weights.
+    public var student: NetworkWeights { NetworkWeights(checkpoint: self, shape: shape) }
+    /// The separate CTR network's weights, or nil.
+    public var ctrNetwork: NetworkWeights? { ctrNetworkShape.map { NetworkWeights(checkpoint: self, shape: $0) } }
+
     /// The address of the checkpoint's bytes (for tests that prove tensors are not copied).
     public var baseAddress: UnsafeRawPointer { storage.base }
     public var byteCount: Int { storage.count }
 
     private func checkAgainstShape() throws(CheckpointError) {
-        for expected in shape.tensors {
+        let expectedTensors = shape.tensors + (ctrNetworkShape?.tensors ?? [])
+        for expected in expectedTensors {
             guard let position = index[expected.name] else { throw .missingTensor(expected.name) }
             let actual = tensors[position].shape
             guard actual == expected.shape else {
                 throw .shapeMismatch(tensor: expected.name, expected: expected.shape, actual: actual)
             }
         }
-        let expectedNames = Set(shape.tensors.map(\.name))
+        let expectedNames = Set(expectedTensors.map(\.name))
         if let extra = tensors.first(where: { !expectedNames.contains($0.name) }) {
             throw .unexpectedTensor(extra.name)
         }

@@ -10,24 +10,35 @@ public struct CheckpointHeader: Codable, Sendable, Equatable {
     public var model: ModelIdentity
     public var features: FeatureSpec
     public var network: NetworkSpec
+    /// The wiring of a separate CTR network (tensors under `NetworkShape.ctrNetworkPrefix`, same features), or nil.
+    /// With one, the served pCTR is that network's, pCTCVR stays the student's product, and pCVR is their ratio
+    /// (`Prediction.init(student:separateCTR:)`).
+    public var ctrNetwork: NetworkSpec?
     public var score: ScoreFormula
     public var training: TrainingMetadata
 
     public init(
-        model: ModelIdentity, features: FeatureSpec, network: NetworkSpec, score: ScoreFormula,
-        training: TrainingMetadata
+        model: ModelIdentity, features: FeatureSpec, network: NetworkSpec, ctrNetwork: NetworkSpec? = nil,
+        score: ScoreFormula, training: TrainingMetadata
     ) {
         self.model = model
         self.features = features
         self.network = network
+        self.ctrNetwork = ctrNetwork
         self.score = score
         self.training = training
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case model, features, network, score, training
+        case ctrNetwork = "ctr_network"
     }
 
     /// Checks the specs a serving network is built from: no privileged fields, a valid wiring.
     public func validate() throws(SpecError) {
         try features.validate()
         try network.validate()
+        try ctrNetwork?.validate()
         if let field = features.fields.first(where: \.vocabularyToBuild) {
             throw SpecError("field '\(field.name)': its vocabulary was never built (funnel-train train builds it)")
         }

@@ -15,20 +15,25 @@ public struct EmbeddingLookup: @unchecked Sendable {  // the tables are read-onl
     private let itemFields: [Field]
     private let checkpoint: Checkpoint
 
-    /// The model's embeddings.
+    /// The student's embeddings.
     public init(checkpoint: Checkpoint) {
-        self.init(checkpoint: checkpoint, layout: checkpoint.shape.layout, table: NetworkShape.embedding)
+        self.init(weights: checkpoint.student)
+    }
+
+    /// One network's embeddings.
+    public init(weights: NetworkWeights) {
+        self.init(weights: weights, layout: weights.shape.layout, table: NetworkShape.embedding)
     }
 
     /// The tables named `table(field)`, looked up through `layout` (e.g. `WidePart.layout` with `NetworkShape.wide`).
-    public init(checkpoint: Checkpoint, layout: InputLayout, table tableName: (String) -> String) {
-        self.checkpoint = checkpoint
+    public init(weights: NetworkWeights, layout: InputLayout, table tableName: (String) -> String) {
+        self.checkpoint = weights.checkpoint
         self.layout = layout
         func fields(_ kind: InputLayout.BlockKind) -> [Field] {
             layout.block(kind).fields.map { index in
                 let spec = layout.spec.fields[index]
                 let placement = layout.placements[index]
-                let table = spec.tableRows.map { _ in checkpoint.values(tableName(spec.name)).baseAddress! }
+                let table = spec.tableRows.map { _ in weights.values(tableName(spec.name)).baseAddress! }
                 return Field(
                     slotOffset: placement.slotOffset, slotCount: spec.slotCount, columnOffset: placement.columnOffset,
                     dimension: spec.dimension, table: table, rows: spec.tableRows ?? 0)

@@ -1,15 +1,16 @@
 /// Building the fused, packed plan of `InferenceNetwork` from a checkpoint (once, at model load).
 extension InferenceNetwork {
-    static func dense(_ name: String, _ checkpoint: Checkpoint) -> Dense {
-        let weight = checkpoint.values(name + ".weight")
-        let bias = checkpoint.values(name + ".bias")
+    static func dense(_ name: String, _ weights: NetworkWeights) -> Dense {
+        let weight = weights.values(name + ".weight")
+        let bias = weights.values(name + ".bias")
         let columns = bias.count
         return Dense(
             matrix: PackedMatrix(weight.baseAddress!, rows: weight.count / columns, columns: columns, stride: columns),
             bias: AlignedFloats(bias))
     }
 
-    static func makeLevel(_ level: Int, shape: NetworkShape, checkpoint: Checkpoint) -> Level {
+    static func makeLevel(_ level: Int, _ weights: NetworkWeights) -> Level {
+        let shape = weights.shape
         let inputWidth = shape.levelInputWidth(level)
         // Level 0 has one input that every expert and gate reads; later levels one input per group.
         let sources: [ExpertGroup?] =
@@ -31,16 +32,16 @@ extension InferenceNetwork {
                     experts.append(
                         Expert(
                             group: group, fusedIndex: fused.count, column: widths.reduce(0, +),
-                            tail: names.dropFirst().map { dense($0, checkpoint) }))
-                    columns.append(Array(checkpoint.values(names[0] + ".weight")))
+                            tail: names.dropFirst().map { dense($0, weights) }))
+                    columns.append(Array(weights.values(names[0] + ".weight")))
                     widths.append(shape.network.expertLayers[0])
-                    bias += checkpoint.values(names[0] + ".bias")
+                    bias += weights.values(names[0] + ".bias")
                 }
             }
             let reluColumns = widths.reduce(0, +)
             for group in ExpertGroup.all where reads(group, source) && shape.hasGate(level: level, group: group) {
                 gateColumns[group] = (fused.count, widths.reduce(0, +))
-                columns.append(Array(checkpoint.values(NetworkShape.gate(level: level, group: group))))
+                columns.append(Array(weights.values(NetworkShape.gate(level: level, group: group))))
                 widths.append(shape.gateExperts(group).count)
                 bias += [Float](repeating: 0, count: shape.gateExperts(group).count)
             }

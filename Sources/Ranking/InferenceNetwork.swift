@@ -16,6 +16,10 @@
 ///   over that request's candidates. A network with cross layers, which mix the blocks, runs them on full rows
 ///   instead.
 ///
+/// A checkpoint with a separate CTR network (`CheckpointHeader.ctrNetwork`) runs that network too, on the same
+/// encoded slots with its own embeddings, computing only its CTR tower; the outputs then combine as
+/// `Prediction.init(student:separateCTR:)`.
+///
 /// Immutable after init and safe to share between threads; each thread runs batches in its own
 /// `InferenceWorkspace`.
 public final class InferenceNetwork: Sendable {
@@ -59,12 +63,16 @@ public final class InferenceNetwork: Sendable {
     }
 
     struct Tower: Sendable {
+        let task: PredictionTask
         let layers: [Dense]
         let logit: Dense
     }
 
     public let checkpoint: Checkpoint
+    /// The student's shape (this network's, for a separate CTR network).
     public let shape: NetworkShape
+    /// The checkpoint's separate CTR network, or nil.
+    public let ctrNetwork: InferenceNetwork?
     public let lookup: EmbeddingLookup
     /// The first-order part and its tables' lookup, when the network has one.
     let wide: (part: WidePart, lookup: EmbeddingLookup)?
@@ -74,30 +82,35 @@ public final class InferenceNetwork: Sendable {
     let towers: [Tower]
     let expertWidth: Int
 
-    public init(checkpoint: Checkpoint) {
-        self.checkpoint = checkpoint
-        let shape = checkpoint.shape
+    public convenience init(checkpoint: Checkpoint) {
+        self.init(
+            weights: checkpoint.student, tasks: PredictionTask.allCases,
+            ctrNetwork: checkpoint.ctrNetwork.map { InferenceNetwork(weights: $0, tasks: [.ctr], ctrNetwork: nil) })
+    }
+
+    /// One network of a checkpoint, computing the towers of `tasks` only.
+    private init(weights: NetworkWeights, tasks: [PredictionTask], ctrNetwork: InferenceNetwork?) {
+        checkpoint = weights.checkpoint
+        let shape = weights.shape
         self.shape = shape
-        lookup = EmbeddingLookup(checkpoint: checkpoint)
+        self.ctrNetwork = ctrNetwork
+        lookup = EmbeddingLookup(weights: weights)
         if shape.network.wide {
             let part = WidePart(features: shape.features)
-            wide = (part, EmbeddingLookup(checkpoint: checkpoint, layout: part.layout, table: NetworkShape.wide))
+            wide = (part, EmbeddingLookup(weights: weights, layout: part.layout, table: NetworkShape.wide))
         } else {
             wide = nil
         }
         expertWidth = shape.network.expertLayers.last!
-        crossLayers = (0..<shape.network.crossLayers).map { Self.dense(NetworkShape.cross(layer: $0), checkpoint) }
-        var levels: [Level] = []
-        for level in 0..<shape.network.levels {
-            levels.append(Self.makeLevel(level, shape: shape, checkpoint: checkpoint))
-        }
-        self.levels = levels
-        towers = PredictionTask.allCases.map { task in
+        crossLayers = (0..<shape.network.crossLayers).map { Self.dense(NetworkShape.cross(layer: $0), weights) }
+        levels = (0..<shape.network.levels).map { Self.makeLevel($0, weights) }
+        towers = tasks.map { task in
             Tower(
+                task: task,
                 layers: shape.network.towerLayers.indices.map {
-                    Self.dense(NetworkShape.tower(task, layer: $0), checkpoint)
+                    Self.dense(NetworkShape.tower(task, layer: $0), weights)
                 },
-                logit: Self.dense(NetworkShape.towerLogit(task), checkpoint))
+                logit: Self.dense(NetworkShape.towerLogit(task), weights))
         }
     }
 
@@ -113,9 +126,13 @@ public final class InferenceNetwork: Sendable {
         forward(workspace, sharingUserSide: sharingUserSide)
     }
 
-    /// Encoded slots → embedded input rows (`sharedInput`, `itemInput`).
+    /// Encoded slots → embedded input rows (`sharedInput`, `itemInput`), for the separate CTR network too.
     public func embed(_ workspace: InferenceWorkspace) {
         precondition(workspace.owner == ObjectIdentifier(self), "workspace belongs to another network")
+        if let ctrNetwork, let ctrWorkspace = workspace.ctrWorkspace {
+            ctrWorkspace.takeBatch(of: workspace)
+            ctrNetwork.embed(ctrWorkspace)
+        }
         let layout = shape.layout
         for request in workspace.requests {
             let shared = request.sharedRow
@@ -151,6 +168,20 @@ public final class InferenceNetwork: Sendable {
         precondition(workspace.owner == ObjectIdentifier(self), "workspace belongs to another network")
         let rows = workspace.rowCount
         guard rows > 0 else { return }
+        forwardOwn(workspace, sharingUserSide: sharingUserSide)
+        guard let ctrNetwork, let ctrWorkspace = workspace.ctrWorkspace else { return }
+        ctrNetwork.forwardOwn(ctrWorkspace, sharingUserSide: sharingUserSide)
+        let ctr = workspace.ctr.pointer, cvr = workspace.cvr.pointer, separate = ctrWorkspace.ctr.pointer
+        for r in 0..<rows {
+            let combined = Prediction(student: Prediction(ctr: ctr[r], cvr: cvr[r]), separateCTR: separate[r])
+            ctr[r] = combined.ctr
+            cvr[r] = combined.cvr
+        }
+    }
+
+    /// This network's own forward pass (the student's outputs, or the separate CTR network's pCTR).
+    private func forwardOwn(_ workspace: InferenceWorkspace, sharingUserSide: Bool) {
+        let rows = workspace.rowCount
         firstLayer(workspace, sharingUserSide: sharingUserSide)
         for (index, level) in levels.enumerated() {
             if index > 0 {
@@ -287,7 +318,7 @@ public final class InferenceNetwork: Sendable {
     private func runTowers(_ workspace: InferenceWorkspace) {
         let rows = workspace.rowCount
         for (t, tower) in towers.enumerated() {
-            let task = PredictionTask.allCases[t]
+            let task = tower.task
             var input = workspace.groupOutputs[levels.count - 1][Self.groupIndex(.task(task))]!.pointer
             var stride = expertWidth
             for (l, layer) in tower.layers.enumerated() {

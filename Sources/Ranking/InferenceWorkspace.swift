@@ -29,10 +29,12 @@ public final class InferenceWorkspace {
 
     let owner: ObjectIdentifier
     let layout: InputLayout
-    let sharedIndices: UnsafeMutablePointer<Int32>
-    let sharedWeights: AlignedFloats
-    let itemIndices: UnsafeMutablePointer<Int32>
-    let itemWeights: AlignedFloats
+    /// The batch's encoded slots; a separate CTR network's workspace reads its student workspace's.
+    private let slots: EncodedSlots
+    var sharedIndices: UnsafeMutablePointer<Int32> { slots.sharedIndices }
+    var sharedWeights: AlignedFloats { slots.sharedWeights }
+    var itemIndices: UnsafeMutablePointer<Int32> { slots.itemIndices }
+    var itemWeights: AlignedFloats { slots.itemWeights }
     /// Embedded inputs: [maxRequests × shared width], [maxRows × item width], [maxRows × serving width].
     let sharedInput: AlignedFloats
     let itemInput: AlignedFloats
@@ -55,8 +57,10 @@ public final class InferenceWorkspace {
     /// Outputs, one per row.
     public let ctr: AlignedFloats
     public let cvr: AlignedFloats
+    /// The separate CTR network's buffers (same batch and slots), when the network has one.
+    public let ctrWorkspace: InferenceWorkspace?
 
-    init(network: InferenceNetwork, maxRows: Int, maxRequests: Int) {
+    init(network: InferenceNetwork, maxRows: Int, maxRequests: Int, slots shared: EncodedSlots? = nil) {
         precondition(maxRows >= 1 && maxRequests >= 1)
         self.maxRows = maxRows
         self.maxRequests = maxRequests
@@ -64,13 +68,12 @@ public final class InferenceWorkspace {
         layout = network.shape.layout
         requests = []
         requests.reserveCapacity(maxRequests)
+        let slots = shared ?? EncodedSlots(layout: layout, maxRows: maxRows, maxRequests: maxRequests)
+        self.slots = slots
+        ctrWorkspace = network.ctrNetwork.map {
+            InferenceWorkspace(network: $0, maxRows: maxRows, maxRequests: maxRequests, slots: slots)
+        }
         let shared = layout.shared, item = layout.item
-        sharedIndices = .allocate(capacity: max(1, maxRequests * shared.slotCount))
-        sharedIndices.initialize(repeating: 0, count: max(1, maxRequests * shared.slotCount))
-        sharedWeights = AlignedFloats(count: maxRequests * shared.slotCount)
-        itemIndices = .allocate(capacity: max(1, maxRows * item.slotCount))
-        itemIndices.initialize(repeating: 0, count: max(1, maxRows * item.slotCount))
-        itemWeights = AlignedFloats(count: maxRows * item.slotCount)
         sharedInput = AlignedFloats(count: maxRequests * shared.width)
         itemInput = AlignedFloats(count: maxRows * item.width)
         fullInput = AlignedFloats(count: maxRows * layout.servingWidth)
@@ -93,15 +96,17 @@ public final class InferenceWorkspace {
         cvr = AlignedFloats(count: maxRows)
     }
 
-    deinit {
-        sharedIndices.deallocate()
-        itemIndices.deallocate()
-    }
-
     /// Empties the batch, keeping every buffer.
     public func reset() {
         requests.removeAll(keepingCapacity: true)
         rowCount = 0
+    }
+
+    /// Makes this workspace's batch `other`'s (whose slots it shares).
+    func takeBatch(of other: InferenceWorkspace) {
+        requests.removeAll(keepingCapacity: true)
+        requests.append(contentsOf: other.requests)
+        rowCount = other.rowCount
     }
 
     /// Reserves room for a request of `candidates` rows, or returns nil when the batch is full.
@@ -148,3 +153,27 @@ public final class InferenceWorkspace {
 /// A workspace is confined to the thread running its batches.
 @available(*, unavailable)
 extension InferenceWorkspace: Sendable {}
+
+/// Encoded slot indices and weights of a batch (see `FeatureEncoder`): [maxRequests × shared slots] and
+/// [maxRows × item slots].
+final class EncodedSlots {
+    let sharedIndices: UnsafeMutablePointer<Int32>
+    let sharedWeights: AlignedFloats
+    let itemIndices: UnsafeMutablePointer<Int32>
+    let itemWeights: AlignedFloats
+
+    init(layout: InputLayout, maxRows: Int, maxRequests: Int) {
+        let shared = max(1, maxRequests * layout.shared.slotCount), item = max(1, maxRows * layout.item.slotCount)
+        sharedIndices = .allocate(capacity: shared)
+        sharedIndices.initialize(repeating: 0, count: shared)
+        sharedWeights = AlignedFloats(count: maxRequests * layout.shared.slotCount)
+        itemIndices = .allocate(capacity: item)
+        itemIndices.initialize(repeating: 0, count: item)
+        itemWeights = AlignedFloats(count: maxRows * layout.item.slotCount)
+    }
+
+    deinit {
+        sharedIndices.deallocate()
+        itemIndices.deallocate()
+    }
+}

@@ -40,11 +40,19 @@ public struct NetworkShape: Sendable {
     public let network: NetworkSpec
     public let layout: InputLayout
     /// Every parameter, in checkpoint order: embeddings, cross layers, bottom (level by level), towers, wide tables.
+    /// Names carry `tensorPrefix`; the static name functions below give them without it.
     public private(set) var tensors: [Tensor] = []
+    /// What this network's tensor names start with in a checkpoint: "" for the student, `ctrNetworkPrefix` for a
+    /// separate CTR network beside it.
+    public let tensorPrefix: String
 
-    public init(features: FeatureSpec, network: NetworkSpec) {
+    /// The tensor-name prefix of a checkpoint's separate CTR network (`CheckpointHeader.ctrNetwork`).
+    public static let ctrNetworkPrefix = "ctr_network."
+
+    public init(features: FeatureSpec, network: NetworkSpec, tensorPrefix: String = "") {
         self.features = features
         self.network = network
+        self.tensorPrefix = tensorPrefix
         layout = InputLayout(spec: features)
         for index in layout.shared.fields + layout.item.fields {
             let field = features.fields[index]
@@ -92,6 +100,7 @@ public struct NetworkShape: Sendable {
                 if let rows = field.tableRows { tensors.append(Tensor(name: Self.wide(field.name), shape: [rows, 2])) }
             }
         }
+        if !tensorPrefix.isEmpty { tensors = tensors.map { Tensor(name: tensorPrefix + $0.name, shape: $0.shape) } }
     }
 
     public func expertCount(_ group: ExpertGroup) -> Int {
@@ -122,7 +131,10 @@ public struct NetworkShape: Sendable {
 
     /// Multiply-adds per candidate row of the dense part (embedding lookups excluded), without user-side sharing.
     public var multiplyAddsPerRow: Int {
-        tensors.filter { !$0.name.hasPrefix("embedding.") && !$0.name.hasPrefix("wide.") && $0.shape.count == 2 }
+        tensors.filter {
+            !$0.name.hasPrefix(tensorPrefix + "embedding.") && !$0.name.hasPrefix(tensorPrefix + "wide.")
+                && $0.shape.count == 2
+        }
             .reduce(0) { $0 + $1.count }
     }
 

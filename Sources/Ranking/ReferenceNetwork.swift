@@ -14,16 +14,39 @@ public struct Prediction: Sendable, Equatable {
         self.ctr = ctr
         self.cvr = cvr
     }
+
+    /// The prediction of a model with a separate CTR network: pCTR is that network's `separateCTR`, pCTCVR stays
+    /// the student's product, so pCVR = min(1, pCTCVR / pCTR) (1 where pCTR = 0, which makes pCTCVR 0).
+    /// Every consumer (serving kernel, reference, trainer) combines through this one function, so they agree exactly.
+    public init(student: Prediction, separateCTR: Float) {
+        let ctcvr = student.ctcvr
+        self.init(ctr: separateCTR, cvr: ctcvr < separateCTR ? ctcvr / separateCTR : 1)
+    }
 }
 
 /// The specification of the forward pass: one input row at a time, plain loops over the checkpoint's
 /// tensors exactly as `NetworkShape` describes them, no packing, fusion or sharing. Slow on purpose; the
 /// fast `InferenceNetwork` is tested against it.
 public struct ReferenceNetwork: Sendable {
-    public let checkpoint: Checkpoint
-    private var shape: NetworkShape { checkpoint.shape }
+    public let weights: NetworkWeights
+    private var shape: NetworkShape { weights.shape }
 
-    public init(checkpoint: Checkpoint) { self.checkpoint = checkpoint }
+    /// The student.
+    public init(checkpoint: Checkpoint) { weights = checkpoint.student }
+
+    /// One network of a checkpoint (the student, or its separate CTR network: then only `.ctr` is meant).
+    public init(weights: NetworkWeights) { self.weights = weights }
+
+    /// The served prediction of row `row` of a workspace the fast network has embedded (its inputs are taken from
+    /// there): the student's, combined with the separate CTR network's when the checkpoint has one.
+    public static func prediction(of checkpoint: Checkpoint, workspace: InferenceWorkspace, row: Int) -> Prediction {
+        let student = ReferenceNetwork(weights: checkpoint.student).predict(
+            input: workspace.inputRow(row), wide: workspace.wideRow(row))
+        guard let weights = checkpoint.ctrNetwork, let ctrWorkspace = workspace.ctrWorkspace else { return student }
+        let separate = ReferenceNetwork(weights: weights).predict(
+            input: ctrWorkspace.inputRow(row), wide: ctrWorkspace.wideRow(row))
+        return Prediction(student: student, separateCTR: separate.ctr)
+    }
 
     /// `input` is one row of `layout.servingWidth` columns: the shared block then the item block. With a wide part,
     /// `wide` is the row gathered from the wide tables through `WidePart.layout` (shared then item columns).
@@ -81,13 +104,13 @@ public struct ReferenceNetwork: Sendable {
 
     /// x · W + b for `name.weight` [in, out] and `name.bias` [out].
     private func dense(_ x: [Float], _ name: String) -> [Float] {
-        let bias = checkpoint.values(name + ".bias")
+        let bias = weights.values(name + ".bias")
         return zip(matrixProduct(x, name + ".weight"), bias).map { $0 + $1 }
     }
 
     /// x · W for the tensor `name` [in, out].
     private func matrixProduct(_ x: [Float], _ name: String) -> [Float] {
-        let weight = checkpoint.values(name)
+        let weight = weights.values(name)
         let outputs = weight.count / x.count
         var y = [Float](repeating: 0, count: outputs)
         for i in x.indices {

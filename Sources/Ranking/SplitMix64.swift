@@ -39,7 +39,7 @@ public enum RandomInitializer {
         var random = SplitMix64(seed: seed)
         return shape.tensors.map { tensor in
             var values = [Float](repeating: 0, count: tensor.count)
-            if tensor.name.hasPrefix("embedding.") {
+            if tensor.name.hasPrefix(shape.tensorPrefix + "embedding.") {
                 for i in values.indices { values[i] = Float(0.05 * random.normal()) }
             } else if tensor.shape.count == 2 {
                 let limit = (6.0 / Double(tensor.shape[0])).squareRoot()

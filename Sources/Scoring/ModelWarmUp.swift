@@ -21,10 +21,9 @@ enum ModelWarmUp {
             }
         }
         network.run(workspace)
-        let reference = ReferenceNetwork(checkpoint: network.checkpoint)
         for row in [0, rows / 2, rows - 1] {
             let fast = workspace.prediction(row: row)
-            let slow = reference.predict(input: workspace.inputRow(row), wide: workspace.wideRow(row))
+            let slow = ReferenceNetwork.prediction(of: network.checkpoint, workspace: workspace, row: row)
             for (value, expected) in [(fast.ctr, slow.ctr), (fast.cvr, slow.cvr)] {
                 guard value.isFinite, value >= 0, value <= 1, abs(value - expected) <= 1e-4 else {
                     throw Failure(

@@ -173,6 +173,37 @@ struct CheckpointTests {
             fails: .invalidSpec("serving checkpoints cannot read privileged field 'dwell'"))
     }
 
+    /// A separate CTR network's tensors sit under their prefix, named in the header; each half is checked.
+    @Test func aSeparateCTRNetworkRoundTripsAndIsChecked() throws {
+        let writer = TestModels.writer(network: TestModels.networks[2], ctrNetwork: TestModels.networks[0])
+        let checkpoint = try Checkpoint(bytes: try writer.encoded())
+        #expect(checkpoint.header == writer.header && checkpoint.header.ctrNetwork == TestModels.networks[0])
+        let ctrShape = try #require(checkpoint.ctrNetworkShape)
+        #expect(ctrShape.tensors.allSatisfy { $0.name.hasPrefix(NetworkShape.ctrNetworkPrefix) })
+        #expect(checkpoint.tensors.map(\.name) == (checkpoint.shape.tensors + ctrShape.tensors).map(\.name))
+        let logit = NetworkShape.towerLogit(.ctr) + ".bias"
+        let stored = writer.tensors.first { $0.name == NetworkShape.ctrNetworkPrefix + logit }!
+        #expect(Array(checkpoint.ctrNetwork!.values(logit)) == stored.values)
+        #expect(Array(checkpoint.student.values(logit)) != stored.values)
+
+        // The CTR network's tensors without the header naming it, or the header without them, are refused.
+        var header = writer.header
+        header.ctrNetwork = nil
+        expectLoad(
+            try CheckpointWriter(header: header, tensors: writer.tensors).encoded(),
+            fails: .unexpectedTensor(ctrShape.tensors[0].name))
+        let studentOnly = writer.tensors.filter { !$0.name.hasPrefix(NetworkShape.ctrNetworkPrefix) }
+        expectLoad(
+            try CheckpointWriter(header: writer.header, tensors: studentOnly).encoded(),
+            fails: .missingTensor(ctrShape.tensors[0].name))
+        // An invalid CTR network wiring is a spec error.
+        header = writer.header
+        header.ctrNetwork?.expertLayers = []
+        #expect(throws: CheckpointError.self) {
+            try Checkpoint(bytes: try CheckpointWriter(header: header, tensors: writer.tensors).encoded())
+        }
+    }
+
     @Test func unreadableFilesGiveIOErrors() {
         #expect(throws: CheckpointError.io(path: "/nonexistent/model.fckpt", message: "No such file or directory")) {
             try Checkpoint(contentsOfFile: "/nonexistent/model.fckpt")

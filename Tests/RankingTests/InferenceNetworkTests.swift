@@ -9,10 +9,9 @@ struct InferenceNetworkTests {
 
     /// Max over rows and outputs of |fast − reference| / max(|reference|, 1e-3).
     func maxRelativeError(_ network: InferenceNetwork, _ workspace: InferenceWorkspace) -> Float {
-        let reference = ReferenceNetwork(checkpoint: network.checkpoint)
         var worst: Float = 0
         for row in 0..<workspace.rowCount {
-            let want = reference.predict(input: workspace.inputRow(row), wide: workspace.wideRow(row))
+            let want = ReferenceNetwork.prediction(of: network.checkpoint, workspace: workspace, row: row)
             let got = workspace.prediction(row: row)
             for (a, b) in [(got.ctr, want.ctr), (got.cvr, want.cvr), (got.ctcvr, want.ctcvr)] {
                 worst = max(worst, abs(a - b) / max(abs(b), 1e-3))
@@ -32,6 +31,58 @@ struct InferenceNetworkTests {
             network.run(workspace)
             #expect(maxRelativeError(network, workspace) <= 1e-5, "requests \(sizes)")
         }
+    }
+
+    /// With a separate CTR network (each architecture, beside the next one's student) the kernel matches the
+    /// reference, its pCTR is that network's alone (the same weights as a student-only checkpoint give it), and
+    /// pCTR × pCVR is the student's own pCTCVR, capped at the pCTR.
+    @Test(arguments: architectures)
+    func aSeparateCTRNetworkSetsPCTRAndKeepsTheStudentsPCTCVR(architecture: Int) throws {
+        let student = TestModels.networks[(architecture + 1) % TestModels.networks.count]
+        let ctrSpec = TestModels.networks[architecture]
+        let writer = TestModels.writer(network: student, ctrNetwork: ctrSpec)
+        let checkpoint = try Checkpoint(bytes: try writer.encoded())
+        let network = InferenceNetwork(checkpoint: checkpoint)
+        // The two halves as checkpoints of their own.
+        func alone(_ spec: NetworkSpec, prefix: String) throws -> InferenceNetwork {
+            var header = writer.header
+            header.network = spec
+            header.ctrNetwork = nil
+            let tensors = writer.tensors.filter { $0.name.hasPrefix(NetworkShape.ctrNetworkPrefix) == !prefix.isEmpty }
+                .map {
+                    CheckpointWriter.Tensor(
+                        name: String($0.name.dropFirst(prefix.count)), shape: $0.shape, values: $0.values)
+                }
+            return InferenceNetwork(
+                checkpoint: try Checkpoint(bytes: try CheckpointWriter(header: header, tensors: tensors).encoded()))
+        }
+        let studentAlone = try alone(student, prefix: "")
+        let ctrAlone = try alone(ctrSpec, prefix: NetworkShape.ctrNetworkPrefix)
+        let encoder = FeatureEncoder(spec: checkpoint.header.features)
+        let sizes = [5, 1, 20, 7]
+        let workspaces = [network, studentAlone, ctrAlone].map { $0.makeWorkspace(maxRows: 64, maxRequests: 4) }
+        for workspace in workspaces { try fillWorkspace(workspace, encoder: encoder, requestSizes: sizes, seed: 21) }
+        network.run(workspaces[0])
+        studentAlone.run(workspaces[1])
+        ctrAlone.run(workspaces[2])
+        #expect(maxRelativeError(network, workspaces[0]) <= 1e-5)
+        for row in 0..<workspaces[0].rowCount {
+            let combined = workspaces[0].prediction(row: row)
+            let fromStudent = workspaces[1].prediction(row: row), pCTR = workspaces[2].prediction(row: row).ctr
+            #expect(combined.ctr == pCTR)
+            #expect(combined == Prediction(student: fromStudent, separateCTR: pCTR))
+            let expected = min(fromStudent.ctcvr, pCTR)
+            #expect(abs(combined.ctcvr - expected) <= 1e-6 * max(expected, 1e-3))
+        }
+    }
+
+    @Test func theSeparateCTRRatioIsBoundedAndTotal() {
+        let student = Prediction(ctr: 0.5, cvr: 0.25)  // pCTCVR 0.125
+        #expect(Prediction(student: student, separateCTR: 0.25) == Prediction(ctr: 0.25, cvr: 0.5))
+        #expect(Prediction(student: student, separateCTR: 0.0625) == Prediction(ctr: 0.0625, cvr: 1))
+        #expect(Prediction(student: student, separateCTR: 0) == Prediction(ctr: 0, cvr: 1))
+        #expect(Prediction(student: Prediction(ctr: 0, cvr: 0.3), separateCTR: 0) == Prediction(ctr: 0, cvr: 1))
+        #expect(Prediction(student: Prediction(ctr: 0, cvr: 0.3), separateCTR: 0.5) == Prediction(ctr: 0.5, cvr: 0))
     }
 
     @Test(arguments: architectures)

@@ -42,18 +42,28 @@ enum TestModels {
     ]
 
     static func checkpoint(
-        network: NetworkSpec, features: FeatureSpec = features, seed: UInt64 = 7
+        network: NetworkSpec, ctrNetwork: NetworkSpec? = nil, features: FeatureSpec = features, seed: UInt64 = 7
     ) throws -> Checkpoint {
-        try Checkpoint(bytes: try writer(network: network, features: features, seed: seed).encoded())
+        try Checkpoint(
+            bytes: try writer(network: network, ctrNetwork: ctrNetwork, features: features, seed: seed).encoded())
     }
 
-    static func writer(network: NetworkSpec, features: FeatureSpec = features, seed: UInt64 = 7) -> CheckpointWriter {
+    /// Random weights for the student `network` and, given `ctrNetwork`, a separate CTR network beside it.
+    static func writer(
+        network: NetworkSpec, ctrNetwork: NetworkSpec? = nil, features: FeatureSpec = features, seed: UInt64 = 7
+    ) -> CheckpointWriter {
         let header = CheckpointHeader(
             model: ModelIdentity(name: "test", version: 3), features: features, network: network,
+            ctrNetwork: ctrNetwork,
             score: ScoreFormula(priceField: features.fields.contains { $0.name == "price" } ? "price" : nil),
             training: TrainingMetadata(producer: "RankingTests", seed: seed, metrics: ["ctr_auc": 0.5]))
-        let shape = NetworkShape(features: features, network: network)
-        return CheckpointWriter(header: header, tensors: RandomInitializer.tensors(for: shape, seed: seed))
+        var tensors = RandomInitializer.tensors(for: NetworkShape(features: features, network: network), seed: seed)
+        if let ctrNetwork {
+            let shape = NetworkShape(
+                features: features, network: ctrNetwork, tensorPrefix: NetworkShape.ctrNetworkPrefix)
+            tensors += RandomInitializer.tensors(for: shape, seed: seed &+ 1)
+        }
+        return CheckpointWriter(header: header, tensors: tensors)
     }
 
     /// Random raw values for one block of `features`.
