@@ -29,6 +29,13 @@ struct TrainCommand: ParsableCommand {
             """)
     var delay: String?
 
+    @Option(
+        help: """
+            Where pCTR comes from: separate (a CTR-only network beside the student; pCTCVR stays the student's), \
+            shared (the student's CTR tower) or auto (default: separate for esdc, shared otherwise).
+            """)
+    var ctrNetwork: String?
+
     @Option(help: "Seed of initialisation, shuffling and dropout.")
     var seed: UInt64?
 
@@ -98,6 +105,12 @@ struct TrainCommand: ParsableCommand {
                 }
                 configuration.losses.delay = value
             }
+            if let ctrNetwork {
+                guard let value = LossConfiguration.CTRNetwork(rawValue: ctrNetwork) else {
+                    throw ValidationError("unknown --ctr-network \(ctrNetwork)")
+                }
+                configuration.losses.ctrNetwork = value
+            }
             if configuration.losses.delay != .ignore && !schema.hasDelayTimes {
                 guard delay == nil else {
                     throw ValidationError("--delay \(delay!) needs snapshot_time and click_time columns in the schema")
@@ -118,8 +131,9 @@ struct TrainCommand: ParsableCommand {
         let losses = trainer.configuration.losses
         let ranks = world.size > 1 ? ", \(world.size) MPI ranks" : ""
         say(
-            "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)) on \(data), \(trainer.threads) threads"
-                + ranks)
+            "training \(losses.model.rawValue) (delay: \(losses.delay.rawValue)"
+                + (losses.usesSeparateCTRNetwork ? ", separate CTR network" : "")
+                + ") on \(data), \(trainer.threads) threads" + ranks)
         let display = ProgressDisplay()
         let summary = try trainer.train(file: data, policy: badRows) { if world.isRoot { display.show($0) } }
         display.finish()
@@ -168,7 +182,8 @@ struct TrainCommand: ParsableCommand {
                 "calibrated on \(calibration.rows) \(summary.heldOutRows > 0 ? "held-out" : "training") rows "
                     + "(\(calibration.clicks) clicks, \(calibration.conversions) "
                     + "conversions) in \(Double(Int(summary.calibrationSeconds * 10)) / 10) s: logit offsets CTR "
-                    + "\(calibration.ctrOffset), CVR \(calibration.cvrOffset)")
+                    + "\(calibration.ctrOffset), CVR \(calibration.cvrOffset)"
+                    + (calibration.ctrNetworkOffset.map { ", separate CTR network \($0)" } ?? ""))
         }
     }
 }

@@ -135,7 +135,7 @@ public struct NetworkShape: Sendable {
             !$0.name.hasPrefix(tensorPrefix + "embedding.") && !$0.name.hasPrefix(tensorPrefix + "wide.")
                 && $0.shape.count == 2
         }
-            .reduce(0) { $0 + $1.count }
+        .reduce(0) { $0 + $1.count }
     }
 
     /// The same with user-side sharing: level 0's products with the shared block are made once per request. Cross

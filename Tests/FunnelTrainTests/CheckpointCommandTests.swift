@@ -85,7 +85,7 @@ struct CheckpointCommandTests {
         let timed = try funnelTrain(
             "train", "--data", world + "/train.csv", "--schema", world + "/schema.json", "--state", world + "/a.ftrain")
         #expect(timed.status == 0, "\(timed.error)")
-        #expect(timed.output.contains("training esdc (delay: model)"), "\(timed.output)")
+        #expect(timed.output.contains("training esdc (delay: model, separate CTR network)"), "\(timed.output)")
 
         // The same log without a snapshot column: nothing to model delays with.
         let schemaPath = world + "/schema.json"
@@ -99,7 +99,7 @@ struct CheckpointCommandTests {
         let untimed = try funnelTrain(
             "train", "--data", world + "/train.csv", "--schema", untimedPath, "--state", world + "/b.ftrain")
         #expect(untimed.status == 0, "\(untimed.error)")
-        #expect(untimed.output.contains("training esdc (delay: ignore)"), "\(untimed.output)")
+        #expect(untimed.output.contains("training esdc (delay: ignore, separate CTR network)"), "\(untimed.output)")
         // The exported checkpoint, evaluated on a log whose thumbnail scores lie far outside the training range, scores
         // as the training state does: both clamp to the range the model was trained on (the server's encoding).
         let models = world + "/models"

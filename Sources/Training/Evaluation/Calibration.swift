@@ -65,6 +65,9 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
     /// Logit slopes (Platt scaling; 1 for the offset method).
     public var ctrSlope = 1.0
     public var cvrSlope = 1.0
+    /// The separate CTR network's own fit (`ctr_network: separate`; the student's stays above), or nil.
+    public var ctrNetworkOffset: Double?
+    public var ctrNetworkSlope: Double?
     /// Rows (held out, or all training rows with `holdout_fraction` 0), clicks and observed conversions the fit used.
     public var rows: Int
     public var clicks: Int
@@ -76,6 +79,8 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
         case cvrOffset = "cvr_offset"
         case ctrSlope = "ctr_slope"
         case cvrSlope = "cvr_slope"
+        case ctrNetworkOffset = "ctr_network_offset"
+        case ctrNetworkSlope = "ctr_network_slope"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -84,6 +89,8 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
         cvrOffset = try c.decode(Double.self, forKey: .cvrOffset)
         ctrSlope = try c.decodeIfPresent(Double.self, forKey: .ctrSlope) ?? 1
         cvrSlope = try c.decodeIfPresent(Double.self, forKey: .cvrSlope) ?? 1
+        ctrNetworkOffset = try c.decodeIfPresent(Double.self, forKey: .ctrNetworkOffset)
+        ctrNetworkSlope = try c.decodeIfPresent(Double.self, forKey: .ctrNetworkSlope)
         rows = try c.decode(Int.self, forKey: .rows)
         clicks = try c.decode(Int.self, forKey: .clicks)
         conversions = try c.decode(Int.self, forKey: .conversions)

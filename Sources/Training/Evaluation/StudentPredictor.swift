@@ -38,3 +38,26 @@ final class IndependentPredictor: ConversionPredictor {
         cvrPredictor.predict(data, rows: rows, ctr: &unused, cvr: &cvr)
     }
 }
+
+/// A student with a separate CTR network (`ctr_network: separate`): p_c from that network, the student's pCTCVR
+/// kept, p_v their ratio, combined exactly as the serving kernel does (`Prediction.init(student:separateCTR:)`).
+final class SeparateCTRPredictor: ConversionPredictor {
+    let studentPredictor: StudentPredictor
+    let ctrPredictor: StudentPredictor
+    var batchCapacity: Int { min(studentPredictor.batchCapacity, ctrPredictor.batchCapacity) }
+
+    init(student: MultiTaskNetwork, ctr: MultiTaskNetwork) {
+        studentPredictor = StudentPredictor(network: student)
+        ctrPredictor = StudentPredictor(network: ctr)
+    }
+
+    func predict(_ data: EncodedRows, rows: [Int], ctr: inout [Float], cvr: inout [Float]) {
+        var separate = [Float](repeating: 0, count: rows.count), unused = separate
+        studentPredictor.predict(data, rows: rows, ctr: &ctr, cvr: &cvr)
+        ctrPredictor.predict(data, rows: rows, ctr: &separate, cvr: &unused)
+        for i in rows.indices {
+            let combined = Prediction(student: Prediction(ctr: ctr[i], cvr: cvr[i]), separateCTR: separate[i])
+            (ctr[i], cvr[i]) = (combined.ctr, combined.cvr)
+        }
+    }
+}

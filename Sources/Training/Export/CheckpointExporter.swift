@@ -29,7 +29,7 @@ public struct CheckpointExporter {
         let price = features.fields.first { $0.name == "price" && $0.group == .item }
         return CheckpointHeader(
             model: ModelIdentity(name: name, version: version), features: features,
-            network: trainer.configuration.network,
+            network: trainer.configuration.network, ctrNetwork: trainer.ctrNetworkSpec,
             score: ScoreFormula(priceField: price?.name),
             training: TrainingMetadata(
                 producer: "funnel-train export (\(trainer.configuration.losses.model.rawValue))",

@@ -13,10 +13,14 @@ public final class Trainer {
     /// `naive` only: the standalone CVR network (own embeddings, bottom and towers; only its CVR logit is used),
     /// trained on the clicked rows of each mini-batch. `student` then learns CTR only.
     let cvrNetwork: MultiTaskNetwork?
+    /// `ctr_network: separate`: the network that serves p_c (own embeddings, bottom and towers; only its CTR logit is
+    /// used), trained on the click term of every row beside the student.
+    let ctrNetwork: MultiTaskNetwork?
     let teacher: ESDCTeacher?
     var optimizer: AdamOptimizer
     var teacherOptimizer: AdamOptimizer
     var cvrOptimizer: AdamOptimizer
+    var ctrOptimizer: AdamOptimizer
     let objective: StudentObjective
     public private(set) var rowsSeen = 0
     public private(set) var steps = 0
@@ -70,6 +74,11 @@ public final class Trainer {
             ? MultiTaskNetwork(
                 shape: trainingShape, capacity: configuration.batchSize, delayBuckets: delayBuckets,
                 delayHidden: configuration.delayHidden, seed: configuration.seed &+ 211) : nil
+        ctrNetwork =
+            losses.usesSeparateCTRNetwork
+            ? MultiTaskNetwork(
+                shape: trainingShape, capacity: configuration.batchSize, delayBuckets: nil,
+                delayHidden: configuration.delayHidden, seed: configuration.seed &+ 307) : nil
         teacher =
             losses.model == .esdc
             ? ESDCTeacher(
@@ -78,6 +87,7 @@ public final class Trainer {
         optimizer = configuration.optimizer
         teacherOptimizer = configuration.optimizer
         cvrOptimizer = configuration.optimizer
+        ctrOptimizer = configuration.optimizer
         objective = StudentObjective(configuration: losses, delay: schema.delay)
         warmUpSteps = losses.warmUpSteps
         random = SplitMix64(seed: configuration.seed &+ 7)
@@ -95,9 +105,10 @@ public final class Trainer {
     public static var availableCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// The student as a predictor (for evaluation during or after training); for `naive`, p_c from the CTR
-    /// network and p_v from the standalone CVR network.
+    /// network and p_v from the standalone CVR network; with a separate CTR network, the served combination.
     public var predictor: any ConversionPredictor {
         if let cvrNetwork { return IndependentPredictor(ctr: student, cvr: cvrNetwork) }
+        if let ctrNetwork { return SeparateCTRPredictor(student: student, ctr: ctrNetwork) }
         return StudentPredictor(network: student)
     }
 
@@ -164,6 +175,18 @@ public final class Trainer {
         exchange.synchronize(dense: student.denseParameters, tables: student.tables, share: 1)
         optimizer.update(dense: student.denseParameters, tables: student.tables)
         student.refresh()
+        if let ctrNetwork {
+            ctrNetwork.zeroGradients()
+            if !batch.isEmpty {
+                ctrNetwork.forward(data, rows: batch)
+                let ctrLoss = objective.applyStandaloneCTR(ctrNetwork, data, rows: batch, of: Double(total))
+                ctrNetwork.backward(data)
+                for (name, value) in ctrLoss.terms { breakdown.add(name, value) }
+            }
+            exchange.synchronize(dense: ctrNetwork.denseParameters, tables: ctrNetwork.tables, share: 1)
+            ctrOptimizer.update(dense: ctrNetwork.denseParameters, tables: ctrNetwork.tables)
+            ctrNetwork.refresh()
+        }
         if let cvrNetwork {
             let clicked = batch.filter { objective.selectedForClickedCVR(data, $0) }
             // Every rank steps the CVR network when some rank has a click (its term is a mean over the clicks).
@@ -214,6 +237,7 @@ public final class Trainer {
         optimizer.plan(totalSteps: optimizer.step + plannedSteps)
         teacherOptimizer.plan(totalSteps: teacherOptimizer.step + plannedSteps)
         cvrOptimizer.plan(totalSteps: cvrOptimizer.step + plannedSteps)
+        ctrOptimizer.plan(totalSteps: ctrOptimizer.step + plannedSteps)
         var summary = TrainingSummary()
         let started = ContinuousClock.now
         let rowsBefore = rowsSeen, stepsBefore = steps
@@ -249,7 +273,8 @@ public final class Trainer {
                     // rank's rows. (`naive`: no CTCVR figure, its CVR network scores only the clicked rows.)
                     for (r, row) in mine.enumerated() {
                         let pc = sigmoid(student.logits(.ctr)[r]), pv = sigmoid(student.logits(.cvr)[r])
-                        ctrAUC.append(score: pc, label: data.click[row])
+                        let served = ctrNetwork.map { sigmoid($0.logits(.ctr)[r]) } ?? pc
+                        ctrAUC.append(score: served, label: data.click[row])
                         if cvrNetwork == nil { ctcvrAUC.append(score: pc * pv, label: data.conversion[row]) }
                     }
                     if !mine.isEmpty {  // a rank with no rows in this batch has no loss of its own
@@ -328,8 +353,8 @@ public final class Trainer {
         return mine
     }
 
-    /// The networks whose weights make the predictions: the student, and `naive`'s CVR network.
-    private var servingNetworks: [MultiTaskNetwork] { [student] + (cvrNetwork.map { [$0] } ?? []) }
+    /// The networks whose weights make the predictions: the student, `naive`'s CVR network, the separate CTR network.
+    private var servingNetworks: [MultiTaskNetwork] { [student] + [cvrNetwork, ctrNetwork].compactMap { $0 } }
 
     /// Rows each calibration sample (CTR rows, click rows, entire-space rows) keeps: beyond it the fit runs on a
     /// seeded uniform reservoir sample, so its memory is bounded (≈ 80 MiB at most) whatever the file's size; below
@@ -354,6 +379,7 @@ public final class Trainer {
         var ctrRows = ReservoirSample<OffsetFit.CTRRow>(capacity: sampleRows, seed: seed &+ 31)
         var clickRows = ReservoirSample<OffsetFit.ClickRow>(capacity: sampleRows, seed: seed &+ 37)
         var entireSpaceRows = ReservoirSample<OffsetFit.EntireSpaceRow>(capacity: sampleRows, seed: seed &+ 41)
+        var ctrNetworkRows = ReservoirSample<OffsetFit.CTRRow>(capacity: sampleRows, seed: seed &+ 43)
         var conversions = 0, ordinal = 0
         var batchCTRLogits: [Double] = []
         while try reader.read(into: data) {
@@ -372,6 +398,13 @@ public final class Trainer {
                 batchCTRLogits = batch.indices.map { Double(student.logits(.ctr)[$0]) }
                 for (r, row) in batch.enumerated() {
                     ctrRows.offer(OffsetFit.CTRRow(logit: batchCTRLogits[r], label: Double(data.click[row])))
+                }
+                if let ctrNetwork {
+                    ctrNetwork.forward(data, rows: batch)
+                    for (r, row) in batch.enumerated() {
+                        ctrNetworkRows.offer(
+                            OffsetFit.CTRRow(logit: Double(ctrNetwork.logits(.ctr)[r]), label: Double(data.click[row])))
+                    }
                 }
                 // p_v is needed on the clicks, and on every row for a model with an entire-space term.
                 let scored = entireSpace ? batch : batch.filter { data.click[$0] == 1 }
@@ -406,15 +439,18 @@ public final class Trainer {
         }
         // CTR: the offset for slope 1 (or for every slope tried, under Platt scaling).
         // (A common weight on the CTR rows would not move their minimum: the sample is fitted as it is.)
-        let clickLabels = ctrRows.elements.map(\.label)
-        func ctrFit(slope a: Double) -> (offset: Double, loss: Double) {
-            let scaled = ctrRows.elements.map { a * $0.logit }
-            let b = OffsetFit.minimise { OffsetFit.ctr(logits: scaled, labels: clickLabels, offset: $0) } ?? 0
-            return (b, OffsetFit.ctr(logits: scaled, labels: clickLabels, offset: b).loss)
-        }
         let platt = calibration.method == .platt
-        let ctrSlope = platt ? OffsetFit.bestSlope { ctrFit(slope: $0).loss } : 1
-        let ctrOffset = ctrFit(slope: ctrSlope).offset
+        func ctrFit(_ rows: [OffsetFit.CTRRow]) -> (slope: Double, offset: Double) {
+            let labels = rows.map(\.label)
+            func fit(slope a: Double) -> (offset: Double, loss: Double) {
+                let scaled = rows.map { a * $0.logit }
+                let b = OffsetFit.minimise { OffsetFit.ctr(logits: scaled, labels: labels, offset: $0) } ?? 0
+                return (b, OffsetFit.ctr(logits: scaled, labels: labels, offset: b).loss)
+            }
+            let slope = platt ? OffsetFit.bestSlope { fit(slope: $0).loss } : 1
+            return (slope, fit(slope: slope).offset)
+        }
+        let (ctrSlope, ctrOffset) = ctrFit(ctrRows.elements)
         // CVR: click-space plus (entire-space models) the CTCVR likelihood, with p_c already calibrated.
         let calibratedRows = entireSpaceRows.elements.map { row in
             var row = row
@@ -444,9 +480,15 @@ public final class Trainer {
         let cvrOffset = cvrFit(slope: cvrSlope).offset
         Self.transformOutput(student, .ctr, slope: ctrSlope, offset: ctrOffset)
         Self.transformOutput(cvrSource, .cvr, slope: cvrSlope, offset: cvrOffset)
-        return CalibrationResult(
+        var result = CalibrationResult(
             ctrOffset: ctrOffset, cvrOffset: cvrOffset, ctrSlope: ctrSlope, cvrSlope: cvrSlope, rows: ctrRows.seen,
             clicks: clickRows.seen, conversions: conversions)
+        if let ctrNetwork {
+            let (slope, offset) = ctrFit(ctrNetworkRows.elements)
+            Self.transformOutput(ctrNetwork, .ctr, slope: slope, offset: offset)
+            (result.ctrNetworkSlope, result.ctrNetworkOffset) = (slope, offset)
+        }
+        return result
     }
 
     /// Row `row`'s entry in the entire-space CTCVR fit, with the delay handling of `StudentObjective.entireSpaceTerm`:
@@ -485,23 +527,37 @@ public final class Trainer {
     /// Continues from a saved state (after its tensors were loaded).
     func restore(
         steps: Int, rowsSeen: Int, optimizer: AdamOptimizer, teacherOptimizer: AdamOptimizer,
-        cvrOptimizer: AdamOptimizer?
+        cvrOptimizer: AdamOptimizer?, ctrOptimizer: AdamOptimizer?
     ) {
         self.steps = steps
         self.rowsSeen = rowsSeen
         self.optimizer = optimizer
         self.teacherOptimizer = teacherOptimizer
         if let cvrOptimizer { self.cvrOptimizer = cvrOptimizer }
+        if let ctrOptimizer { self.ctrOptimizer = ctrOptimizer }
         student.refresh()
         teacher?.refresh()
         cvrNetwork?.refresh()
+        ctrNetwork?.refresh()
     }
 
-    /// The student's serving tensors in `NetworkShape` order.
+    /// The wiring of the separate CTR network the export holds (`CheckpointHeader.ctrNetwork`), or nil.
+    public var ctrNetworkSpec: NetworkSpec? { ctrNetwork.map { _ in configuration.network } }
+
+    /// The serving tensors in checkpoint order: the student's (`NetworkShape` order), then the separate CTR
+    /// network's under `NetworkShape.ctrNetworkPrefix`.
     public func servingTensors() -> [CheckpointWriter.Tensor] {
-        let tensors = student.servingTensors()
-        return zip(tensors, shape.tensors).map {
-            CheckpointWriter.Tensor(name: $1.name, shape: $1.shape, values: $0.values)
+        func named(_ network: MultiTaskNetwork, _ shape: NetworkShape) -> [CheckpointWriter.Tensor] {
+            zip(network.servingTensors(), shape.tensors).map {
+                CheckpointWriter.Tensor(name: $1.name, shape: $1.shape, values: $0.values)
+            }
         }
+        var tensors = named(student, shape)
+        if let ctrNetwork {
+            let prefixed = NetworkShape(
+                features: shape.features, network: shape.network, tensorPrefix: NetworkShape.ctrNetworkPrefix)
+            tensors += named(ctrNetwork, prefixed)
+        }
+        return tensors
     }
 }

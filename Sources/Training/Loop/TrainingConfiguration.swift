@@ -43,6 +43,11 @@ public struct TrainingConfiguration: EveryKeyOptional, Sendable, Equatable {
         guard (0..<1).contains(calibration.holdoutFraction) else {
             throw SpecError("calibration.holdout_fraction in [0, 1)")
         }
+        guard !(losses.model == .naive && losses.ctrNetwork == .separate) else {
+            throw SpecError(
+                "ctr_network separate needs a model with a CVR tower on the student: naive's CTR network is "
+                    + "already a network of its own")
+        }
     }
 
     public static func load(path: String) throws -> TrainingConfiguration {

@@ -23,6 +23,8 @@ public enum TrainingStateFile {
         var teacherOptimizer = AdamOptimizer()
         /// `naive`'s standalone CVR network (written for every model, so an older state's object is filled too).
         var cvrOptimizer = AdamOptimizer()
+        /// The separate CTR network's (likewise written for every model).
+        var ctrOptimizer = AdamOptimizer()
         /// The last post-training calibration (its offsets are in the tensors already).
         var calibration: CalibrationResult?
         /// Loss and running AUCs over training (absent from states written before it was kept).
@@ -34,6 +36,7 @@ public enum TrainingStateFile {
             case rowsSeen = "rows_seen"
             case teacherOptimizer = "teacher_optimizer"
             case cvrOptimizer = "cvr_optimizer"
+            case ctrOptimizer = "ctr_optimizer"
             case calibration, history
         }
     }
@@ -43,7 +46,8 @@ public enum TrainingStateFile {
         var count: Int
     }
 
-    /// Tensors and moments of the student (`student.`), the teacher (`teacher.`) and `naive`'s CVR network (`cvr.`).
+    /// Tensors and moments of the student (`student.`), the teacher (`teacher.`), `naive`'s CVR network (`cvr.`) and
+    /// the separate CTR network (`ctr.`).
     static func buffers(_ trainer: Trainer) -> [(String, UnsafeMutablePointer<Float>, Int)] {
         var all: [(String, UnsafeMutablePointer<Float>, Int)] = []
         func add(_ prefix: String, _ tables: [EmbeddingTable], _ dense: [Parameter]) {
@@ -65,6 +69,7 @@ public enum TrainingStateFile {
         add("student.", trainer.student.tables, trainer.student.denseParameters)
         if let teacher = trainer.teacher { add("teacher.", teacher.tables, teacher.denseParameters) }
         if let cvr = trainer.cvrNetwork { add("cvr.", cvr.tables, cvr.denseParameters) }
+        if let ctr = trainer.ctrNetwork { add("ctr.", ctr.tables, ctr.denseParameters) }
         return all
     }
 
@@ -74,7 +79,7 @@ public enum TrainingStateFile {
             schema: trainer.schema, configuration: trainer.configuration, steps: trainer.steps,
             rowsSeen: trainer.rowsSeen,
             optimizer: trainer.optimizer, teacherOptimizer: trainer.teacherOptimizer,
-            cvrOptimizer: trainer.cvrOptimizer, calibration: trainer.calibration,
+            cvrOptimizer: trainer.cvrOptimizer, ctrOptimizer: trainer.ctrOptimizer, calibration: trainer.calibration,
             history: trainer.history, tensors: buffers.map { TensorEntry(name: $0.0, count: $0.2) })
         let json = Array(try JSONEncoder().encode(manifest))
         var prefix = magic
@@ -107,7 +112,13 @@ public enum TrainingStateFile {
         }
         let length = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         guard 16 + length <= bytes.count else { throw fail("truncated manifest") }
-        let manifest = try StrictJSON.filled(Manifest.self, from: Data(bytes[16..<16 + length]))
+        var manifest = try StrictJSON.filled(Manifest.self, from: Data(bytes[16..<16 + length]))
+        // A state saved before separate CTR networks existed has no `ctr.` tensors: its `auto` meant shared.
+        if manifest.configuration.losses.ctrNetwork == .auto,
+            !manifest.tensors.contains(where: { $0.name.hasPrefix("ctr.") })
+        {
+            manifest.configuration.losses.ctrNetwork = .shared
+        }
         let trainer = try Trainer(schema: manifest.schema, configuration: manifest.configuration)
         let buffers = Dictionary(buffers(trainer).map { ($0.0, ($0.1, $0.2)) }, uniquingKeysWith: { a, _ in a })
         var offset = 16 + length
@@ -126,7 +137,8 @@ public enum TrainingStateFile {
         }
         trainer.restore(
             steps: manifest.steps, rowsSeen: manifest.rowsSeen, optimizer: manifest.optimizer,
-            teacherOptimizer: manifest.teacherOptimizer, cvrOptimizer: manifest.cvrOptimizer)
+            teacherOptimizer: manifest.teacherOptimizer, cvrOptimizer: manifest.cvrOptimizer,
+            ctrOptimizer: manifest.ctrOptimizer)
         trainer.calibration = manifest.calibration
         trainer.history = manifest.history ?? TrainingHistory()
         return trainer

@@ -45,7 +45,21 @@ public struct LossConfiguration: EveryKeyOptional, Sendable, Equatable {
         case model
     }
 
+    /// Where p_c comes from.
+    public enum CTRNetwork: String, Codable, Sendable, CaseIterable {
+        /// `separate` under ESDC, `shared` for every other model.
+        case auto
+        /// The student's own CTR tower.
+        case shared
+        /// A second network of the same wiring with its own embeddings, trained beside the student on the click
+        /// term alone (`naive`'s CTR network). It serves p_c; the student's p_c·p_v stays the served pCTCVR, so p_v
+        /// becomes min(1, pCTCVR / p_c) (`Prediction.init(student:separateCTR:)`). The student's purchase-aware
+        /// CTR logit ranks purchases better and clicks worse than a CTR-only network: this keeps each task's best.
+        case separate
+    }
+
     public var model: Model = .esdc
+    public var ctrNetwork: CTRNetwork = .auto
     public var delay: DelayHandling = .model
     /// λ_g: weight of the entire-space CTCVR term.
     public var ctcvrWeight: Double = 1
@@ -71,6 +85,11 @@ public struct LossConfiguration: EveryKeyOptional, Sendable, Equatable {
     /// ESDC: whether the teacher sees the privileged post-click features.
     public var privilegedFeatures: Bool = true
 
+    /// Whether a separate CTR network is trained and served (`ctr_network`, `auto` resolved by the model).
+    public var usesSeparateCTRNetwork: Bool {
+        ctrNetwork == .separate || (ctrNetwork == .auto && model == .esdc)
+    }
+
     /// The IPS weight of a click with propensity p_c (detached): 1/p_c, clipped at `ipsClip` (docs/MODELS.md §5).
     func inversePropensity(_ propensity: Double) -> Double {
         min(1 / max(propensity, LogisticMath.epsilon), ipsClip)
@@ -81,6 +100,7 @@ public struct LossConfiguration: EveryKeyOptional, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case model, delay, dropout
+        case ctrNetwork = "ctr_network"
         case ctcvrWeight = "ctcvr_weight"
         case ipsWeight = "ips_weight"
         case ipsClip = "ips_clip"

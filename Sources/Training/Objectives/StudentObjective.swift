@@ -148,6 +148,26 @@ struct StudentObjective {
         return breakdown
     }
 
+    /// A separate CTR network (`ctr_network: separate`): its CTR logit gets the mean click BCE over the batch's rows
+    /// (`rows` of them in the global batch, by default these): `naive`'s CTR term. Its CVR logit gets no gradient
+    /// (that tower is never served).
+    func applyStandaloneCTR(_ network: MultiTaskNetwork, _ data: EncodedRows, rows batch: [Int], of rows: Double? = nil)
+        -> LossBreakdown
+    {
+        let sc = network.logits(.ctr), dc = network.logitGradient(.ctr)
+        network.logitGradient(.cvr).update(repeating: 0, count: batch.count)
+        let n = rows ?? Double(batch.count)
+        var loss = 0.0
+        for (r, row) in batch.enumerated() {
+            let s = Double(sc[r]), y = Double(data.click[row])
+            loss += BinaryCrossEntropy.loss(logit: s, target: y) / n
+            dc[r] = Float(BinaryCrossEntropy.gradient(logit: s, target: y) / n)
+        }
+        var breakdown = LossBreakdown()
+        breakdown.add("ctr_network", loss)
+        return breakdown
+    }
+
     /// The click-space conversion term of clicked row `row` (batch position `r`), see `ClickSpaceLikelihood`:
     /// F(e) from the network's own delay tower, else the teacher's.
     func clickSpaceTerm(

@@ -37,7 +37,12 @@ public struct ReportMetadata: Sendable {
                         + String.fixed(calibration.ctrSlope, digits: 3) + " + "
                         + String.fixed(calibration.ctrOffset, digits: 3) + ", CVR logit · "
                         + String.fixed(calibration.cvrSlope, digits: 3) + " + "
-                        + String.fixed(calibration.cvrOffset, digits: 3) + " (fitted on \(calibration.rows) rows)"
+                        + String.fixed(calibration.cvrOffset, digits: 3)
+                        + (calibration.ctrNetworkOffset.map { offset in
+                            ", separate CTR network's logit · "
+                                + String.fixed(calibration.ctrNetworkSlope ?? 1, digits: 3) + " + "
+                                + String.fixed(offset, digits: 3)
+                        } ?? "") + " (fitted on \(calibration.rows) rows)"
                 ))
         }
         configuration = Self.prettyJSON(trainer.configuration)

@@ -36,6 +36,24 @@ struct ConfigurationDecodingTests {
         #expect(try StrictJSON.decode(TrainingConfiguration.self, from: data) == configuration)
     }
 
+    /// `ctr_network`: `auto` means separate under ESDC only; naive cannot take a separate one.
+    @Test func theCTRNetworkChoiceResolvesByModel() throws {
+        for (json, separate) in [
+            (#"{}"#, true), (#"{"model": "esmm"}"#, false), (#"{"model": "esmm", "ctr_network": "separate"}"#, true),
+            (#"{"ctr_network": "shared"}"#, false), (#"{"model": "naive"}"#, false),
+        ] {
+            let losses = try StrictJSON.decode(LossConfiguration.self, from: Data(json.utf8))
+            #expect(losses.usesSeparateCTRNetwork == separate, "\(json)")
+        }
+        var configuration = TrainingConfiguration()
+        configuration.losses.model = .naive
+        configuration.losses.ctrNetwork = .separate
+        #expect(throws: SpecError.self) { try configuration.validate() }
+        #expect(throws: (any Error).self) {
+            try StrictJSON.decode(LossConfiguration.self, from: Data(#"{"ctr_network": "own"}"#.utf8))
+        }
+    }
+
     @Test func aWrongTypeIsStillAnError() {
         #expect(throws: (any Error).self) {
             try StrictJSON.decode(TrainingConfiguration.self, from: Data(#"{"epochs": "two"}"#.utf8))

@@ -240,6 +240,38 @@ struct NetworkGradientTests {
         #expect(ctrLogit.map { p in (0..<p.count).allSatisfy { p.gradient.pointer[$0] == 0 } } ?? true)
     }
 
+    /// The separate CTR network (`ctr_network: separate`): the mean click BCE over every row it is given, divided by
+    /// the global batch's rows, nothing from its CVR logit.
+    @Test(arguments: [nil, 128.0])
+    func standaloneCTRBackward(globalRows: Double?) {
+        let data = Self.makeData()
+        let schema = TestSupport.schema
+        let objective = StudentObjective(configuration: LossConfiguration(), delay: schema.delay)
+        let rows = Array(0..<data.count)
+        let network = MultiTaskNetwork(
+            shape: NetworkShape(
+                features: schema.features,
+                network: .ple(levels: 1, sharedExperts: 1, specificExperts: 1, expertLayers: [6, 5], towerLayers: [3])),
+            capacity: 64, delayBuckets: nil, delayHidden: 5, seed: 9)
+        func loss() -> Double {
+            network.forward(data, rows: rows)
+            return objective.applyStandaloneCTR(network, data, rows: rows, of: globalRows).total
+        }
+        network.zeroGradients()
+        let value = loss()
+        // The mean BCE of the click labels, scaled to the global batch.
+        var expected = 0.0
+        for r in rows {
+            expected += BinaryCrossEntropy.loss(logit: Double(network.logits(.ctr)[r]), target: Double(data.click[r]))
+        }
+        #expect(abs(value - expected / (globalRows ?? Double(rows.count))) < 1e-9)
+        network.backward(data)
+        TensorChecks(tables: network.tables, dense: network.denseParameters, refresh: network.refresh, loss: loss)
+            .expectAccurate(within: 2e-2, "global rows \(globalRows ?? 0)")
+        let cvrLogit = network.denseParameters.first { $0.name == NetworkShape.towerLogit(.cvr) + ".weight" }!
+        #expect((0..<cvrLogit.count).allSatisfy { cvrLogit.gradient.pointer[$0] == 0 })
+    }
+
     /// The ESDC student as the trainer builds it (no delay tower): distillation on clicked or on all rows, with
     /// delays handled by maturity or, under `--delay model`, by the teacher's detached F(e), which then weighs
     /// every immature unconverted row's CTCVR term, clicked or not.

@@ -120,6 +120,51 @@ struct TrainingLoopTests {
         #expect(throws: DataError.self) { _ = try TrainingStateFile.read(path: path) }
     }
 
+    /// ESDC's separate CTR network shares no tensor with the student, learns the click term only (its CVR tower
+    /// stays as initialised), steps with the student, and the state keeps it with its optimizer. A state from before
+    /// separate CTR networks (`auto`, no `ctr.` tensors) still loads, as the shared recipe it was.
+    @Test func theSeparateCTRNetworkTrainsBesideTheStudent() throws {
+        let data = NetworkGradientTests.makeData()
+        let trainer = try Trainer(
+            schema: TestSupport.schema,
+            configuration: TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32))
+        let network = try #require(trainer.ctrNetwork)
+        #expect(network.delayHead == nil)
+        let studentBuffers = Set(trainer.student.tables.map { UInt(bitPattern: $0.value.pointer) })
+        #expect(network.tables.allSatisfy { !studentBuffers.contains(UInt(bitPattern: $0.value.pointer)) })
+        let before = network.namedValues()
+        trainer.step(data, rows: Array(0..<32))
+        #expect(trainer.ctrOptimizer.step == 1 && trainer.optimizer.step == 1)
+        let after = network.namedValues()
+        func changed(_ name: String) -> Bool { before.first { $0.0 == name }!.1 != after.first { $0.0 == name }!.1 }
+        #expect(
+            changed(NetworkShape.towerLogit(.ctr) + ".weight") && !changed(NetworkShape.towerLogit(.cvr) + ".weight"))
+
+        let path = TestSupport.temporaryDirectory("separate") + "/state.ftrain"
+        try TrainingStateFile.write(trainer, path: path)
+        let resumed = try TrainingStateFile.read(path: path)
+        #expect(resumed.ctrOptimizer == trainer.ctrOptimizer)
+        #expect(resumed.servingTensors().flatMap(\.values) == trainer.servingTensors().flatMap(\.values))
+
+        // The same state as an older version wrote it: no `ctr_network` key, no `ctr.` tensors.
+        var shared = TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32)
+        shared.losses.ctrNetwork = .shared
+        try TrainingStateFile.write(try Trainer(schema: TestSupport.schema, configuration: shared), path: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let manifest = String(decoding: bytes[16..<16 + length], as: UTF8.self)
+        #expect(manifest.contains(#""ctr_network":"shared""#))
+        let old = Array(
+            manifest.replacingOccurrences(of: #","ctr_network":"shared""#, with: "")
+                .replacingOccurrences(of: #""ctr_network":"shared","#, with: "").utf8)
+        #expect(old.count < length)
+        bytes.replaceSubrange(
+            8..<16 + length, with: withUnsafeBytes(of: UInt64(old.count).littleEndian, Array.init) + old)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let legacy = try TrainingStateFile.read(path: path)
+        #expect(legacy.ctrNetwork == nil && legacy.configuration.losses.ctrNetwork == .shared)
+    }
+
     /// `naive` is the ESMM paper's BASE: two networks with no shared tensor, the CVR one stepped on clicked rows
     /// only; the state keeps both; a serving checkpoint cannot hold them.
     @Test func naiveTrainsTwoIndependentNetworks() throws {
