@@ -74,11 +74,13 @@ public final class Trainer {
             ? MultiTaskNetwork(
                 shape: trainingShape, capacity: configuration.batchSize, delayBuckets: delayBuckets,
                 delayHidden: configuration.delayHidden, seed: configuration.seed &+ 211) : nil
+        // Seeded as `naive`'s CTR network (so as the student): the recipe chosen on the validation worlds is exactly
+        // that network beside the student.
         ctrNetwork =
             losses.usesSeparateCTRNetwork
             ? MultiTaskNetwork(
                 shape: trainingShape, capacity: configuration.batchSize, delayBuckets: nil,
-                delayHidden: configuration.delayHidden, seed: configuration.seed &+ 307) : nil
+                delayHidden: configuration.delayHidden, seed: configuration.seed) : nil
         teacher =
             losses.model == .esdc
             ? ESDCTeacher(
