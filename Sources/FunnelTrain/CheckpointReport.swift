@@ -25,13 +25,20 @@ struct CheckpointReport {
         if let price = score.priceField { formula += " · \(price)^\(score.priceExponent)" }
         lines.append("score       \(formula)")
         lines.append("network     \(describe(header.network))")
+        if let ctrNetwork = header.ctrNetwork {
+            lines.append(
+                "ctr network \(describe(ctrNetwork)), serving pCTR; pCVR = min(1, the student's pCTCVR / pCTR)")
+        }
+        // Both networks' costs (the CTR network's counts its CVR tower, which the kernel skips).
+        let shapes = [shape] + (checkpoint.ctrNetworkShape.map { [$0] } ?? [])
+        let multiplyAdds = shapes.reduce(0) { $0 + $1.multiplyAddsPerRow }
+        let shared = shapes.reduce(0) { $0 + $1.multiplyAddsPerRowSharingUserSide }
         lines.append(
             "input       \(layout.servingWidth) columns: \(layout.shared.width) shared (user, context, once per request)"
                 + " + \(layout.item.width) item (per candidate)")
         lines.append(
-            "cost        \(2 * shape.multiplyAddsPerRow) FLOP per candidate; "
-                + "\(2 * shape.multiplyAddsPerRowSharingUserSide) with user-side sharing"
-                + "; \(shape.parameterCount) parameters")
+            "cost        \(2 * multiplyAdds) FLOP per candidate; \(2 * shared) with user-side sharing"
+                + "; \(shapes.reduce(0) { $0 + $1.parameterCount }) parameters")
         lines.append("")
         lines.append("features (hash seed \(header.features.hashSeed))")
         lines.append(row(["name", "group", "kind", "dim", "missing", "unknown"]))

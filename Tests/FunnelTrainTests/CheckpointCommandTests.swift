@@ -109,6 +109,10 @@ struct CheckpointCommandTests {
                 "1",
                 "--sample", world + "/test.csv"
             ).status == 0)
+        // The default recipe's export holds the separate CTR network, and `checkpoint inspect` says so.
+        let inspected = try funnelTrain("checkpoint", "inspect", models + "/student/1/model.fckpt")
+        #expect(inspected.status == 0 && inspected.output.contains("ctr network "), "\(inspected.output)")
+        #expect(inspected.output.contains("ctr_network.embedding.item_id"), "\(inspected.output)")
         let test = try String(contentsOfFile: world + "/test.csv", encoding: .utf8).split(separator: "\n").map(
             String.init)
         let column = test[0].split(separator: ",").firstIndex(of: "thumbnail_score")!
