@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves that two hot paths allocate nothing after warm-up (release builds):
-# 1. scoring a batch: the same batch 2 and 12 times under valgrind must make the same heap allocation count
+# 1. scoring a batch: the same batch 2 and 12 times under valgrind must make the same heap allocation count, for
+#    the benchmark model and for the served default (two networks)
 #    (valgrind 3.19 cannot read the DWARF 5 that Swift emits, so it runs a copy of the binary without debug info);
 # 2. GET /healthz over HTTP/2: funnel-serve under an LD_PRELOAD allocation counter (scripts/count_allocations.c;
 #    valgrind cannot run the daemon), once with 2,000 warm-up requests and once with 20,000 more on a second
@@ -14,17 +15,21 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 strip -g -o "$work/funnel-bench" "$bin"
 "$work/funnel-bench" kernel --out "$work" --batches 1 --seconds 0.01 >/dev/null  # writes the benchmark model
-count() {
-    valgrind --tool=memcheck "$work/funnel-bench" steady-state "$work/model.fckpt" --rows 128 --requests 2 \
-        --iterations "$1" 2>&1 | sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p'
+count() {  # $1: checkpoint, $2: iterations
+    valgrind --tool=memcheck "$work/funnel-bench" steady-state "$1" --rows 128 --requests 2 \
+        --iterations "$2" 2>&1 | sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p'
 }
-few=$(count 2)
-many=$(count 12)
-echo "heap allocations: $few after 2 batches, $many after 12 batches (128 rows, 2 requests each)"
-if [[ -z "$few" || "$few" != "$many" ]]; then
-    echo "FAIL: scoring a batch allocates" >&2
-    exit 1
-fi
+# The benchmark model, and the served default (the highest version: the student with its separate CTR network).
+default_model=$(ls -d models/funnel-student/*/ | sort -t/ -k3 -n | tail -1)model.fckpt
+for model in "$work/model.fckpt" "$default_model"; do
+    few=$(count "$model" 2)
+    many=$(count "$model" 12)
+    echo "$model: heap allocations $few after 2 batches, $many after 12 batches (128 rows, 2 requests each)"
+    if [[ -z "$few" || "$few" != "$many" ]]; then
+        echo "FAIL: scoring a batch allocates" >&2
+        exit 1
+    fi
+done
 echo "OK: 0 allocations per batch after warm-up"
 
 # The Swift toolchain's clang (it builds the C targets), whether or not a system compiler is installed.
