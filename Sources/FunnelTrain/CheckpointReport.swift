@@ -29,7 +29,7 @@ struct CheckpointReport {
             lines.append(
                 "ctr network \(describe(ctrNetwork)), serving pCTR; pCVR = min(1, the student's pCTCVR / pCTR)")
         }
-        // Both networks' costs (the CTR network's counts its CVR tower, which the kernel skips).
+        // Both networks' costs (the CTR network's counts its CVR-only parts, which the kernel skips).
         let shapes = [shape] + (checkpoint.ctrNetworkShape.map { [$0] } ?? [])
         let multiplyAdds = shapes.reduce(0) { $0 + $1.multiplyAddsPerRow }
         let shared = shapes.reduce(0) { $0 + $1.multiplyAddsPerRowSharingUserSide }

@@ -9,12 +9,29 @@ extension InferenceNetwork {
             bias: AlignedFloats(bias))
     }
 
-    static func makeLevel(_ level: Int, _ weights: NetworkWeights) -> Level {
+    /// Per level, the groups whose outputs the towers of `tasks` need, directly (last level) or through the next
+    /// level's experts and gates (each group's experts and gate read that group's output). A network serving CTR
+    /// alone so skips its CVR experts, gate and tower.
+    static func neededOutputs(_ shape: NetworkShape, tasks: [PredictionTask]) -> [Set<ExpertGroup>] {
+        let levels = shape.network.levels
+        var needed = [Set<ExpertGroup>](repeating: [], count: levels)
+        needed[levels - 1] = Set(tasks.map { .task($0) })
+        for level in stride(from: levels - 1, to: 0, by: -1) {
+            let experts = needed[level].flatMap { shape.gateExperts($0).map(\.group) }
+            let gates = needed[level].filter { shape.hasGate(level: level, group: $0) }
+            needed[level - 1] = Set(experts + gates)
+        }
+        return needed
+    }
+
+    /// Level `level` of the plan, computing only the outputs in `outputs[level]` (`neededOutputs`).
+    static func makeLevel(_ level: Int, _ weights: NetworkWeights, outputs needed: [Set<ExpertGroup>]) -> Level {
         let shape = weights.shape
         let inputWidth = shape.levelInputWidth(level)
+        let wanted = needed[level]
+        let expertGroups = Set(wanted.flatMap { shape.gateExperts($0).map(\.group) })
         // Level 0 has one input that every expert and gate reads; later levels one input per group.
-        let sources: [ExpertGroup?] =
-            level == 0 ? [nil] : ExpertGroup.all.filter { shape.hasOutput(level: level - 1, group: $0) }
+        let sources: [ExpertGroup?] = level == 0 ? [nil] : ExpertGroup.all.filter { needed[level - 1].contains($0) }
         func reads(_ group: ExpertGroup, _ source: ExpertGroup?) -> Bool { source == nil || source == group }
 
         var experts: [Expert] = []
@@ -24,7 +41,7 @@ extension InferenceNetwork {
             var columns: [[Float]] = []  // row-major pieces [inputWidth × width], concatenated below
             var widths: [Int] = []
             var bias: [Float] = []
-            for group in ExpertGroup.all where reads(group, source) {
+            for group in ExpertGroup.all where reads(group, source) && expertGroups.contains(group) {
                 for index in 0..<shape.expertCount(group) {
                     let names = shape.network.expertLayers.indices.map {
                         NetworkShape.expert(level: level, group: group, expert: index, layer: $0)
@@ -39,7 +56,8 @@ extension InferenceNetwork {
                 }
             }
             let reluColumns = widths.reduce(0, +)
-            for group in ExpertGroup.all where reads(group, source) && shape.hasGate(level: level, group: group) {
+            for group in ExpertGroup.all
+            where reads(group, source) && wanted.contains(group) && shape.hasGate(level: level, group: group) {
                 gateColumns[group] = (fused.count, widths.reduce(0, +))
                 columns.append(Array(weights.values(NetworkShape.gate(level: level, group: group))))
                 widths.append(shape.gateExperts(group).count)
@@ -73,7 +91,7 @@ extension InferenceNetwork {
         }
 
         var outputs: [ExpertGroup: Gate] = [:]
-        for group in ExpertGroup.all where shape.hasOutput(level: level, group: group) {
+        for group in ExpertGroup.all where wanted.contains(group) {
             let members = shape.gateExperts(group).map { member in
                 experts.firstIndex { $0.group == member.group }! + member.index
             }

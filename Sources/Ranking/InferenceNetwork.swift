@@ -17,7 +17,7 @@
 ///   instead.
 ///
 /// A checkpoint with a separate CTR network (`CheckpointHeader.ctrNetwork`) runs that network too, on the same
-/// encoded slots with its own embeddings, computing only its CTR tower; the outputs then combine as
+/// encoded slots with its own embeddings, computing only what its CTR tower needs; the outputs then combine as
 /// `Prediction.init(student:separateCTR:)`.
 ///
 /// Immutable after init and safe to share between threads; each thread runs batches in its own
@@ -103,7 +103,8 @@ public final class InferenceNetwork: Sendable {
         }
         expertWidth = shape.network.expertLayers.last!
         crossLayers = (0..<shape.network.crossLayers).map { Self.dense(NetworkShape.cross(layer: $0), weights) }
-        levels = (0..<shape.network.levels).map { Self.makeLevel($0, weights) }
+        let outputs = Self.neededOutputs(shape, tasks: tasks)
+        levels = (0..<shape.network.levels).map { Self.makeLevel($0, weights, outputs: outputs) }
         towers = tasks.map { task in
             Tower(
                 task: task,
