@@ -34,13 +34,8 @@ struct GroupAUCAccumulator {
         if buffer.count >= memoryRows { try spill() }
     }
 
-    /// Σ_g n_g AUC_g / Σ_g n_g over groups with both classes, n_g their rows; closes the temporary files.
-    mutating func finish() throws(DataError) -> Double? {
-        let sums = try finishSums()
-        return sums.total > 0 ? sums.weighted / sums.total : nil
-    }
-
-    /// Σ_g n_g AUC_g and Σ_g n_g (ranks holding disjoint groups add them up); closes the temporary files.
+    /// Σ_g n_g AUC_g and Σ_g n_g over groups with both classes, n_g their rows (GAUC is their ratio; ranks holding
+    /// disjoint groups add them up first); closes the temporary files.
     mutating func finishSums() throws(DataError) -> (weighted: Double, total: Double) {
         var sums = (weighted: 0.0, total: 0.0)
         if partitions.isEmpty {

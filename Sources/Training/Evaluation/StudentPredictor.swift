@@ -21,42 +21,41 @@ final class StudentPredictor: ConversionPredictor {
     }
 }
 
-/// `naive`'s two independent networks: p_c from the CTR network, p_v from the standalone CVR network.
-final class IndependentPredictor: ConversionPredictor {
-    let ctrPredictor: StudentPredictor
-    let cvrPredictor: StudentPredictor
-    var batchCapacity: Int { min(ctrPredictor.batchCapacity, cvrPredictor.batchCapacity) }
+/// Two networks' predictions of each row combined into one: `naive`'s independent networks (p_c from the CTR network,
+/// p_v from the standalone CVR network), or a student with its separate CTR network (combined exactly as the serving
+/// kernel does, `Prediction.init(student:separateCTR:)`).
+final class PairPredictor: ConversionPredictor {
+    let first: StudentPredictor
+    let second: StudentPredictor
+    let combine: (_ first: Prediction, _ second: Prediction) -> Prediction
+    var batchCapacity: Int { min(first.batchCapacity, second.batchCapacity) }
 
-    init(ctr: MultiTaskNetwork, cvr: MultiTaskNetwork) {
-        ctrPredictor = StudentPredictor(network: ctr)
-        cvrPredictor = StudentPredictor(network: cvr)
+    init(
+        _ first: MultiTaskNetwork, _ second: MultiTaskNetwork,
+        combine: @escaping (_ first: Prediction, _ second: Prediction) -> Prediction
+    ) {
+        self.first = StudentPredictor(network: first)
+        self.second = StudentPredictor(network: second)
+        self.combine = combine
+    }
+
+    /// `naive`: p_c from `ctr`, p_v from `cvr`.
+    static func independent(ctr: MultiTaskNetwork, cvr: MultiTaskNetwork) -> PairPredictor {
+        PairPredictor(ctr, cvr) { Prediction(ctr: $0.ctr, cvr: $1.cvr) }
+    }
+
+    /// `ctr_network: separate`: p_c from `ctr`, the student's pCTCVR kept, p_v their ratio.
+    static func separateCTR(student: MultiTaskNetwork, ctr: MultiTaskNetwork) -> PairPredictor {
+        PairPredictor(student, ctr) { Prediction(student: $0, separateCTR: $1.ctr) }
     }
 
     func predict(_ data: EncodedRows, rows: [Int], ctr: inout [Float], cvr: inout [Float]) {
-        var unused = [Float](repeating: 0, count: rows.count)
-        ctrPredictor.predict(data, rows: rows, ctr: &ctr, cvr: &unused)
-        cvrPredictor.predict(data, rows: rows, ctr: &unused, cvr: &cvr)
-    }
-}
-
-/// A student with a separate CTR network (`ctr_network: separate`): p_c from that network, the student's pCTCVR
-/// kept, p_v their ratio, combined exactly as the serving kernel does (`Prediction.init(student:separateCTR:)`).
-final class SeparateCTRPredictor: ConversionPredictor {
-    let studentPredictor: StudentPredictor
-    let ctrPredictor: StudentPredictor
-    var batchCapacity: Int { min(studentPredictor.batchCapacity, ctrPredictor.batchCapacity) }
-
-    init(student: MultiTaskNetwork, ctr: MultiTaskNetwork) {
-        studentPredictor = StudentPredictor(network: student)
-        ctrPredictor = StudentPredictor(network: ctr)
-    }
-
-    func predict(_ data: EncodedRows, rows: [Int], ctr: inout [Float], cvr: inout [Float]) {
-        var separate = [Float](repeating: 0, count: rows.count), unused = separate
-        studentPredictor.predict(data, rows: rows, ctr: &ctr, cvr: &cvr)
-        ctrPredictor.predict(data, rows: rows, ctr: &separate, cvr: &unused)
+        var secondCTR = [Float](repeating: 0, count: rows.count), secondCVR = secondCTR
+        first.predict(data, rows: rows, ctr: &ctr, cvr: &cvr)
+        second.predict(data, rows: rows, ctr: &secondCTR, cvr: &secondCVR)
         for i in rows.indices {
-            let combined = Prediction(student: Prediction(ctr: ctr[i], cvr: cvr[i]), separateCTR: separate[i])
+            let combined = combine(
+                Prediction(ctr: ctr[i], cvr: cvr[i]), Prediction(ctr: secondCTR[i], cvr: secondCVR[i]))
             (ctr[i], cvr[i]) = (combined.ctr, combined.cvr)
         }
     }

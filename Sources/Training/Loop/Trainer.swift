@@ -109,8 +109,8 @@ public final class Trainer {
     /// The student as a predictor (for evaluation during or after training); for `naive`, p_c from the CTR
     /// network and p_v from the standalone CVR network; with a separate CTR network, the served combination.
     public var predictor: any ConversionPredictor {
-        if let cvrNetwork { return IndependentPredictor(ctr: student, cvr: cvrNetwork) }
-        if let ctrNetwork { return SeparateCTRPredictor(student: student, ctr: ctrNetwork) }
+        if let cvrNetwork { return PairPredictor.independent(ctr: student, cvr: cvrNetwork) }
+        if let ctrNetwork { return PairPredictor.separateCTR(student: student, ctr: ctrNetwork) }
         return StudentPredictor(network: student)
     }
 
