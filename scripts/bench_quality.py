@@ -7,7 +7,8 @@ evaluate --checkpoint`); the naive two-tower baseline (`funnel-train --model nai
 CVR networks, CVR on clicked rows only; not exportable, so evaluated from its training state); scikit-learn
 LogisticRegression and LightGBM (CTR model on all rows, CVR model on clicked rows, pCTCVR = pCTR × pCVR);
 torch-rechub ESMM, MMOE, PLE and SharedBottom after 1 epoch and after the best of 1–3 epochs (chosen on a
-validation split of the TRAINING data, never on the test file).
+validation split of the TRAINING data, never on the test file). On simulated worlds, a reference row (not a peer):
+the simulator's true probabilities, whose PCOC shows how far the test labels alone stray from a perfect level.
 
 Peers see only the serving fields of schema.json (groups user, context, item), never the "privileged" post-click
 ones. Every figure is computed from predictions on the test file with the definitions of
@@ -38,6 +39,9 @@ PRESETS = {
 SMOKE_ROWS = ["--train-rows", "20000", "--test-rows", "10000"]
 
 FUNNEL = "Funnel default (exported)"  # the row the margin line compares
+# A reference row, not a peer: the simulator's own probabilities (truth file: true_ctr, true_cvr) scored like a
+# model. Its PCOC is the test labels' luck, the level a perfectly calibrated model would show on them.
+TRUTH = "(reference) true probabilities"
 PEERS = ["naive", "lr", "lightgbm", "esmm", "mmoe", "ple", "shared-bottom"]
 TORCH_PEERS = {"esmm": "ESMM", "mmoe": "MMoE", "ple": "PLE", "shared-bottom": "SharedBottom"}
 
@@ -508,6 +512,10 @@ def benchmark_seed(world, run_dir, seed, peers, max_epochs, binary):
             continue
         started = time.time()
         record(label, run_funnel(binary, world, run_dir, name, flags, seed, exportable), started)
+    if world.truth_path:
+        truth = pd.read_csv(world.truth_path)
+        ctr, cvr = truth["true_ctr"].to_numpy(np.float64), truth["true_cvr"].to_numpy(np.float64)
+        record(TRUTH, metrics(ctr, cvr, ctr * cvr, world.test_labels), time.time())
     for name, label, runner in [("lr", "LogisticRegression", run_lr), ("lightgbm", "LightGBM", run_lightgbm)]:
         if name in peers:
             started = time.time()
@@ -548,7 +556,7 @@ def table(results, seeds, title):
              "| model | " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for label in results:
         lines.append(f"| {label} | " + " | ".join(cell(label, k, d) for k, _, d in COLUMNS) + " |")
-    peers = [label for label in results if not label.startswith("Funnel")]
+    peers = [label for label in results if not label.startswith("Funnel") and label != TRUTH]
     margins, best_names = [], []
     for key, _, digits in COLUMNS:
         means = {label: statistics.fmean(values(label, key)) for label in peers if values(label, key)}
@@ -570,6 +578,9 @@ def table(results, seeds, title):
     notes = [f"{len(seeds)} seed(s) ({', '.join(map(str, seeds))}); mean ± half the max − min range.",
              "Margin: Funnel default minus the best peer (by mean); AUC: > 0 = Funnel ahead; log loss and "
              "|PCOC − 1|: < 0 = Funnel ahead."]
+    if TRUTH in results:
+        notes.append(f"{TRUTH}: the simulator's own pCTR and pCVR scored as a model (not a peer); its PCOC is what "
+                     "the test labels' luck alone gives a perfectly calibrated model.")
     if chosen:
         notes.append("Epochs chosen on the validation split, per seed: "
                      + "; ".join(f"{label.split(',')[0]} {v}" for label, v in chosen.items()) + ".")

@@ -18,7 +18,9 @@ import Ranking
 ///        own delay tower, or the teacher's for the ESDC student);
 ///        for models trained with an entire-space term (ESMM, ESCM², ESDC) plus Σ_held-out rows of the CTCVR
 ///        likelihood of σ(s_c + b_c)·σ(s_v + b) with the same delay handling: p_v is checked on the clicks and
-///        p_c·p_v on every impression, and fitting one level to both splits the gap between them.
+///        p_c·p_v on every impression, and fitting one level to both splits the gap between them. Beside a
+///        separate CTR network (`ctr_network: separate`) the student's p_v is not what is served (pCVR =
+///        pCTCVR / p̂_c): the CVR offset is then fitted to the served pCTCVR's entire-space likelihood alone.
 /// A monotone shift per task: AUCs of CTR and CVR are unchanged.
 public struct CalibrationConfiguration: EveryKeyOptional, Sendable, Equatable {
     public enum Method: String, Codable, Sendable, CaseIterable {

@@ -453,7 +453,10 @@ public final class Trainer {
             return (slope, fit(slope: slope).offset)
         }
         let (ctrSlope, ctrOffset) = ctrFit(ctrRows.elements)
-        // CVR: click-space plus (entire-space models) the CTCVR likelihood, with p_c already calibrated.
+        // CVR: click-space plus (entire-space models) the CTCVR likelihood, with p_c already calibrated. Beside a
+        // separate CTR network the student's own p_v is never served (pCVR = pCTCVR / p̂_c, `Prediction`): the fit
+        // is then the served pCTCVR's alone, on every impression, and pCVR's level follows from it.
+        let clickWeight = entireSpace && ctrNetwork != nil ? 0 : clickRows.weight
         let calibratedRows = entireSpaceRows.elements.map { row in
             var row = row
             row.ctrLogit = ctrSlope * row.ctrLogit + ctrOffset
@@ -472,7 +475,7 @@ public final class Trainer {
             }
             func joint(_ b: Double) -> (loss: Double, derivative: Double) {
                 OffsetFit.joint(
-                    clicks: clicks, clickWeight: clickRows.weight, entireSpace: products,
+                    clicks: clicks, clickWeight: clickWeight, entireSpace: products,
                     entireSpaceWeight: entireSpaceRows.weight, offset: b, delay: delay, buckets: self.schema.delay)
             }
             let b = OffsetFit.minimise(joint) ?? 0
