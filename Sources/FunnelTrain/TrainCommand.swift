@@ -177,6 +177,11 @@ struct TrainCommand: ParsableCommand {
         }
         if let epoch = summary.chosenEpoch { print("kept the weights of epoch \(epoch)") }
         if summary.corrections.total > 0 { print("labels as of the snapshot: \(summary.corrections.description)") }
+        if summary.untrainedEmbeddingRows > 0 {
+            print(
+                "\(summary.untrainedEmbeddingRows) embedding rows were never trained (ids or buckets absent from the "
+                    + "data): set to their table's mean trained row")
+        }
         if let calibration = summary.calibration {
             print(
                 "calibrated on \(calibration.rows) \(summary.heldOutRows > 0 ? "held-out" : "training") rows "

@@ -49,6 +49,31 @@ final class EmbeddingTable {
         touchedRows.removeAll(keepingCapacity: true)
     }
 
+    /// Sets every row no gradient ever reached to the mean of the rows one did, and returns how many there were.
+    /// Such a row still holds its random initialisation, and an id first met at serving time (a new user hashed to
+    /// an empty bucket, an unseen id's vocabulary row) would be scored through that noise; the mean of the trained
+    /// rows scores it like a typical id instead (docs/TRAINING.md, "Untrained embedding rows"). A row's second
+    /// moment is zero exactly when no gradient has reached it, under every embedding optimizer, and the training
+    /// state keeps the moments, so a resumed run finds the same rows.
+    @discardableResult func fillUntrainedRows() -> Int {
+        var trained = [Bool](repeating: false, count: rows)
+        var sum = [Double](repeating: 0, count: dimension)
+        for row in 0..<rows {
+            let moment = secondMoment.pointer + row * dimension
+            guard (0..<dimension).contains(where: { moment[$0] != 0 }) else { continue }
+            trained[row] = true
+            let values = value.pointer + row * dimension
+            for j in 0..<dimension { sum[j] += Double(values[j]) }
+        }
+        let trainedRows = trained.count { $0 }
+        guard trainedRows > 0, trainedRows < rows else { return 0 }
+        let mean = sum.map { Float($0 / Double(trainedRows)) }
+        for row in 0..<rows where !trained[row] {
+            (value.pointer + row * dimension).update(from: mean, count: dimension)
+        }
+        return rows - trainedRows
+    }
+
     var values: [Float] { Array(UnsafeBufferPointer(start: value.pointer, count: count)) }
 
     func load(_ values: [Float]) {

@@ -18,6 +18,8 @@ public struct TrainingSummary: Sendable {
     /// Per epoch, the student's figures on the validation slice; and the epoch whose weights it kept.
     public var validation: [ValidationFigures] = []
     public var chosenEpoch: Int?
+    /// Embedding rows of the serving networks that no gradient reached, set to their table's trained mean.
+    public var untrainedEmbeddingRows = 0
     /// Wall time of the calibration pass (not in `seconds` and `rowsPerSecond`).
     public var calibrationSeconds = 0.0
 }

@@ -38,6 +38,31 @@ struct EmbeddingOptimizerTests {
         #expect(values[0] == 1 && values[4] == 1)  // rows never touched have zero moments: they stay
     }
 
+    /// Under every rule the rows a gradient reached are what `fillUntrainedRows` keeps, and the others become
+    /// their mean: here 5 random rows, gradients on rows 1 and 3.
+    @Test(arguments: AdamOptimizer.EmbeddingRule.allCases)
+    func untrainedRowsTakeTheMeanOfTheTrainedOnes(rule: AdamOptimizer.EmbeddingRule) {
+        var random = SplitMix64(seed: 7)
+        let table = EmbeddingTable(name: "t", rows: 5, dimension: 2, random: &random)
+        var optimizer = with(AdamOptimizer()) { $0.embeddingRule = rule }
+        table.accumulate(row: 1, weight: 1, [0.5, -0.25])
+        table.accumulate(row: 3, weight: 1, [-0.1, 0.3])
+        optimizer.update(dense: [], tables: [table])
+        table.zeroGradient()
+        optimizer.update(dense: [], tables: [table])
+        let trained = table.values
+        #expect(table.fillUntrainedRows() == 3)
+        let filled = table.values
+        let mean = [(trained[2] + trained[6]) / 2, (trained[3] + trained[7]) / 2]
+        #expect(Array(filled[2..<4]) == Array(trained[2..<4]) && Array(filled[6..<8]) == Array(trained[6..<8]))
+        for row in [0, 2, 4] {
+            #expect(abs(filled[2 * row] - mean[0]) < 1e-6 && abs(filled[2 * row + 1] - mean[1]) < 1e-6)
+        }
+        #expect(filled[0] != trained[0], "row 0 kept its initial value: nothing filled")
+        // Once filled, a second pass finds the same rows and changes nothing.
+        #expect(table.fillUntrainedRows() == 3 && table.values == filled)
+    }
+
     @Test func adagradStepsByTheGradientsOwnScale() {
         let values = twoSteps(.adagrad)
         // First step lr · g / |g| = ±0.2; the second has no gradient.

@@ -165,6 +165,43 @@ struct TrainingLoopTests {
         #expect(legacy.ctrNetwork == nil && legacy.configuration.losses.ctrNetwork == .shared)
     }
 
+    /// After training, the serving networks' rows that no gradient reached hold their table's mean trained row
+    /// (`EmbeddingTable.fillUntrainedRows`), and the summary counts them; the teacher, which is not served, keeps
+    /// its random rows.
+    @Test func untrainedEmbeddingRowsAreTheirTablesMeanAfterTraining() throws {
+        var configuration = TestSupport.smallConfiguration(.esdc, delay: .model, batchSize: 32)
+        configuration.calibration.method = .none
+        let trainer = try Trainer(schema: TestSupport.schema, configuration: configuration)
+        let summary = try trainer.train(file: NetworkGradientTests.makeFile())
+        func untrained(_ table: EmbeddingTable) -> [Int] {
+            (0..<table.rows).filter { row in
+                (0..<table.dimension).allSatisfy { table.secondMoment.pointer[row * table.dimension + $0] == 0 }
+            }
+        }
+        func row(_ table: EmbeddingTable, _ index: Int) -> [Float] {
+            Array(table.values[index * table.dimension..<(index + 1) * table.dimension])
+        }
+        var counted = 0
+        for table in trainer.student.tables + trainer.ctrNetwork!.tables {
+            let rows = untrained(table)
+            guard !rows.isEmpty, rows.count < table.rows else { continue }
+            counted += rows.count
+            let trained = Set(0..<table.rows).subtracting(rows)
+            for j in 0..<table.dimension {
+                let mean =
+                    trained.reduce(0.0) { $0 + Double(table.values[$1 * table.dimension + j]) }
+                    / Double(trained.count)
+                #expect(abs(Double(row(table, rows[0])[j]) - mean) < 1e-5, "\(table.name)")
+            }
+            #expect(rows.allSatisfy { row(table, $0) == row(table, rows[0]) }, "\(table.name)")
+        }
+        #expect(counted > 0 && summary.untrainedEmbeddingRows == counted)
+        let teacher = try #require(trainer.teacher)
+        let teacherTable = try #require(teacher.tables.first { untrained($0).count > 1 })
+        let rows = untrained(teacherTable)
+        #expect(row(teacherTable, rows[0]) != row(teacherTable, rows[1]))
+    }
+
     /// `naive` is the ESMM paper's BASE: two networks with no shared tensor, the CVR one stepped on clicked rows
     /// only; the state keeps both; a serving checkpoint cannot hold them.
     @Test func naiveTrainsTwoIndependentNetworks() throws {
