@@ -298,9 +298,10 @@ public final class Trainer {
             // Ids the training rows never showed are scored like a typical id, not through random rows; after every
             // epoch, so that the validation slice scores what would be served. Every epoch trains the same rows,
             // so a filled row is never trained later in this run.
-            summary.untrainedEmbeddingRows = servingNetworks.reduce(0) { total, network in
-                defer { network.refresh() }
-                return total + network.tables.reduce(0) { $0 + $1.fillUntrainedRows() }
+            summary.untrainedEmbeddingRows = 0
+            for network in servingNetworks {
+                summary.untrainedEmbeddingRows += network.tables.reduce(0) { $0 + $1.fillUntrainedRows() }
+                network.refresh()
             }
             // Per file, not per epoch: every epoch reads the same rows.
             observedRanges = reader.numericRanges
